@@ -1,0 +1,197 @@
+//! Randomness, digests and comparisons, in one place so they are easy to audit.
+//!
+//! Secrets (tokens, codes, refresh tokens, client secrets) are 256 bits from the
+//! operating system (or the JS host's `crypto.getRandomValues`), handed out once
+//! and afterwards known to storage only as SHA-256 digests.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use sha2::{Digest as _, Sha256};
+use subtle::ConstantTimeEq;
+
+/// Bytes of entropy in every generated secret.
+const SECRET_BYTES: usize = 32;
+
+/// Could not read randomness from the platform.
+#[derive(Debug, thiserror::Error)]
+#[error("no randomness available from the platform: {0}")]
+pub struct RandomnessError(String);
+
+/// Fills `buf` with cryptographically secure random bytes.
+pub fn fill_random(buf: &mut [u8]) -> Result<(), RandomnessError> {
+    getrandom::fill(buf).map_err(|e| RandomnessError(e.to_string()))
+}
+
+/// A fresh random secret, base64url without padding (43 characters).
+pub fn random_secret() -> Result<String, RandomnessError> {
+    let mut bytes = [0u8; SECRET_BYTES];
+    fill_random(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// A fresh random identifier of 16 bytes, base64url (22 characters).
+pub fn random_id() -> Result<String, RandomnessError> {
+    let mut bytes = [0u8; 16];
+    fill_random(&mut bytes)?;
+    Ok(URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// The SHA-256 digest of a secret: the only form in which a secret is stored.
+///
+/// `Debug` shows only a short prefix, so a digest in a log line identifies a
+/// record without letting anyone look it up.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SecretDigest([u8; 32]);
+
+impl SecretDigest {
+    /// Digest of `secret`.
+    pub fn of(secret: &str) -> Self {
+        Self(Sha256::digest(secret.as_bytes()).into())
+    }
+
+    /// Digest of `salt || secret`, for low-entropy secrets chosen by people
+    /// (configured client secrets), so equal secrets do not share a digest.
+    pub fn salted(salt: &str, secret: &str) -> Self {
+        let mut hasher = Sha256::new();
+        hasher.update(salt.as_bytes());
+        hasher.update([0u8]);
+        hasher.update(secret.as_bytes());
+        Self(hasher.finalize().into())
+    }
+
+    /// Lowercase hex, as used in storage keys.
+    pub fn to_hex(&self) -> String {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = String::with_capacity(64);
+        for byte in self.0 {
+            out.push(HEX[(byte >> 4) as usize] as char);
+            out.push(HEX[(byte & 0xf) as usize] as char);
+        }
+        out
+    }
+
+    /// Parses 64 hex characters.
+    pub fn from_hex(hex: &str) -> Option<Self> {
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (i, pair) in hex.as_bytes().chunks(2).enumerate() {
+            let text = std::str::from_utf8(pair).ok()?;
+            out[i] = u8::from_str_radix(text, 16).ok()?;
+        }
+        Some(Self(out))
+    }
+
+    /// Constant-time equality.
+    pub fn matches(&self, other: &SecretDigest) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+}
+
+impl std::fmt::Debug for SecretDigest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SecretDigest({}…)", &self.to_hex()[..8])
+    }
+}
+
+impl Serialize for SecretDigest {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for SecretDigest {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        Self::from_hex(&text).ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
+    }
+}
+
+/// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).
+pub fn pkce_s256(verifier: &str) -> String {
+    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+}
+
+/// RFC 7636 §4.1: 43 to 128 characters of `[A-Z a-z 0-9 - . _ ~]`.
+pub fn is_valid_pkce_verifier(verifier: &str) -> bool {
+    (43..=128).contains(&verifier.len()) && verifier.bytes().all(is_unreserved)
+}
+
+/// A S256 challenge is the base64url of 32 bytes: exactly 43 characters.
+pub fn is_valid_s256_challenge(challenge: &str) -> bool {
+    challenge.len() == 43
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+fn is_unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
+}
+
+/// Constant-time comparison of two strings of possibly different lengths
+/// (the length itself is not secret here).
+pub fn constant_time_eq(a: &str, b: &str) -> bool {
+    a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
+}
+
+/// Derives the successor of a refresh token from the token and a random salt
+/// kept with the grant. A client that lost the response to a refresh and
+/// retries with the previous token gets the very same successor back, so a
+/// retry never forks the token chain; without the salt (which only storage
+/// holds) nobody can compute a successor offline.
+pub fn derive_successor(presented: &str, salt: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(b"simply-mcp-oauth/refresh-successor/v1\0");
+    hasher.update(salt.as_bytes());
+    hasher.update([0u8]);
+    hasher.update(presented.as_bytes());
+    URL_SAFE_NO_PAD.encode(hasher.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc7636_appendix_b_example() {
+        let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+        assert_eq!(pkce_s256(verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGKSJzSl8A");
+        assert!(is_valid_pkce_verifier(verifier));
+        assert!(is_valid_s256_challenge(&pkce_s256(verifier)));
+    }
+
+    #[test]
+    fn verifier_rules() {
+        assert!(!is_valid_pkce_verifier("short"));
+        assert!(!is_valid_pkce_verifier(&"a".repeat(129)));
+        assert!(!is_valid_pkce_verifier(&format!("{}+", "a".repeat(43))));
+    }
+
+    #[test]
+    fn digest_hex_round_trip_and_debug_hides_it() {
+        let d = SecretDigest::of("secret");
+        assert_eq!(SecretDigest::from_hex(&d.to_hex()), Some(d));
+        assert!(!format!("{d:?}").contains(&d.to_hex()));
+        assert!(d.matches(&SecretDigest::of("secret")));
+        assert!(!d.matches(&SecretDigest::of("secreT")));
+        assert_ne!(SecretDigest::salted("a", "s"), SecretDigest::salted("b", "s"));
+    }
+
+    #[test]
+    fn secrets_are_unique_and_long() {
+        let a = random_secret().unwrap();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, random_secret().unwrap());
+    }
+
+    #[test]
+    fn successor_depends_on_salt_and_token() {
+        let base = derive_successor("t", "s");
+        assert_eq!(base, derive_successor("t", "s"));
+        assert_ne!(base, derive_successor("t", "s2"));
+        assert_ne!(base, derive_successor("t2", "s"));
+    }
+}

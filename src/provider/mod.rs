@@ -1,0 +1,162 @@
+//! The OAuth state machine: clients, consent, codes, tokens and policy.
+//!
+//! Nothing here knows about HTTP: requests arrive as typed values or
+//! [`Params`](crate::Params), answers leave as typed values or [`OAuthError`]s.
+//!
+//! ```
+//! # tokio_test_shim::block_on(async {
+//! use simply_mcp_oauth::{provider::Approval, ClientConfig, MemoryStorage, Params, Provider, ProviderConfig};
+//!
+//! let config = ProviderConfig {
+//!     clients: vec![ClientConfig {
+//!         client_id: "my-client".into(),
+//!         client_secret: Some("my-secret".into()),
+//!         redirect_uris: vec!["http://localhost:3000/callback".into()],
+//!         scopes: vec!["read".into(), "write".into()],
+//!     }],
+//!     ..ProviderConfig::new("https://auth.example.com")
+//! };
+//! let provider = Provider::create(config, MemoryStorage::new()).await.unwrap();
+//! let stats = provider.get_stats().await.unwrap();
+//! assert_eq!(stats.clients, 1);
+//! # });
+//! # mod tokio_test_shim { pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+//! #   use std::task::{Context, Poll, Waker}; let mut f = std::pin::pin!(f);
+//! #   let mut cx = Context::from_waker(Waker::noop());
+//! #   loop { if let Poll::Ready(v) = f.as_mut().poll(&mut cx) { return v; } } } }
+//! ```
+
+mod audit;
+mod authorize;
+mod clients;
+mod register;
+mod token;
+mod tokens;
+mod validate;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::clock::{Clock, SystemClock, UnixTime};
+use crate::config::{ConfigError, ProviderConfig};
+use crate::error::OAuthError;
+use crate::storage::{HealthCheck, Storage};
+
+pub use audit::{AuditEvent, AuditKind};
+pub use authorize::{Approval, AuthorizationRequest, AuthorizeError};
+pub use clients::ClientAuth;
+pub use register::{ClientMetadata, RegisteredClient};
+pub use token::TokenResponse;
+pub use tokens::{AuthInfo, Introspection, TokenKind};
+pub use validate::{
+    check_redirect_uri, is_loopback_host, is_valid_resource, is_valid_scope_token, parse_scope,
+    redirect_uri_matches, same_resource,
+};
+
+/// The authorization server (the seed's `SimplyMCPOAuthProvider`).
+pub struct Provider<S: Storage> {
+    config: Arc<ProviderConfig>,
+    storage: S,
+    clock: Arc<dyn Clock>,
+    scopes: Vec<String>,
+}
+
+/// The seed's `getStats()` of the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ProviderStats {
+    /// Registered and configured clients.
+    pub clients: u64,
+    /// Live access tokens.
+    pub tokens: u64,
+    /// Live refresh tokens.
+    pub refresh_tokens: u64,
+    /// Unused authorization codes.
+    pub authorization_codes: u64,
+}
+
+impl<S: Storage> Provider<S> {
+    /// A provider over `storage`; checks the configuration but touches no
+    /// storage until [`initialize`](Self::initialize).
+    pub fn new(config: ProviderConfig, storage: S) -> Result<Self, ConfigError> {
+        config.validate()?;
+        let scopes = config.effective_scopes();
+        Ok(Self { config: Arc::new(config), storage, clock: Arc::new(SystemClock), scopes })
+    }
+
+    /// `new` + `initialize` (the seed's `createOAuthProvider`).
+    pub async fn create(config: ProviderConfig, storage: S) -> Result<Self, InitError> {
+        let provider = Self::new(config, storage)?;
+        provider.initialize().await?;
+        Ok(provider)
+    }
+
+    /// Replaces the clock (tests use [`FakeClock`](crate::clock::FakeClock)).
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Writes the configured clients to storage. Idempotent and restart-safe:
+    /// a client already stored is replaced by its configured form.
+    pub async fn initialize(&self) -> Result<(), InitError> {
+        for client in &self.config.clients {
+            let record = clients::configured_record(client, self.now());
+            self.storage.put_client(record).await?;
+        }
+        Ok(())
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &ProviderConfig {
+        &self.config
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &S {
+        &self.storage
+    }
+
+    /// The scopes the server supports.
+    pub fn scopes_supported(&self) -> &[String] {
+        &self.scopes
+    }
+
+    /// Now, by the provider's clock.
+    pub fn now(&self) -> UnixTime {
+        self.clock.now()
+    }
+
+    /// Counts in the seed's shape.
+    pub async fn get_stats(&self) -> Result<ProviderStats, OAuthError> {
+        let stats = self.storage.stats(self.now()).await?;
+        Ok(ProviderStats {
+            clients: stats.client_count,
+            tokens: stats.token_count,
+            refresh_tokens: stats.refresh_token_count,
+            authorization_codes: stats.authorization_code_count,
+        })
+    }
+
+    /// The storage's health.
+    pub async fn health_check(&self) -> HealthCheck {
+        self.storage.health().await
+    }
+
+    /// Removes expired records now (they are invisible anyway).
+    pub async fn sweep(&self) -> Result<u64, OAuthError> {
+        Ok(self.storage.sweep(self.now()).await?)
+    }
+}
+
+/// Why a provider could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum InitError {
+    /// The configuration is wrong.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// Storage refused the configured clients.
+    #[error("could not store the configured clients: {0}")]
+    Storage(#[from] crate::storage::StorageError),
+}
