@@ -158,7 +158,7 @@ mod tests {
     #[test]
     fn rfc7636_appendix_b_example() {
         let verifier = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        assert_eq!(pkce_s256(verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGKSJzSl8A");
+        assert_eq!(pkce_s256(verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
         assert!(is_valid_pkce_verifier(verifier));
         assert!(is_valid_s256_challenge(&pkce_s256(verifier)));
     }

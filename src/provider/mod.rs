@@ -118,6 +118,11 @@ impl<S: Storage> Provider<S> {
         &self.storage
     }
 
+    /// Gives the storage back (a restart in tests, a migration in apps).
+    pub fn into_storage(self) -> S {
+        self.storage
+    }
+
     /// The scopes the server supports.
     pub fn scopes_supported(&self) -> &[String] {
         &self.scopes
