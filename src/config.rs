@@ -99,9 +99,7 @@ impl ProviderConfig {
 
     /// The default protected resource.
     pub fn default_resource(&self) -> String {
-        self.resource
-            .clone()
-            .unwrap_or_else(|| format!("{}/mcp", self.issuer.trim_end_matches('/')))
+        self.resource.clone().unwrap_or_else(|| format!("{}/mcp", self.issuer.trim_end_matches('/')))
     }
 
     /// Every resource a token may be bound to.
@@ -137,18 +135,12 @@ impl ProviderConfig {
             ("codeExpiration", self.code_expiration),
         ] {
             if value == 0 || value > MAX_LIFETIME {
-                return Err(ConfigError::new(
-                    field,
-                    format!("must be between 1 and {MAX_LIFETIME} seconds"),
-                ));
+                return Err(ConfigError::new(field, format!("must be between 1 and {MAX_LIFETIME} seconds")));
             }
         }
         for resource in self.resources() {
             if !crate::provider::is_valid_resource(&resource) {
-                return Err(ConfigError::new(
-                    "resource",
-                    "must be an absolute URI without a fragment",
-                ));
+                return Err(ConfigError::new("resource", "must be an absolute URI without a fragment"));
             }
         }
         let supported = self.effective_scopes();
@@ -221,8 +213,8 @@ impl ClientConfig {
 }
 
 fn check_issuer(issuer: &str) -> Result<(), ConfigError> {
-    let url = url::Url::parse(issuer)
-        .map_err(|e| ConfigError::new("issuer", format!("is not a URL: {e}")))?;
+    let url =
+        url::Url::parse(issuer).map_err(|e| ConfigError::new("issuer", format!("is not a URL: {e}")))?;
     let loopback = crate::provider::is_loopback_host(url.host_str().unwrap_or(""));
     if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
         return Err(ConfigError::new("issuer", "must use https (http only on loopback)"));

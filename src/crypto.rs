@@ -121,10 +121,7 @@ pub fn is_valid_pkce_verifier(verifier: &str) -> bool {
 
 /// A S256 challenge is the base64url of 32 bytes: exactly 43 characters.
 pub fn is_valid_s256_challenge(challenge: &str) -> bool {
-    challenge.len() == 43
-        && challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    challenge.len() == 43 && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 fn is_unreserved(b: u8) -> bool {

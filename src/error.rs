@@ -102,10 +102,9 @@ impl OAuthError {
 impl From<StorageError> for OAuthError {
     fn from(error: StorageError) -> Self {
         match error {
-            StorageError::Unavailable(_) => Self::new(
-                ErrorCode::TemporarilyUnavailable,
-                "the token store is unavailable; retry later",
-            ),
+            StorageError::Unavailable(_) => {
+                Self::new(ErrorCode::TemporarilyUnavailable, "the token store is unavailable; retry later")
+            }
             _ => Self::new(ErrorCode::ServerError, "the token store failed"),
         }
     }

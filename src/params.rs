@@ -15,9 +15,7 @@ impl Params {
     }
 
     /// Builds from pairs.
-    pub fn from_pairs<K: Into<String>, V: Into<String>>(
-        pairs: impl IntoIterator<Item = (K, V)>,
-    ) -> Self {
+    pub fn from_pairs<K: Into<String>, V: Into<String>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
         Self(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
 
@@ -33,8 +31,7 @@ impl Params {
 
     /// Like [`single`](Self::single) but absent is `invalid_request` too.
     pub fn required(&self, name: &str) -> Result<&str, OAuthError> {
-        self.single(name)?
-            .ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
+        self.single(name)?.ok_or_else(|| OAuthError::invalid_request(format!("{name} is required")))
     }
 
     /// Every pair.

@@ -61,10 +61,7 @@ pub struct Approval {
 
 impl<S: Storage> Provider<S> {
     /// Parses and checks an authorization request.
-    pub async fn parse_authorization(
-        &self,
-        params: &Params,
-    ) -> Result<AuthorizationRequest, AuthorizeError> {
+    pub async fn parse_authorization(&self, params: &Params) -> Result<AuthorizationRequest, AuthorizeError> {
         let page = AuthorizeError::BadRequest;
         let client_id = params.required("client_id").map_err(page)?;
         let client = self
@@ -74,9 +71,7 @@ impl<S: Storage> Provider<S> {
             .ok_or_else(|| page(OAuthError::invalid_request("unknown client_id")))?;
         let redirect_uri = params.required("redirect_uri").map_err(page)?;
         if !client.redirect_uris.iter().any(|r| redirect_uri_matches(r, redirect_uri)) {
-            return Err(page(OAuthError::invalid_request(
-                "redirect_uri is not registered for this client",
-            )));
+            return Err(page(OAuthError::invalid_request("redirect_uri is not registered for this client")));
         }
         // From here on the redirect URI is trusted; errors go back to it.
         let state = params.single("state").ok().flatten().map(str::to_string);
@@ -107,11 +102,7 @@ impl<S: Storage> Provider<S> {
             .ok_or_else(|| redirect(OAuthError::invalid_request("code_challenge is required (PKCE)")))?;
         match params.single("code_challenge_method").map_err(redirect)? {
             Some("S256") => {}
-            _ => {
-                return Err(redirect(OAuthError::invalid_request(
-                    "code_challenge_method must be S256",
-                )))
-            }
+            _ => return Err(redirect(OAuthError::invalid_request("code_challenge_method must be S256"))),
         }
         if !is_valid_s256_challenge(code_challenge) {
             return Err(redirect(OAuthError::invalid_request(
@@ -257,9 +248,7 @@ fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
         }
         // Unreachable for validated URIs; fall back to plain encoding.
         Err(_) => {
-            let query: String = form_urlencoded::Serializer::new(String::new())
-                .extend_pairs(pairs)
-                .finish();
+            let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
             let sep = if uri.contains('?') { '&' } else { '?' };
             format!("{uri}{sep}{query}")
         }

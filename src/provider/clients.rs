@@ -63,11 +63,7 @@ pub(crate) fn configured_record(client: &ClientConfig, now: UnixTime) -> ClientR
         redirect_uris: client.redirect_uris.clone(),
         scopes: client.scopes.clone(),
         grant_types,
-        auth_method: if secret_digest.is_some() {
-            AuthMethod::ClientSecretBasic
-        } else {
-            AuthMethod::None
-        },
+        auth_method: if secret_digest.is_some() { AuthMethod::ClientSecretBasic } else { AuthMethod::None },
         client_name: None,
         origin: ClientOrigin::Configured,
         issued_at: now,

@@ -73,10 +73,7 @@ impl<S: Storage> Provider<S> {
     /// Registers a client from its metadata.
     pub async fn register_client(&self, metadata: ClientMetadata) -> Result<RegisteredClient, OAuthError> {
         if !self.config.allow_dynamic_registration {
-            return Err(OAuthError::new(
-                ErrorCode::AccessDenied,
-                "dynamic client registration is disabled",
-            ));
+            return Err(OAuthError::new(ErrorCode::AccessDenied, "dynamic client registration is disabled"));
         }
         let bad = |why: String| OAuthError::new(ErrorCode::InvalidClientMetadata, why);
         let auth_method = match metadata.token_endpoint_auth_method.as_deref() {
@@ -85,9 +82,10 @@ impl<S: Storage> Provider<S> {
             Some("none") => AuthMethod::None,
             Some(other) => return Err(bad(format!("token_endpoint_auth_method {other:?} is not supported"))),
         };
-        let grant_types = metadata.grant_types.clone().unwrap_or_else(|| {
-            vec!["authorization_code".to_string(), "refresh_token".to_string()]
-        });
+        let grant_types = metadata
+            .grant_types
+            .clone()
+            .unwrap_or_else(|| vec!["authorization_code".to_string(), "refresh_token".to_string()]);
         for grant_type in &grant_types {
             match grant_type.as_str() {
                 "authorization_code" | "refresh_token" => {}
@@ -117,7 +115,9 @@ impl<S: Storage> Provider<S> {
         }
         if let Some(name) = &metadata.client_name {
             if name.chars().count() > MAX_CLIENT_NAME || name.chars().any(char::is_control) {
-                return Err(bad(format!("client_name must be at most {MAX_CLIENT_NAME} printable characters")));
+                return Err(bad(format!(
+                    "client_name must be at most {MAX_CLIENT_NAME} printable characters"
+                )));
             }
         }
         let scopes = match &metadata.scope {

@@ -80,10 +80,8 @@ impl<S: Storage> Provider<S> {
             refresh: refresh_token.as_deref().map(SecretDigest::of),
             grant_expires_at: self.grant_expiry(refresh_token.is_some(), now),
         };
-        let outcome = self
-            .storage
-            .consume_code(grant_id, &SecretDigest::of(code), &expect, redemption, now)
-            .await?;
+        let outcome =
+            self.storage.consume_code(grant_id, &SecretDigest::of(code), &expect, redemption, now).await?;
         match outcome {
             CodeOutcome::Redeemed(grant, access) => {
                 self.audit(
@@ -96,9 +94,7 @@ impl<S: Storage> Provider<S> {
             }
             CodeOutcome::Replayed => {
                 self.audit(AuditKind::CodeReplayed, Some(&client.client_id), None, Some(grant_id));
-                Err(OAuthError::invalid_grant(
-                    "authorization code was already used; its tokens are revoked",
-                ))
+                Err(OAuthError::invalid_grant("authorization code was already used; its tokens are revoked"))
             }
             CodeOutcome::Mismatch => Err(OAuthError::invalid_grant(
                 "code_verifier, redirect_uri or client does not match the authorization request",
@@ -140,10 +136,8 @@ impl<S: Storage> Provider<S> {
             resource: resource.map(str::to_string),
         };
         let presented = SecretDigest::of(refresh_token);
-        let outcome = self
-            .storage
-            .rotate_refresh(grant_id, &client.client_id, &presented, rotation, now)
-            .await?;
+        let outcome =
+            self.storage.rotate_refresh(grant_id, &client.client_id, &presented, rotation, now).await?;
         let (grant, access) = match outcome {
             RotateOutcome::Rotated(g, a) | RotateOutcome::Retried(g, a) => (g, a),
             RotateOutcome::Reused => {
@@ -153,10 +147,7 @@ impl<S: Storage> Provider<S> {
                 ));
             }
             RotateOutcome::ScopeExceeded => {
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    "scope exceeds what the grant allows",
-                ))
+                return Err(OAuthError::new(ErrorCode::InvalidScope, "scope exceeds what the grant allows"))
             }
             RotateOutcome::ResourceMismatch => return Err(resource_mismatch()),
             RotateOutcome::NotFound => return Err(unknown_refresh()),

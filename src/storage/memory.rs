@@ -110,11 +110,8 @@ impl State {
     }
 
     fn approximate_bytes(&self) -> u64 {
-        let grants: usize = self
-            .grants
-            .values()
-            .map(|g| 256 + g.scopes.len() * 16 + g.access_tokens.len() * 40)
-            .sum();
+        let grants: usize =
+            self.grants.values().map(|g| 256 + g.scopes.len() * 16 + g.access_tokens.len() * 40).sum();
         (self.clients.len() * 512 + grants + self.access.len() * 256) as u64
     }
 }
@@ -182,11 +179,7 @@ impl Storage for MemoryStorage {
         Ok(())
     }
 
-    async fn get_grant(
-        &self,
-        grant_id: &str,
-        now: UnixTime,
-    ) -> Result<Option<GrantRecord>, StorageError> {
+    async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError> {
         Ok(self.lock().live_grant(grant_id, now).cloned())
     }
 
@@ -220,11 +213,7 @@ impl Storage for MemoryStorage {
         now: UnixTime,
     ) -> Result<Option<AccessRecord>, StorageError> {
         let state = self.lock();
-        Ok(state
-            .access
-            .get(digest)
-            .filter(|a| a.grant_id == grant_id && a.is_live(now))
-            .cloned())
+        Ok(state.access.get(digest).filter(|a| a.grant_id == grant_id && a.is_live(now)).cloned())
     }
 
     async fn rotate_refresh(
@@ -257,11 +246,7 @@ impl Storage for MemoryStorage {
         Ok(self.lock().remove_grant(grant_id))
     }
 
-    async fn list_grants(
-        &self,
-        subject: &str,
-        now: UnixTime,
-    ) -> Result<Vec<GrantRecord>, StorageError> {
+    async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
         let state = self.lock();
         let mut grants: Vec<GrantRecord> = state
             .grants_by_subject
@@ -280,9 +265,7 @@ impl Storage for MemoryStorage {
         let (mut refresh, mut codes) = (0, 0);
         for grant in live {
             refresh += u64::from(grant.refresh.is_some());
-            codes += u64::from(
-                grant.code.as_ref().is_some_and(|c| !c.used && c.expires_at > now),
-            );
+            codes += u64::from(grant.code.as_ref().is_some_and(|c| !c.used && c.expires_at > now));
         }
         Ok(StorageStats {
             token_count: state.access.values().filter(|a| a.is_live(now)).count() as u64,

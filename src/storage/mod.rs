@@ -100,8 +100,7 @@ pub trait Storage: MaybeSend {
     ) -> Result<(), StorageError>;
 
     /// A live grant by id.
-    async fn get_grant(&self, grant_id: &str, now: UnixTime)
-        -> Result<Option<GrantRecord>, StorageError>;
+    async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError>;
 
     /// Redeems a code exactly once ([`GrantRecord::redeem_code`]), storing the
     /// issued tokens in the same step; a replay revokes the grant.
@@ -138,8 +137,7 @@ pub trait Storage: MaybeSend {
     async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError>;
 
     /// The live grants of a subject.
-    async fn list_grants(&self, subject: &str, now: UnixTime)
-        -> Result<Vec<GrantRecord>, StorageError>;
+    async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError>;
 
     /// Counts of live records.
     async fn stats(&self, now: UnixTime) -> Result<StorageStats, StorageError>;

@@ -334,8 +334,7 @@ impl GrantRecord {
         });
         self.expires_at = redemption.grant_expires_at;
         let scopes = self.scopes.clone();
-        let access =
-            self.issue_access(redemption.access_digest, &scopes, now, redemption.access_expires_at);
+        let access = self.issue_access(redemption.access_digest, &scopes, now, redemption.access_expires_at);
         CodeOutcome::Redeemed(self.clone(), access)
     }
 
@@ -383,8 +382,7 @@ impl GrantRecord {
             }
             self.expires_at = rotation.grant_expires_at;
         }
-        let access =
-            self.issue_access(rotation.access_digest, &scopes, now, rotation.access_expires_at);
+        let access = self.issue_access(rotation.access_digest, &scopes, now, rotation.access_expires_at);
         if is_current {
             RotateOutcome::Rotated(self.clone(), access)
         } else {

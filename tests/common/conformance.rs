@@ -71,20 +71,28 @@ pub async fn code_mismatch_changes_nothing<S: Storage>(s: S) {
     wrong[1].redirect_uri = "https://app.example.com/other".into();
     wrong[2].code_challenge = "x".repeat(43);
     for expect in &wrong {
-        let outcome = s.consume_code("g1", &code_digest("g1"), expect, redemption("x", T0), T0).await.unwrap();
+        let outcome =
+            s.consume_code("g1", &code_digest("g1"), expect, redemption("x", T0), T0).await.unwrap();
         assert_eq!(outcome, CodeOutcome::Mismatch);
     }
-    let outcome = s.consume_code("g1", &digest("code:wrong"), &expectation("c1"), redemption("x", T0), T0).await.unwrap();
+    let outcome = s
+        .consume_code("g1", &digest("code:wrong"), &expectation("c1"), redemption("x", T0), T0)
+        .await
+        .unwrap();
     assert_eq!(outcome, CodeOutcome::NotFound);
     assert_eq!(s.get_grant("g1", T0).await.unwrap(), before, "a failed redemption changed the grant");
     assert_eq!(s.get_access("g1", &digest("at:x"), T0).await.unwrap(), None);
-    let outcome = s.consume_code("g1", &code_digest("g1"), &expectation("c1"), redemption("ok", T0), T0).await.unwrap();
+    let outcome =
+        s.consume_code("g1", &code_digest("g1"), &expectation("c1"), redemption("ok", T0), T0).await.unwrap();
     assert!(matches!(outcome, CodeOutcome::Redeemed(..)), "the code still works after failed attempts");
 }
 
 pub async fn code_replay_revokes_the_grant<S: Storage>(s: S) {
     redeemed(&s).await;
-    let again = s.consume_code("g1", &code_digest("g1"), &expectation("c1"), redemption("second", T0), T0 + 5).await.unwrap();
+    let again = s
+        .consume_code("g1", &code_digest("g1"), &expectation("c1"), redemption("second", T0), T0 + 5)
+        .await
+        .unwrap();
     assert_eq!(again, CodeOutcome::Replayed);
     assert_eq!(s.get_grant("g1", T0 + 5).await.unwrap(), None, "replay must revoke the grant");
     assert_eq!(s.get_access("g1", &digest("at:first"), T0 + 5).await.unwrap(), None);
@@ -95,7 +103,10 @@ pub async fn code_and_grant_expire_lazily<S: Storage>(s: S) {
     s.put_grant(pending_grant("g1", "c1", "alice"), None, T0).await.unwrap();
     assert!(s.get_grant("g1", T0 + 599).await.unwrap().is_some());
     assert_eq!(s.get_grant("g1", T0 + 600).await.unwrap(), None, "expired grant still readable");
-    let outcome = s.consume_code("g1", &code_digest("g1"), &expectation("c1"), redemption("late", T0 + 600), T0 + 600).await.unwrap();
+    let outcome = s
+        .consume_code("g1", &code_digest("g1"), &expectation("c1"), redemption("late", T0 + 600), T0 + 600)
+        .await
+        .unwrap();
     assert_eq!(outcome, CodeOutcome::NotFound);
     assert_eq!(s.stats(T0 + 600).await.unwrap().authorization_code_count, 0);
 }
@@ -117,7 +128,10 @@ pub async fn refresh_rotates_retries_and_detects_reuse<S: Storage>(s: S) {
     let rotated = s.rotate_refresh("g1", "c1", &digest("rt:first"), rotation("second", t), t).await.unwrap();
     let RotateOutcome::Rotated(grant, access) = rotated else { panic!("expected rotation, got {rotated:?}") };
     let chain = grant.refresh.clone().unwrap();
-    assert_eq!((chain.current, chain.previous, chain.generation), (digest("rt:second"), Some(digest("rt:first")), 1));
+    assert_eq!(
+        (chain.current, chain.previous, chain.generation),
+        (digest("rt:second"), Some(digest("rt:first")), 1)
+    );
     assert_eq!(chain.salt, "salt:second");
     assert_eq!(grant.expires_at, t + 86_400, "each rotation starts a new refresh lifetime");
     assert_eq!(access.expires_at, t + 3600);
@@ -127,8 +141,14 @@ pub async fn refresh_rotates_retries_and_detects_reuse<S: Storage>(s: S) {
     let retried = s.rotate_refresh("g1", "c1", &digest("rt:first"), rotation("ignored", t), t).await.unwrap();
     let RotateOutcome::Retried(grant, _) = retried else { panic!("expected retry, got {retried:?}") };
     let chain = grant.refresh.unwrap();
-    assert_eq!((chain.current, chain.generation, chain.salt.as_str()), (digest("rt:second"), 1, "salt:second"));
-    assert!(s.get_access("g1", &digest("at:ignored"), t).await.unwrap().is_some(), "the retry's access token is stored");
+    assert_eq!(
+        (chain.current, chain.generation, chain.salt.as_str()),
+        (digest("rt:second"), 1, "salt:second")
+    );
+    assert!(
+        s.get_access("g1", &digest("at:ignored"), t).await.unwrap().is_some(),
+        "the retry's access token is stored"
+    );
 
     // The successor is used: the first token is now retired, and presenting it is reuse.
     let third = s.rotate_refresh("g1", "c1", &digest("rt:second"), rotation("third", t), t).await.unwrap();
@@ -171,7 +191,10 @@ pub async fn access_tokens_expire_lazily<S: Storage>(s: S) {
     assert_eq!(s.get_access("g1", &digest("at:first"), T0 + 3600).await.unwrap(), None);
     assert!(s.get_grant("g1", T0 + 3600).await.unwrap().is_some(), "the grant outlives its access token");
     assert_eq!(s.get_grant("g1", T0 + 86_400).await.unwrap(), None);
-    let late = s.rotate_refresh("g1", "c1", &digest("rt:first"), rotation("late", T0 + 86_400), T0 + 86_400).await.unwrap();
+    let late = s
+        .rotate_refresh("g1", "c1", &digest("rt:first"), rotation("late", T0 + 86_400), T0 + 86_400)
+        .await
+        .unwrap();
     assert_eq!(late, RotateOutcome::NotFound, "an expired refresh token rotates nothing");
 }
 
@@ -276,7 +299,11 @@ pub async fn one_rotation_among_100_concurrent_refreshes<S: Storage + 'static>(s
         match outcome {
             RotateOutcome::Rotated(..) => {}
             RotateOutcome::Retried(grant, _) => {
-                assert_eq!(grant.refresh.as_ref().unwrap().current, successor, "every retry answers the one successor")
+                assert_eq!(
+                    grant.refresh.as_ref().unwrap().current,
+                    successor,
+                    "every retry answers the one successor"
+                )
             }
             other => panic!("unexpected outcome {other:?}"),
         }

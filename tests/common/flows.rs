@@ -4,7 +4,9 @@
 use std::sync::{Arc, Mutex};
 
 use simply_mcp_oauth::clock::FakeClock;
-use simply_mcp_oauth::provider::{Approval, AuthorizationRequest, AuthorizeError, ClientAuth, ClientMetadata, TokenResponse};
+use simply_mcp_oauth::provider::{
+    Approval, AuthorizationRequest, AuthorizeError, ClientAuth, ClientMetadata, TokenResponse,
+};
 use simply_mcp_oauth::{ClientConfig, ErrorCode, OAuthError, Params, Provider, ProviderConfig, Storage};
 
 use super::fixtures::T0;
@@ -65,7 +67,12 @@ pub fn authorize_params(client_id: &str, redirect: &str, extra: &[(&str, &str)])
 }
 
 /// Runs the authorization endpoint and the user's approval; returns the code.
-pub async fn authorize<S: Storage>(provider: &Provider<S>, client_id: &str, redirect: &str, extra: &[(&str, &str)]) -> String {
+pub async fn authorize<S: Storage>(
+    provider: &Provider<S>,
+    client_id: &str,
+    redirect: &str,
+    extra: &[(&str, &str)],
+) -> String {
     let request = provider.parse_authorization(&authorize_params(client_id, redirect, extra)).await.unwrap();
     let approval = Approval { subject: "alice".into(), ..Default::default() };
     let location = provider.complete_authorization(&request, approval).await.unwrap();
@@ -94,13 +101,23 @@ pub async fn flow_full_authorization_code_cycle<S: Storage>(s: S) {
     let t = tokens(&p).await;
     assert_eq!((t.token_type, t.expires_in, t.scope.as_str()), ("Bearer", 3600, "read write"));
     let auth = p.verify_access_token(&t.access_token).await.unwrap();
-    assert_eq!((auth.client_id.as_str(), auth.subject.as_deref(), auth.resource.as_str()), ("my-client", Some("alice"), MCP));
-    let refreshed = p.exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None).await.unwrap();
+    assert_eq!(
+        (auth.client_id.as_str(), auth.subject.as_deref(), auth.resource.as_str()),
+        ("my-client", Some("alice"), MCP)
+    );
+    let refreshed = p
+        .exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None)
+        .await
+        .unwrap();
     assert_ne!(refreshed.refresh_token, t.refresh_token, "refresh tokens rotate");
     p.verify_access_token(&refreshed.access_token).await.unwrap();
     p.revoke(&confidential(), refreshed.refresh_token.as_deref().unwrap()).await.unwrap();
     for token in [&t.access_token, &refreshed.access_token] {
-        assert_eq!(code_of(p.verify_access_token(token).await), ErrorCode::InvalidToken, "revocation cascades");
+        assert_eq!(
+            code_of(p.verify_access_token(token).await),
+            ErrorCode::InvalidToken,
+            "revocation cascades"
+        );
     }
 }
 
@@ -124,11 +141,15 @@ pub async fn flow_refresh_outlives_the_access_token<S: Storage>(s: S) {
     let t = tokens(&p).await;
     clock.advance(3600 + 60);
     assert_eq!(code_of(p.verify_access_token(&t.access_token).await), ErrorCode::InvalidToken);
-    let refreshed = p.exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None).await;
-    let refreshed = refreshed.expect("the refresh token lives its own 86400 s, not the access token's 3600 s");
+    let refreshed =
+        p.exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None).await;
+    let refreshed =
+        refreshed.expect("the refresh token lives its own 86400 s, not the access token's 3600 s");
     p.verify_access_token(&refreshed.access_token).await.unwrap();
     clock.advance(86_400);
-    let late = p.exchange_refresh_token(&confidential(), refreshed.refresh_token.as_deref().unwrap(), None, None).await;
+    let late = p
+        .exchange_refresh_token(&confidential(), refreshed.refresh_token.as_deref().unwrap(), None, None)
+        .await;
     assert_eq!(code_of(late), ErrorCode::InvalidGrant, "and then it expires");
 }
 
@@ -144,8 +165,13 @@ pub async fn flow_refresh_retry_and_reuse<S: Storage>(s: S) {
     let c = p.exchange_refresh_token(&confidential(), &second, None, None).await.unwrap();
     let reuse = p.exchange_refresh_token(&confidential(), &first, None, None).await;
     assert_eq!(code_of(reuse), ErrorCode::InvalidGrant);
-    assert_eq!(code_of(p.verify_access_token(&c.access_token).await), ErrorCode::InvalidToken, "reuse revokes the grant");
-    let after = p.exchange_refresh_token(&confidential(), c.refresh_token.as_deref().unwrap(), None, None).await;
+    assert_eq!(
+        code_of(p.verify_access_token(&c.access_token).await),
+        ErrorCode::InvalidToken,
+        "reuse revokes the grant"
+    );
+    let after =
+        p.exchange_refresh_token(&confidential(), c.refresh_token.as_deref().unwrap(), None, None).await;
     assert_eq!(code_of(after), ErrorCode::InvalidGrant);
 }
 
@@ -154,13 +180,26 @@ pub async fn flow_downscoping_and_upscoping<S: Storage>(s: S) {
     let code = authorize(&p, "my-client", CALLBACK, &[("scope", "read")]).await;
     let t = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
     assert_eq!(t.scope, "read");
-    let up = p.exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), Some("read write"), None).await;
+    let up = p
+        .exchange_refresh_token(
+            &confidential(),
+            t.refresh_token.as_deref().unwrap(),
+            Some("read write"),
+            None,
+        )
+        .await;
     assert_eq!(code_of(up), ErrorCode::InvalidScope, "no upscoping beyond the grant");
     let full = tokens(&p).await;
-    let down = p.exchange_refresh_token(&confidential(), full.refresh_token.as_deref().unwrap(), Some("read"), None).await.unwrap();
+    let down = p
+        .exchange_refresh_token(&confidential(), full.refresh_token.as_deref().unwrap(), Some("read"), None)
+        .await
+        .unwrap();
     assert_eq!(down.scope, "read");
     assert_eq!(p.verify_access_token(&down.access_token).await.unwrap().scopes, vec!["read"]);
-    let again = p.exchange_refresh_token(&confidential(), down.refresh_token.as_deref().unwrap(), None, None).await.unwrap();
+    let again = p
+        .exchange_refresh_token(&confidential(), down.refresh_token.as_deref().unwrap(), None, None)
+        .await
+        .unwrap();
     assert_eq!(again.scope, "read write", "downscoping one token keeps the grant's scopes");
 }
 
@@ -171,7 +210,8 @@ pub async fn flow_code_replay_revokes_tokens<S: Storage>(s: S) {
     let replay = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await;
     assert_eq!(code_of(replay), ErrorCode::InvalidGrant);
     assert_eq!(code_of(p.verify_access_token(&t.access_token).await), ErrorCode::InvalidToken);
-    let refresh = p.exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None).await;
+    let refresh =
+        p.exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None).await;
     assert_eq!(code_of(refresh), ErrorCode::InvalidGrant);
 }
 
@@ -193,7 +233,9 @@ pub async fn flow_pkce_and_redirect_checks<S: Storage>(s: S) {
         assert_eq!(code_of(result), expected, "{auth:?} {redirect} {verifier}");
     }
     assert_eq!(p.get_stats().await.unwrap(), before, "failed exchanges change nothing");
-    p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.expect("the code still works");
+    p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None)
+        .await
+        .expect("the code still works");
 }
 
 pub async fn flow_expired_code_and_tokens<S: Storage>(s: S) {
@@ -215,12 +257,22 @@ pub async fn flow_resource_indicators<S: Storage>(s: S) {
     let code = authorize(&p, "my-client", CALLBACK, &[("resource", other)]).await;
     let wrong = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, Some(MCP)).await;
     assert_eq!(code_of(wrong), ErrorCode::InvalidTarget);
-    let t = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, Some(other)).await.unwrap();
+    let t =
+        p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, Some(other)).await.unwrap();
     assert_eq!(p.verify_access_token(&t.access_token).await.unwrap().resource, other);
-    let refresh = p.exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, Some(MCP)).await;
+    let refresh =
+        p.exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, Some(MCP)).await;
     assert_eq!(code_of(refresh), ErrorCode::InvalidTarget);
-    let unknown = p.parse_authorization(&authorize_params("my-client", CALLBACK, &[("resource", "https://evil.example/mcp")])).await;
-    assert!(matches!(unknown, Err(AuthorizeError::Redirect { error, .. }) if error.code == ErrorCode::InvalidTarget));
+    let unknown = p
+        .parse_authorization(&authorize_params(
+            "my-client",
+            CALLBACK,
+            &[("resource", "https://evil.example/mcp")],
+        ))
+        .await;
+    assert!(
+        matches!(unknown, Err(AuthorizeError::Redirect { error, .. }) if error.code == ErrorCode::InvalidTarget)
+    );
 }
 
 pub async fn flow_client_credentials<S: Storage>(s: S) {
@@ -240,12 +292,21 @@ pub async fn flow_revocation_and_introspection<S: Storage>(s: S) {
     let t = tokens(&p).await;
     let seen = p.introspect(&confidential(), &t.access_token).await.unwrap();
     assert!(seen.active);
-    assert_eq!((seen.sub.as_deref(), seen.aud.as_deref(), seen.token_type), (Some("alice"), Some(MCP), Some("access_token")));
+    assert_eq!(
+        (seen.sub.as_deref(), seen.aud.as_deref(), seen.token_type),
+        (Some("alice"), Some(MCP), Some("access_token"))
+    );
     let refresh = p.introspect(&confidential(), t.refresh_token.as_deref().unwrap()).await.unwrap();
     assert_eq!(refresh.token_type, Some("refresh_token"));
-    assert!(!p.introspect(&ClientAuth::public("public-app"), &t.access_token).await.unwrap().active, "public clients see only their own tokens");
+    assert!(
+        !p.introspect(&ClientAuth::public("public-app"), &t.access_token).await.unwrap().active,
+        "public clients see only their own tokens"
+    );
     assert!(!p.introspect(&confidential(), "garbage").await.unwrap().active);
-    assert_eq!(code_of(p.introspect(&ClientAuth::post("my-client", "nope"), &t.access_token).await), ErrorCode::InvalidClient);
+    assert_eq!(
+        code_of(p.introspect(&ClientAuth::post("my-client", "nope"), &t.access_token).await),
+        ErrorCode::InvalidClient
+    );
     p.revoke(&confidential(), "unknown-token").await.expect("unknown tokens revoke fine (RFC 7009 §2.2)");
     p.revoke(&ClientAuth::public("public-app"), &t.access_token).await.unwrap();
     p.verify_access_token(&t.access_token).await.expect("another client cannot revoke the token");
@@ -271,9 +332,17 @@ pub async fn flow_dynamic_registration_rules<S: Storage>(s: S) {
     assert_eq!(stored.secret_digest, None);
     let code = authorize(&p, &public.client_id, "http://127.0.0.1:51234/callback", &[]).await;
     let auth = ClientAuth::public(public.client_id.clone());
-    p.exchange_authorization_code(&auth, &code, "http://127.0.0.1:51234/callback", VERIFIER, None).await.expect("public client with PKCE");
+    p.exchange_authorization_code(&auth, &code, "http://127.0.0.1:51234/callback", VERIFIER, None)
+        .await
+        .expect("public client with PKCE");
 
-    let confidential = p.register_client(ClientMetadata { redirect_uris: vec!["https://app.example/cb".into()], ..Default::default() }).await.unwrap();
+    let confidential = p
+        .register_client(ClientMetadata {
+            redirect_uris: vec!["https://app.example/cb".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let secret = confidential.client_secret.clone().expect("confidential clients get a secret");
     let stored = p.get_client(&confidential.client_id).await.unwrap().unwrap();
     assert!(stored.secret_digest.is_some() && !format!("{stored:?}").contains(&secret));
@@ -281,14 +350,54 @@ pub async fn flow_dynamic_registration_rules<S: Storage>(s: S) {
 
     let bad = [
         (ClientMetadata::default(), ErrorCode::InvalidRedirectUri),
-        (ClientMetadata { redirect_uris: vec!["javascript:alert(1)".into()], ..Default::default() }, ErrorCode::InvalidRedirectUri),
-        (ClientMetadata { redirect_uris: vec!["http://evil.example/cb".into()], ..Default::default() }, ErrorCode::InvalidRedirectUri),
-        (ClientMetadata { redirect_uris: vec!["https://a.example/cb#x".into()], ..Default::default() }, ErrorCode::InvalidRedirectUri),
-        (ClientMetadata { redirect_uris: vec!["https://a.example/cb".into(); 11], ..Default::default() }, ErrorCode::InvalidRedirectUri),
-        (ClientMetadata { redirect_uris: vec!["https://a.example/cb".into()], token_endpoint_auth_method: Some("private_key_jwt".into()), ..Default::default() }, ErrorCode::InvalidClientMetadata),
-        (ClientMetadata { redirect_uris: vec!["https://a.example/cb".into()], grant_types: Some(vec!["implicit".into()]), ..Default::default() }, ErrorCode::InvalidClientMetadata),
-        (ClientMetadata { redirect_uris: vec!["https://a.example/cb".into()], scope: Some("admin".into()), ..Default::default() }, ErrorCode::InvalidClientMetadata),
-        (ClientMetadata { redirect_uris: vec!["https://a.example/cb".into()], response_types: Some(vec!["token".into()]), ..Default::default() }, ErrorCode::InvalidClientMetadata),
+        (
+            ClientMetadata { redirect_uris: vec!["javascript:alert(1)".into()], ..Default::default() },
+            ErrorCode::InvalidRedirectUri,
+        ),
+        (
+            ClientMetadata { redirect_uris: vec!["http://evil.example/cb".into()], ..Default::default() },
+            ErrorCode::InvalidRedirectUri,
+        ),
+        (
+            ClientMetadata { redirect_uris: vec!["https://a.example/cb#x".into()], ..Default::default() },
+            ErrorCode::InvalidRedirectUri,
+        ),
+        (
+            ClientMetadata { redirect_uris: vec!["https://a.example/cb".into(); 11], ..Default::default() },
+            ErrorCode::InvalidRedirectUri,
+        ),
+        (
+            ClientMetadata {
+                redirect_uris: vec!["https://a.example/cb".into()],
+                token_endpoint_auth_method: Some("private_key_jwt".into()),
+                ..Default::default()
+            },
+            ErrorCode::InvalidClientMetadata,
+        ),
+        (
+            ClientMetadata {
+                redirect_uris: vec!["https://a.example/cb".into()],
+                grant_types: Some(vec!["implicit".into()]),
+                ..Default::default()
+            },
+            ErrorCode::InvalidClientMetadata,
+        ),
+        (
+            ClientMetadata {
+                redirect_uris: vec!["https://a.example/cb".into()],
+                scope: Some("admin".into()),
+                ..Default::default()
+            },
+            ErrorCode::InvalidClientMetadata,
+        ),
+        (
+            ClientMetadata {
+                redirect_uris: vec!["https://a.example/cb".into()],
+                response_types: Some(vec!["token".into()]),
+                ..Default::default()
+            },
+            ErrorCode::InvalidClientMetadata,
+        ),
     ];
     let clients_before = p.list_clients().await.unwrap().len();
     for (metadata, expected) in bad {
@@ -313,28 +422,59 @@ pub async fn flow_authorization_request_errors<S: Storage>(s: S) {
         other => panic!("expected an error redirect, got {other:?}"),
     };
     assert_eq!(page(parse(&p, authorize_params("nobody", CALLBACK, &[])).await), ErrorCode::InvalidRequest);
-    for evil in ["https://evil.example/cb", "javascript:alert(1)", "http://localhost:3000/callback/../x", "http://localhost:3000/callback?x=1"] {
-        assert_eq!(page(parse(&p, authorize_params("my-client", evil, &[])).await), ErrorCode::InvalidRequest, "{evil}");
+    for evil in [
+        "https://evil.example/cb",
+        "javascript:alert(1)",
+        "http://localhost:3000/callback/../x",
+        "http://localhost:3000/callback?x=1",
+    ] {
+        assert_eq!(
+            page(parse(&p, authorize_params("my-client", evil, &[])).await),
+            ErrorCode::InvalidRequest,
+            "{evil}"
+        );
     }
     let mut dup = authorize_params("my-client", CALLBACK, &[]).pairs().to_vec();
     dup.push(("redirect_uri".into(), "https://evil.example/cb".into()));
     assert_eq!(page(parse(&p, Params::from_pairs(dup)).await), ErrorCode::InvalidRequest);
-    let no_pkce = Params::from_pairs([("response_type", "code"), ("client_id", "my-client"), ("redirect_uri", CALLBACK), ("state", "xyz")]);
+    let no_pkce = Params::from_pairs([
+        ("response_type", "code"),
+        ("client_id", "my-client"),
+        ("redirect_uri", CALLBACK),
+        ("state", "xyz"),
+    ]);
     assert_eq!(redirect(parse(&p, no_pkce).await), ErrorCode::InvalidRequest);
-    let plain = authorize_params("my-client", CALLBACK, &[]).pairs().iter().map(|(k, v)| {
-        (k.clone(), if k == "code_challenge_method" { "plain".to_string() } else { v.clone() })
-    }).collect::<Vec<_>>();
-    assert_eq!(redirect(parse(&p, Params::from_pairs(plain)).await), ErrorCode::InvalidRequest, "plain PKCE is refused");
-    assert_eq!(redirect(parse(&p, authorize_params("my-client", CALLBACK, &[("scope", "read admin")])).await), ErrorCode::InvalidScope);
-    let token = authorize_params("my-client", CALLBACK, &[]).pairs().iter().map(|(k, v)| {
-        (k.clone(), if k == "response_type" { "token".to_string() } else { v.clone() })
-    }).collect::<Vec<_>>();
+    let plain = authorize_params("my-client", CALLBACK, &[])
+        .pairs()
+        .iter()
+        .map(|(k, v)| (k.clone(), if k == "code_challenge_method" { "plain".to_string() } else { v.clone() }))
+        .collect::<Vec<_>>();
+    assert_eq!(
+        redirect(parse(&p, Params::from_pairs(plain)).await),
+        ErrorCode::InvalidRequest,
+        "plain PKCE is refused"
+    );
+    assert_eq!(
+        redirect(parse(&p, authorize_params("my-client", CALLBACK, &[("scope", "read admin")])).await),
+        ErrorCode::InvalidScope
+    );
+    let token = authorize_params("my-client", CALLBACK, &[])
+        .pairs()
+        .iter()
+        .map(|(k, v)| (k.clone(), if k == "response_type" { "token".to_string() } else { v.clone() }))
+        .collect::<Vec<_>>();
     assert_eq!(redirect(parse(&p, Params::from_pairs(token)).await), ErrorCode::UnsupportedResponseType);
     // A loopback redirect URI registered without a port matches any port (RFC 8252 §7.3).
-    p.parse_authorization(&authorize_params("my-client", "http://localhost:4000/callback", &[])).await.unwrap();
+    p.parse_authorization(&authorize_params("my-client", "http://localhost:4000/callback", &[]))
+        .await
+        .unwrap();
     let request = p.parse_authorization(&authorize_params("my-client", CALLBACK, &[])).await.unwrap();
     let denied = p.deny_authorization(&request);
-    assert!(denied.starts_with(CALLBACK) && denied.contains("error=access_denied") && denied.contains("state=xyz"));
+    assert!(
+        denied.starts_with(CALLBACK)
+            && denied.contains("error=access_denied")
+            && denied.contains("state=xyz")
+    );
     assert_eq!(p.get_stats().await.unwrap().authorization_codes, 0, "nothing stored for refused requests");
 }
 
@@ -349,7 +489,11 @@ pub async fn flow_user_grants_and_client_deletion<S: Storage>(s: S) {
     assert_eq!(code_of(p.verify_access_token(&t.access_token).await), ErrorCode::InvalidToken);
     let t2 = tokens(&p).await;
     assert!(p.delete_client("my-client").await.unwrap());
-    assert_eq!(code_of(p.verify_access_token(&t2.access_token).await), ErrorCode::InvalidToken, "deleting a client revokes its grants");
+    assert_eq!(
+        code_of(p.verify_access_token(&t2.access_token).await),
+        ErrorCode::InvalidToken,
+        "deleting a client revokes its grants"
+    );
     assert!(p.list_grants("alice").await.unwrap().is_empty());
     assert!(!p.list_clients().await.unwrap().contains(&"my-client".to_string()));
 }
@@ -362,14 +506,26 @@ pub async fn flow_audit_events_hold_no_secrets<S: Storage>(s: S) {
     let (p, _) = provider_with(s, config).await;
     let code = authorize(&p, "my-client", CALLBACK, &[]).await;
     let t = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
-    let r = p.exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None).await.unwrap();
+    let r = p
+        .exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None)
+        .await
+        .unwrap();
     let _ = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await;
     let _ = p.authenticate_client(&ClientAuth::post("my-client", "wrong-secret")).await;
     let events = events.lock().unwrap().join("\n");
-    for kind in ["authorization_granted", "code_exchanged", "refresh_rotated", "code_replayed", "client_auth_failed"] {
+    for kind in
+        ["authorization_granted", "code_exchanged", "refresh_rotated", "code_replayed", "client_auth_failed"]
+    {
         assert!(events.contains(kind), "missing {kind} in {events}");
     }
-    for secret in [code.as_str(), &t.access_token, t.refresh_token.as_deref().unwrap(), &r.access_token, "my-secret", "wrong-secret"] {
+    for secret in [
+        code.as_str(),
+        &t.access_token,
+        t.refresh_token.as_deref().unwrap(),
+        &r.access_token,
+        "my-secret",
+        "wrong-secret",
+    ] {
         let tail = secret.split_once('.').map_or(secret, |(_, s)| s);
         assert!(!events.contains(tail), "an audit event holds a secret");
     }
@@ -391,13 +547,30 @@ pub async fn flow_stats_in_the_seed_shape<S: Storage>(s: S) {
 /// A full flow; returns the provider and every secret it handed out.
 pub async fn full_flow_collecting_secrets<S: Storage>(s: S) -> (Provider<S>, Vec<String>) {
     let (p, _) = provider(s).await;
-    let registered = p.register_client(ClientMetadata { redirect_uris: vec!["https://app.example/cb".into()], ..Default::default() }).await.unwrap();
+    let registered = p
+        .register_client(ClientMetadata {
+            redirect_uris: vec!["https://app.example/cb".into()],
+            ..Default::default()
+        })
+        .await
+        .unwrap();
     let mut secrets = vec!["my-secret".to_string(), registered.client_secret.clone().unwrap()];
     let code = authorize(&p, "my-client", CALLBACK, &[]).await;
     let t = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
-    let r = p.exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None).await.unwrap();
+    let r = p
+        .exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None)
+        .await
+        .unwrap();
     let pending = authorize(&p, "my-client", CALLBACK, &[]).await;
     let cc = p.exchange_client_credentials(&confidential(), None, None).await.unwrap();
-    secrets.extend([code, pending, t.access_token, t.refresh_token.unwrap(), r.access_token, r.refresh_token.unwrap(), cc.access_token]);
+    secrets.extend([
+        code,
+        pending,
+        t.access_token,
+        t.refresh_token.unwrap(),
+        r.access_token,
+        r.refresh_token.unwrap(),
+        cc.access_token,
+    ]);
     (p, secrets)
 }
