@@ -1,0 +1,81 @@
+//! The token endpoint (RFC 6749 §3.2, OAuth 2.1 §3.2): one form POST,
+//! dispatched on `grant_type` to the provider.
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+
+use super::body;
+use super::client_auth::{client_auth, client_error};
+use super::errors::{error_response, json_response};
+use crate::error::{ErrorCode, OAuthError};
+use crate::params::Params;
+use crate::provider::Provider;
+use crate::storage::Storage;
+
+/// Parameters of the token endpoint that may appear at most once.
+const SINGLE_VALUED: [&str; 9] = [
+    "grant_type",
+    "code",
+    "redirect_uri",
+    "code_verifier",
+    "refresh_token",
+    "scope",
+    "resource",
+    "client_id",
+    "client_secret",
+];
+
+/// `POST /token`.
+pub(crate) async fn token<S: Storage>(provider: &Provider<S>, request: &Request<Bytes>) -> Response<Bytes> {
+    match run(provider, request).await {
+        Ok(response) | Err(response) => response,
+    }
+}
+
+async fn run<S: Storage>(
+    provider: &Provider<S>,
+    request: &Request<Bytes>,
+) -> Result<Response<Bytes>, Response<Bytes>> {
+    let params = body::form(request)?;
+    check_single_valued(&params, &SINGLE_VALUED)?;
+    let realm = provider.config().issuer.as_str();
+    let auth = client_auth(request.headers(), &params, realm)?;
+    let fail = |e: OAuthError| client_error(&e, &auth, realm);
+    let param = |name: &str| params.single(name).map_err(|e| error_response(&e));
+    let required = |name: &str| params.required(name).map_err(|e| error_response(&e));
+    let resource = param("resource")?;
+    let issued = match required("grant_type")? {
+        "authorization_code" => {
+            let code = required("code")?;
+            let redirect_uri = required("redirect_uri")?;
+            let verifier = required("code_verifier")?;
+            provider.exchange_authorization_code(&auth, code, redirect_uri, verifier, resource).await
+        }
+        "refresh_token" => {
+            let refresh_token = required("refresh_token")?;
+            provider.exchange_refresh_token(&auth, refresh_token, param("scope")?, resource).await
+        }
+        "client_credentials" => provider.exchange_client_credentials(&auth, param("scope")?, resource).await,
+        _ => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "grant_type must be authorization_code, refresh_token or client_credentials",
+        )),
+    };
+    issued.map(|tokens| json_response(StatusCode::OK, &tokens)).map_err(fail)
+}
+
+/// `invalid_request` if any of `names` is repeated (RFC 6749 §3.2); a repeated
+/// `resource` is `invalid_target`, since one token serves one resource here.
+pub(crate) fn check_single_valued(params: &Params, names: &[&str]) -> Result<(), Response<Bytes>> {
+    for name in names {
+        if let Err(error) = params.single(name) {
+            let error = if *name == "resource" {
+                OAuthError::new(ErrorCode::InvalidTarget, "only one resource per request is supported")
+            } else {
+                error
+            };
+            return Err(error_response(&error));
+        }
+    }
+    Ok(())
+}
