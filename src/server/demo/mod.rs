@@ -1,0 +1,164 @@
+//! The demo authorization server behind the `simply-mcp-oauth-server` binary:
+//! the OAuth endpoints, a consent page, health and metrics, and a tiny MCP
+//! endpoint protected by bearer tokens.
+//!
+//! It signs everyone in as one user, [`DEMO_SUBJECT`], without a password: it
+//! shows the flow end to end, it is not a login system. A real deployment
+//! keeps [`router`] and [`BearerAuth`](super::BearerAuth) and
+//! replaces the consent page with its own login, calling
+//! [`OAuthHttp::authorize_request`] and then
+//! [`Provider::complete_authorization`](crate::Provider::complete_authorization).
+
+mod consent;
+mod mcp;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{FromRef, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use http::StatusCode;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use super::body::{json_error, json_response};
+use super::{router, url_path, BearerGuard};
+use crate::crypto::{fill_random, RandomnessError};
+use crate::http::OAuthHttp;
+use crate::storage::Storage;
+
+/// The one user the demo signs everyone in as.
+pub const DEMO_SUBJECT: &str = "demo-user";
+
+/// The scope the demo's `/mcp` endpoint requires.
+pub const MCP_SCOPE: &str = "mcp";
+
+/// How often [`spawn_sweeper`] removes expired records, in the binary.
+pub const SWEEP_INTERVAL: Duration = Duration::from_secs(60);
+
+/// Shared by the demo's handlers.
+struct DemoState<S: Storage> {
+    oauth: Arc<OAuthHttp<S>>,
+    guard: BearerGuard,
+    /// Keys the CSRF tokens of the consent form; random per process.
+    csrf_key: Arc<[u8; 32]>,
+    /// Whether the CSRF cookie gets `Secure` (the issuer is `https`).
+    secure_cookie: bool,
+    /// `<issuer path>/authorize`: the form's action and the cookie's path.
+    authorize_path: Arc<str>,
+}
+
+impl<S: Storage> Clone for DemoState<S> {
+    fn clone(&self) -> Self {
+        Self {
+            oauth: Arc::clone(&self.oauth),
+            guard: self.guard.clone(),
+            csrf_key: Arc::clone(&self.csrf_key),
+            secure_cookie: self.secure_cookie,
+            authorize_path: Arc::clone(&self.authorize_path),
+        }
+    }
+}
+
+impl<S: Storage> FromRef<DemoState<S>> for BearerGuard {
+    fn from_ref(state: &DemoState<S>) -> Self {
+        state.guard.clone()
+    }
+}
+
+/// The whole demo app: [`router`] plus `GET`/`POST
+/// <issuer>/authorize` (consent), `/health`, `/metrics` and `POST` at the path
+/// of the provider's default resource (`/mcp` by default), which requires a
+/// token for that resource with the [`MCP_SCOPE`] scope.
+///
+/// Fails only when the platform has no randomness for the CSRF key.
+pub fn demo_router<S: Storage + 'static>(oauth: Arc<OAuthHttp<S>>) -> Result<Router, RandomnessError> {
+    let mut csrf_key = [0u8; 32];
+    fill_random(&mut csrf_key)?;
+    let config = oauth.provider().config();
+    let authorize_path: Arc<str> = format!("{}/authorize", url_path(&config.issuer)).into();
+    let mcp_path = match url_path(&config.default_resource()) {
+        path if path.is_empty() => "/".to_string(),
+        path => path,
+    };
+    let state = DemoState {
+        authorize_path: Arc::clone(&authorize_path),
+        guard: BearerGuard::new(Arc::clone(&oauth)).require_scopes([MCP_SCOPE]),
+        secure_cookie: oauth.provider().config().issuer.starts_with("https:"),
+        oauth: Arc::clone(&oauth),
+        csrf_key: Arc::new(csrf_key),
+    };
+    Ok(Router::new()
+        .route(&authorize_path, get(consent::show::<S>).post(consent::decide::<S>))
+        .route("/health", get(health::<S>))
+        .route("/metrics", get(metrics::<S>))
+        .route(&mcp_path, post(mcp::handle))
+        .with_state(state)
+        .merge(router(oauth)))
+}
+
+/// The seed's health endpoint: `200 {"status":"healthy","storage":…}`, or
+/// `503 {"status":"unhealthy",…}` so load balancers take the node out.
+async fn health<S: Storage + 'static>(State(state): State<DemoState<S>>) -> Response {
+    let check = state.oauth.provider().health_check().await;
+    let (status, word) = if check.healthy {
+        (StatusCode::OK, "healthy")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "unhealthy")
+    };
+    json_response(status, &serde_json::json!({ "status": word, "storage": check }))
+}
+
+/// The provider's counts (`clients`, `tokens`, `refreshTokens`, `authorizationCodes`).
+async fn metrics<S: Storage + 'static>(State(state): State<DemoState<S>>) -> Response {
+    match state.oauth.provider().get_stats().await {
+        Ok(stats) => match serde_json::to_value(stats) {
+            Ok(value) => json_response(StatusCode::OK, &value),
+            Err(_) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "encoding failed"),
+        },
+        Err(error) => json_error(StatusCode::SERVICE_UNAVAILABLE, error.code.as_str(), &error.description),
+    }
+}
+
+/// A background task removing expired records (they are invisible anyway;
+/// this frees their memory). Stop it with [`Sweeper::stop`]; dropping it
+/// stops it too.
+#[derive(Debug)]
+pub struct Sweeper {
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<()>,
+}
+
+/// Starts a [`Sweeper`] calling [`Provider::sweep`](crate::Provider::sweep)
+/// every `every`, the first time one period from now. Needs a tokio runtime.
+pub fn spawn_sweeper<S: Storage + 'static>(oauth: Arc<OAuthHttp<S>>, every: Duration) -> Sweeper {
+    let (stop, mut stopped) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                // A message or a dropped sender: either way, stop.
+                _ = &mut stopped => break,
+                _ = ticks.tick() => {
+                    if let Err(error) = oauth.provider().sweep().await {
+                        eprintln!("simply-mcp-oauth: sweep failed: {error}");
+                    }
+                }
+            }
+        }
+    });
+    Sweeper { stop: Some(stop), task }
+}
+
+impl Sweeper {
+    /// Stops the task and waits until a sweep in progress has finished.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let _ = (&mut self.task).await;
+    }
+}

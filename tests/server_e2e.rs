@@ -1,0 +1,507 @@
+//! End to end over real HTTP: starts the `simply-mcp-oauth-server` binary on
+//! a free loopback port and walks an MCP client's whole OAuth journey, with a
+//! tiny HTTP/1.1 client (one request per connection) instead of a client crate.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+use simply_mcp_oauth::crypto::pkce_s256;
+
+const VERIFIER: &str = "e2e-code-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
+const REDIRECT_URI: &str = "http://127.0.0.1:4567/callback";
+const CSRF_COOKIE: &str = "simply_mcp_oauth_csrf";
+
+/// The running binary; killed when dropped, so a failing test leaves nothing behind.
+struct Server {
+    child: Child,
+    /// `127.0.0.1:<port>`.
+    addr: String,
+    /// The issuer it printed.
+    issuer: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start() -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_simply-mcp-oauth-server"))
+        .args(["--bind", "127.0.0.1:0"])
+        .env_remove("SIMPLY_MCP_OAUTH_ISSUER")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start the server binary");
+    let stdout = child.stdout.take().expect("stdout");
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut server = Server { child, addr: String::new(), issuer: String::new() };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while server.issuer.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = lines.recv_timeout(left).expect("the server announces its address");
+        assert!(!line.contains("secret"), "nothing secret is printed: {line}");
+        if let Some(url) = line.strip_prefix("listening on http://") {
+            server.addr = url.to_string();
+        } else if let Some(issuer) = line.strip_prefix("issuer: ") {
+            server.issuer = issuer.to_string();
+        }
+    }
+    assert!(!server.addr.is_empty(), "`listening on` comes first");
+    assert_eq!(server.issuer, format!("http://{}", server.addr));
+    server
+}
+
+/// A parsed HTTP response.
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8(self.body.clone()).expect("UTF-8 body")
+    }
+
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("JSON body ({e}): {}", self.text()))
+    }
+}
+
+fn request(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Response {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (name, value) in headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read the response");
+    parse_response(&raw)
+}
+
+fn parse_response(raw: &[u8]) -> Response {
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("end of head");
+    let head = std::str::from_utf8(&raw[..split]).expect("ASCII head");
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers
+        .iter()
+        .any(|(n, v)| n.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"));
+    if chunked {
+        body = dechunk(&body);
+    }
+    Response { status, headers, body }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n").expect("chunk size line");
+        let size_text = std::str::from_utf8(&data[..line_end]).unwrap();
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16).unwrap();
+        if size == 0 {
+            return out;
+        }
+        let start = line_end + 2;
+        out.extend_from_slice(&data[start..start + size]);
+        data = &data[start + size + 2..];
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+impl Server {
+    fn get(&self, path: &str, headers: &[(&str, &str)]) -> Response {
+        request(&self.addr, "GET", path, headers, b"")
+    }
+
+    fn post_form(&self, path: &str, pairs: &[(&str, &str)], headers: &[(&str, &str)]) -> Response {
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        request(&self.addr, "POST", path, &all, form(pairs).as_bytes())
+    }
+
+    fn post_json(&self, path: &str, body: &Value, headers: &[(&str, &str)]) -> Response {
+        let mut all = vec![("Content-Type", "application/json")];
+        all.extend_from_slice(headers);
+        request(&self.addr, "POST", path, &all, body.to_string().as_bytes())
+    }
+
+    /// `POST /mcp` with a bearer token.
+    fn mcp(&self, token: &str, body: &Value) -> Response {
+        let auth = format!("Bearer {token}");
+        let accept = ("Accept", "application/json, text/event-stream");
+        self.post_json("/mcp", body, &[("Authorization", &auth), accept])
+    }
+
+    fn metrics(&self) -> Value {
+        let response = self.get("/metrics", &[]);
+        assert_eq!(response.status, 200);
+        response.json()
+    }
+
+    /// Registers a public client with a loopback redirect URI.
+    fn register(&self, name: &str) -> String {
+        let metadata = json!({
+            "redirect_uris": ["http://127.0.0.1/callback"],
+            "token_endpoint_auth_method": "none",
+            "client_name": name,
+        });
+        let response = self.post_json("/register", &metadata, &[]);
+        assert_eq!(response.status, 201, "{}", response.text());
+        let client = response.json();
+        assert!(client.get("client_secret").is_none(), "a public client gets no secret");
+        client["client_id"].as_str().unwrap().to_string()
+    }
+
+    /// `GET /authorize` for `client_id`; the page and what the form needs.
+    fn consent(&self, client_id: &str, state: &str) -> Consent {
+        let query = form(&[
+            ("response_type", "code"),
+            ("client_id", client_id),
+            ("redirect_uri", REDIRECT_URI),
+            ("scope", "mcp"),
+            ("state", state),
+            ("code_challenge", &pkce_s256(VERIFIER)),
+            ("code_challenge_method", "S256"),
+            ("resource", &format!("{}/mcp", self.issuer)),
+        ]);
+        let page = self.get(&format!("/authorize?{query}"), &[]);
+        assert_eq!(page.status, 200, "{}", page.text());
+        assert!(page.header("content-type").unwrap().starts_with("text/html"));
+        let set_cookie = page.header("set-cookie").expect("the CSRF cookie").to_string();
+        for attribute in ["HttpOnly", "SameSite=Strict", "Path=/authorize"] {
+            assert!(set_cookie.contains(attribute), "{attribute} in {set_cookie}");
+        }
+        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        assert!(cookie.starts_with(&format!("{CSRF_COOKIE}=")));
+        let html = page.text();
+        let fields = hidden_fields(&html);
+        assert!(fields.iter().any(|(k, _)| k == "csrf_token"), "a CSRF token in the form");
+        Consent { html, cookie, fields }
+    }
+}
+
+struct Consent {
+    html: String,
+    cookie: String,
+    fields: Vec<(String, String)>,
+}
+
+impl Consent {
+    /// The form as a browser submits it, with `action`.
+    fn submission(&self, action: &str) -> Vec<(String, String)> {
+        let mut pairs = self.fields.clone();
+        pairs.push(("action".into(), action.into()));
+        pairs
+    }
+}
+
+fn post_consent(server: &Server, pairs: &[(String, String)], cookie: Option<&str>) -> Response {
+    let pairs: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let headers: Vec<(&str, &str)> = cookie.map(|c| ("Cookie", c)).into_iter().collect();
+    server.post_form("/authorize", &pairs, &headers)
+}
+
+/// The `<input type="hidden" name="…" value="…">` fields of a page, unescaped.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let attribute = |tag: &str, name: &str| {
+        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
+        let end = tag[start..].find('"')? + start;
+        Some(unescape(&tag[start..end]))
+    };
+    html.split("<input ")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('>').unwrap()])
+        .filter(|tag| tag.contains("type=\"hidden\""))
+        .map(|tag| (attribute(tag, "name").unwrap(), attribute(tag, "value").unwrap()))
+        .collect()
+}
+
+fn unescape(text: &str) -> String {
+    text.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The query parameters of a `Location`.
+fn location_params(response: &Response) -> (url::Url, Vec<(String, String)>) {
+    let location = response.header("location").expect("a Location header");
+    let url = url::Url::parse(location).expect("an absolute Location");
+    let pairs = url.query_pairs().into_owned().collect();
+    (url, pairs)
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+}
+
+#[test]
+fn an_mcp_client_walks_the_whole_flow() {
+    let server = start();
+    let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "e2e", "version": "0"}}});
+
+    // Discovery: the 401 names the resource metadata, which names the AS.
+    let challenge = server.post_json("/mcp", &initialize, &[]);
+    assert_eq!(challenge.status, 401);
+    let www = challenge.header("www-authenticate").expect("a challenge");
+    let metadata_url = www.split("resource_metadata=\"").nth(1).unwrap().split('"').next().unwrap();
+    let metadata_path = metadata_url.strip_prefix(&server.issuer).expect("same server");
+    let resource_metadata = server.get(metadata_path, &[]);
+    assert_eq!(resource_metadata.status, 200);
+    let resource_metadata = resource_metadata.json();
+    assert_eq!(resource_metadata["resource"], format!("{}/mcp", server.issuer));
+    assert_eq!(resource_metadata["authorization_servers"][0], server.issuer.as_str());
+    let as_metadata = server.get("/.well-known/oauth-authorization-server", &[]);
+    assert_eq!(as_metadata.status, 200);
+    let as_metadata = as_metadata.json();
+    assert_eq!(as_metadata["issuer"], server.issuer.as_str());
+    assert_eq!(as_metadata["code_challenge_methods_supported"], json!(["S256"]));
+    let endpoint = |name: &str| {
+        let url = as_metadata[name].as_str().unwrap_or_else(|| panic!("{name} in metadata"));
+        url.strip_prefix(&server.issuer).unwrap().to_string()
+    };
+    assert_eq!(endpoint("authorization_endpoint"), "/authorize");
+
+    // Registration, then consent; every shown value is escaped.
+    let client_id = server.register("E2E <script>alert(1)</script> & co");
+    let state = "st<\"'&>";
+    let consent = server.consent(&client_id, state);
+    assert!(consent.html.contains("E2E &lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
+    assert!(!consent.html.contains("<script>"));
+    assert!(consent.html.contains("demo-user"));
+    assert!(consent.html.contains(&client_id));
+    assert!(consent.html.contains("127.0.0.1:4567"));
+    assert_eq!(param(&consent.fields, "state"), Some(state));
+
+    let approved = post_consent(&server, &consent.submission("approve"), Some(&consent.cookie));
+    assert_eq!(approved.status, 303, "{}", approved.text());
+    let (url, pairs) = location_params(&approved);
+    assert_eq!(&url[..url::Position::AfterPath], REDIRECT_URI);
+    assert_eq!(param(&pairs, "state"), Some(state));
+    assert_eq!(param(&pairs, "iss"), Some(server.issuer.as_str()));
+    let code = param(&pairs, "code").expect("a code").to_string();
+    assert_eq!(server.metrics()["authorizationCodes"], 1);
+
+    // Code + PKCE verifier for tokens.
+    let resource = format!("{}/mcp", server.issuer);
+    let tokens = server.post_form(
+        &endpoint("token_endpoint"),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("client_id", &client_id),
+            ("code_verifier", VERIFIER),
+            ("resource", &resource),
+        ],
+        &[],
+    );
+    assert_eq!(tokens.status, 200, "{}", tokens.text());
+    assert_eq!(tokens.header("cache-control"), Some("no-store"));
+    let tokens = tokens.json();
+    let access = tokens["access_token"].as_str().unwrap().to_string();
+    let refresh = tokens["refresh_token"].as_str().unwrap().to_string();
+
+    // The protected MCP endpoint.
+    let answer = server.mcp(&access, &initialize);
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let answer = answer.json();
+    assert_eq!(answer["id"], 1);
+    assert_eq!(answer["result"]["protocolVersion"], "2025-06-18");
+    assert_eq!(answer["result"]["serverInfo"]["name"], "simply-mcp-oauth-demo");
+    let whoami = server.mcp(
+        &access,
+        &json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call",
+        "params": {"name": "whoami", "arguments": {}}}),
+    );
+    assert!(whoami.json()["result"]["content"][0]["text"].as_str().unwrap().contains("demo-user"));
+    let tools = server.mcp(&access, &json!({"jsonrpc": "2.0", "id": "t", "method": "tools/list"}));
+    assert_eq!(tools.json()["id"], "t");
+    let notification = server.mcp(&access, &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    assert_eq!(notification.status, 202);
+    let unknown = server.mcp(&access, &json!({"jsonrpc": "2.0", "id": 3, "method": "nope"}));
+    assert_eq!(unknown.status, 200);
+    assert_eq!(unknown.json()["error"]["code"], -32601);
+    let auth = format!("Bearer {access}");
+    let malformed = request(&server.addr, "POST", "/mcp", &[("Authorization", &auth)], b"{not json");
+    assert_eq!(malformed.status, 400);
+    assert_eq!(malformed.json()["error"]["code"], -32700);
+
+    // Refresh: a new pair. The old access token lives on until it expires
+    // (rotation replaces the refresh token only).
+    let refreshed = server.post_form(
+        "/token",
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh), ("client_id", &client_id)],
+        &[],
+    );
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+    let refreshed = refreshed.json();
+    let new_access = refreshed["access_token"].as_str().unwrap().to_string();
+    let new_refresh = refreshed["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(new_access, access);
+    assert_ne!(new_refresh, refresh);
+    assert_eq!(server.mcp(&new_access, &initialize).status, 200);
+    assert_eq!(server.mcp(&access, &initialize).status, 200, "old access token still valid");
+    let metrics = server.metrics();
+    assert_eq!(metrics["clients"], 2, "demo-client and the registered one: {metrics}");
+    assert_eq!(metrics["tokens"], 2, "{metrics}");
+    assert_eq!(metrics["refreshTokens"], 1, "{metrics}");
+    assert_eq!(metrics["authorizationCodes"], 0, "{metrics}");
+
+    // Revoking the refresh token ends the grant, with every access token.
+    let revoked = server.post_form(
+        &endpoint("revocation_endpoint"),
+        &[("token", &new_refresh), ("token_type_hint", "refresh_token"), ("client_id", &client_id)],
+        &[],
+    );
+    assert_eq!(revoked.status, 200, "{}", revoked.text());
+    let after = server.mcp(&new_access, &initialize);
+    assert_eq!(after.status, 401);
+    assert!(after.header("www-authenticate").unwrap().contains("invalid_token"));
+    assert_eq!(server.mcp(&access, &initialize).status, 401);
+    assert_eq!(server.metrics()["tokens"], 0);
+
+    // The code was single use.
+    let replay = server.post_form(
+        "/token",
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("client_id", &client_id),
+            ("code_verifier", VERIFIER),
+        ],
+        &[],
+    );
+    assert_eq!(replay.status, 400);
+    assert_eq!(replay.json()["error"], "invalid_grant");
+}
+
+#[test]
+fn consent_can_be_denied_and_is_protected_from_forgery() {
+    let server = start();
+    let consent = server.consent("demo-client", "deny-me");
+
+    // A forged token, a missing cookie, a missing token, a tampered field:
+    // each a 400 page, never a redirect, and no code issued.
+    let mut forged = consent.submission("approve");
+    for (name, value) in forged.iter_mut() {
+        if name == "csrf_token" {
+            *value = "A".repeat(value.len());
+        }
+    }
+    let mut tampered = consent.submission("approve");
+    for (name, value) in tampered.iter_mut() {
+        if name == "redirect_uri" {
+            *value = "http://127.0.0.1:9999/callback".into();
+        }
+    }
+    let no_token: Vec<_> =
+        consent.submission("approve").into_iter().filter(|(k, _)| k != "csrf_token").collect();
+    let other_cookie = format!("{CSRF_COOKIE}={}", "B".repeat(43));
+    for (pairs, cookie) in [
+        (&forged, Some(consent.cookie.as_str())),
+        (&consent.submission("approve"), None),
+        (&consent.submission("approve"), Some(other_cookie.as_str())),
+        (&no_token, Some(consent.cookie.as_str())),
+        (&tampered, Some(consent.cookie.as_str())),
+    ] {
+        let response = post_consent(&server, pairs, cookie);
+        assert_eq!(response.status, 400, "{}", response.text());
+        assert!(response.header("location").is_none());
+        assert!(response.header("content-type").unwrap().starts_with("text/html"));
+    }
+    assert_eq!(server.metrics()["authorizationCodes"], 0);
+
+    let denied = post_consent(&server, &consent.submission("deny"), Some(&consent.cookie));
+    assert_eq!(denied.status, 303, "{}", denied.text());
+    let (_, pairs) = location_params(&denied);
+    assert_eq!(param(&pairs, "error"), Some("access_denied"));
+    assert_eq!(param(&pairs, "state"), Some("deny-me"));
+    assert_eq!(param(&pairs, "iss"), Some(server.issuer.as_str()));
+    assert!(param(&pairs, "code").is_none());
+    assert_eq!(server.metrics()["authorizationCodes"], 0);
+
+    // An untrusted redirect URI is a 400 page from the start.
+    let bad = server.get("/authorize?client_id=demo-client&redirect_uri=https%3A%2F%2Fevil.example%2F", &[]);
+    assert_eq!(bad.status, 400);
+    assert!(bad.header("location").is_none());
+}
+
+#[test]
+fn health_metrics_limits_and_sigterm() {
+    let mut server = start();
+    let health = server.get("/health", &[]);
+    assert_eq!(health.status, 200);
+    let health = health.json();
+    assert_eq!(health["status"], "healthy");
+    assert_eq!(health["storage"]["healthy"], true);
+    let metrics = server.metrics();
+    assert_eq!(metrics, json!({"clients": 1, "tokens": 0, "refreshTokens": 0, "authorizationCodes": 0}));
+
+    // An oversized body is a 413 JSON error, never a 500.
+    let big = vec![b'a'; 70 * 1024];
+    let response = request(
+        &server.addr,
+        "POST",
+        "/token",
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        &big,
+    );
+    assert_eq!(response.status, 413);
+    assert_eq!(response.json()["error"], "invalid_request");
+    let unknown = server.get("/.well-known/nothing-here", &[]);
+    assert_eq!(unknown.status, 404);
+
+    // SIGTERM: a clean exit within a few seconds.
+    let pid = server.child.id().to_string();
+    let status = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let exit = loop {
+        if let Some(exit) = server.child.try_wait().unwrap() {
+            break exit;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit within 5 s of SIGTERM");
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(exit.success(), "exit status {exit:?}");
+}
