@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Runs every test and check of the project from a fresh machine of this kind:
+# installs what is missing (Rust components and targets), then formatting,
+# lints, the wasm build, the feature combinations and all test suites.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "toolchain: rustfmt, clippy, wasm32-unknown-unknown"
+installed_components=$(rustup component list --installed)
+for component in rustfmt clippy; do
+  grep -q "^$component" <<<"$installed_components" || rustup component add "$component"
+done
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy --all-targets --all-features -- -D warnings"
+cargo clippy --locked --all-targets --all-features -- -D warnings
+
+step "feature combinations build"
+cargo check --locked --lib --no-default-features
+cargo check --locked --all-targets --features server
+
+step "the core builds for wasm32-unknown-unknown"
+cargo build --locked --lib --target wasm32-unknown-unknown
+
+step "tests (unit, conformance on memory, provider flows, HTTP endpoints, server end to end, doc tests)"
+cargo test --locked --all-features
