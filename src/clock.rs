@@ -53,8 +53,7 @@ impl FakeClock {
 
     /// Moves the clock forward by `seconds`.
     pub fn advance(&self, seconds: u64) {
-        self.0
-            .fetch_add(seconds.saturating_mul(1000), Ordering::SeqCst);
+        self.0.fetch_add(seconds.saturating_mul(1000), Ordering::SeqCst);
     }
 }
 
