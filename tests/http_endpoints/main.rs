@@ -1,0 +1,15 @@
+//! The HTTP layer end to end: every endpoint through `OAuthHttp::handle`,
+//! the authorization request through `authorize_request`, and the resource
+//! side through `authenticate`, including every bad input a client can send.
+
+mod support;
+
+mod authorize;
+mod flow;
+mod grants;
+mod metadata;
+mod register;
+mod resource;
+mod revoke_introspect;
+mod token;
+mod transport;

@@ -1,0 +1,76 @@
+//! /register.
+
+use crate::support::*;
+
+#[tokio::test]
+async fn registration_creates_a_client_that_can_authorize() {
+    let env = env().await;
+    let ct = [("content-type", "application/json; charset=utf-8")];
+    let body = json!({
+        "redirect_uris": ["http://localhost/cb"],
+        "token_endpoint_auth_method": "none",
+        "client_name": "<b>Inspector</b>",
+        "unknown_field": 1,
+    });
+    let answer = env.send(request(Method::POST, "/register", &ct, body.to_string())).await;
+    assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.json());
+    assert_eq!(answer.header("cache-control"), Some("no-store"));
+    assert_eq!(answer.header("access-control-allow-origin"), Some("*"));
+    let client = answer.json();
+    assert!(client.get("client_secret").is_none());
+    assert_eq!(client["token_endpoint_auth_method"], "none");
+    let client_id = client["client_id"].as_str().unwrap();
+    assert_eq!(env.stats().await.clients, 3);
+
+    let redirect_uri = "http://localhost:4444/cb";
+    let code = env.code_with(client_id, redirect_uri, &[]).await;
+    let pairs = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", redirect_uri),
+        ("code_verifier", VERIFIER),
+        ("client_id", client_id),
+    ];
+    assert_eq!(env.send(form("/token", &pairs)).await.status, 200);
+
+    // A confidential registration gets its secret once, and it works.
+    let body = json!({"redirect_uris": ["https://c.example/cb"], "grant_types": ["client_credentials"]});
+    let confidential = env.send(request(Method::POST, "/register", &ct, body.to_string())).await.json();
+    let (id, secret) =
+        (confidential["client_id"].as_str().unwrap(), confidential["client_secret"].as_str().unwrap());
+    let answer = env.send(form_basic("/token", &[("grant_type", "client_credentials")], id, secret)).await;
+    assert_eq!(answer.status, 200);
+}
+
+#[tokio::test]
+async fn malformed_registrations_are_refused_and_store_nothing() {
+    let env = env().await;
+    let before = env.stats().await;
+    let ct = [("content-type", "application/json")];
+    let cases = [
+        ("{", "invalid_client_metadata"),
+        ("", "invalid_client_metadata"),
+        ("[]", "invalid_client_metadata"),
+        ("[[\"https://x.example/cb\"]]", "invalid_client_metadata"),
+        ("null", "invalid_client_metadata"),
+        (r#"{"redirect_uris":"https://x.example/cb"}"#, "invalid_client_metadata"),
+        (
+            r#"{"redirect_uris":["https://x.example/cb"],"redirect_uris":["https://y.example/cb"]}"#,
+            "invalid_client_metadata",
+        ),
+        (
+            r#"{"redirect_uris":["https://x.example/cb"],"token_endpoint_auth_method":"private_key_jwt"}"#,
+            "invalid_client_metadata",
+        ),
+        (r#"{"redirect_uris":["https://x.example/cb"],"scope":"admin"}"#, "invalid_client_metadata"),
+        (r#"{"redirect_uris":["http://evil.example/cb"]}"#, "invalid_redirect_uri"),
+        (r#"{"redirect_uris":["javascript:alert(1)"]}"#, "invalid_redirect_uri"),
+        (r#"{}"#, "invalid_redirect_uri"),
+    ];
+    for (body, error) in cases {
+        let answer = env.send(request(Method::POST, "/register", &ct, body)).await;
+        assert_eq!(answer.status, 400, "{body}");
+        assert_eq!(answer.error(), error, "{body}");
+    }
+    assert_eq!(env.stats().await, before);
+}
