@@ -6,7 +6,7 @@ use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
 use base64::Engine as _;
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
-use http::{HeaderMap, Response};
+use http::{HeaderMap, Request, Response};
 
 use super::errors::{error_response, with_basic_challenge};
 use crate::error::{ErrorCode, OAuthError};
@@ -125,6 +125,19 @@ fn url_decode(text: &str) -> Option<String> {
         i += 1;
     }
     String::from_utf8(out).ok()
+}
+
+/// The shared front of `/revoke` (RFC 7009 §2.1) and `/introspect` (RFC 7662
+/// §2.1): a form carrying one `token`, sent by an authenticated client.
+pub(crate) fn token_form(
+    request: &Request<Bytes>,
+    realm: &str,
+) -> Result<(ClientAuth, String), Response<Bytes>> {
+    let params = super::body::form(request)?;
+    super::token::check_single_valued(&params, &["token", "token_type_hint", "client_id", "client_secret"])?;
+    let auth = client_auth(request.headers(), &params, realm)?;
+    let token = params.required("token").map_err(|e| error_response(&e))?;
+    Ok((auth, token.to_string()))
 }
 
 #[cfg(test)]

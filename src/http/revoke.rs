@@ -4,10 +4,8 @@
 use bytes::Bytes;
 use http::{Request, Response, StatusCode};
 
-use super::body;
-use super::client_auth::{client_auth, client_error};
-use super::errors::{error_response, no_store};
-use super::token::check_single_valued;
+use super::client_auth::{client_error, token_form};
+use super::errors::no_store;
 use crate::provider::Provider;
 use crate::storage::Storage;
 
@@ -25,12 +23,9 @@ async fn run<S: Storage>(
     provider: &Provider<S>,
     request: &Request<Bytes>,
 ) -> Result<Response<Bytes>, Response<Bytes>> {
-    let params = body::form(request)?;
-    check_single_valued(&params, &["token", "token_type_hint", "client_id", "client_secret"])?;
     let realm = provider.config().issuer.as_str();
-    let auth = client_auth(request.headers(), &params, realm)?;
-    let token = params.required("token").map_err(|e| error_response(&e))?;
-    provider.revoke(&auth, token).await.map_err(|e| client_error(&e, &auth, realm))?;
+    let (auth, token) = token_form(request, realm)?;
+    provider.revoke(&auth, &token).await.map_err(|e| client_error(&e, &auth, realm))?;
     let mut response = Response::new(Bytes::new());
     *response.status_mut() = StatusCode::OK;
     no_store(&mut response);
