@@ -50,8 +50,12 @@
 //! }
 //! ```
 
+mod kv;
 mod memory;
 mod records;
+#[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
+mod redis;
+mod shared;
 
 use std::collections::BTreeMap;
 
@@ -60,6 +64,11 @@ use serde::Serialize;
 use crate::clock::UnixTime;
 use crate::crypto::SecretDigest;
 
+#[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
+pub use self::redis::{RedisConfig, RedisStorage};
+pub use kv::{
+    KvCapabilities, KvError, KvFunction, KvHost, KvPage, KvStorage, DEFAULT_LOCK_ATTEMPTS, KV_FUNCTIONS,
+};
 pub use memory::MemoryStorage;
 pub use records::*;
 

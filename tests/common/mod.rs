@@ -2,18 +2,41 @@
 //! invoked by every backend's test file through [`conformance_suite!`].
 #![allow(dead_code)]
 
+pub mod best_effort;
 pub mod conformance;
 pub mod fixtures;
 pub mod flows;
+pub mod kv_hosts;
 
 /// Generates one test per conformance check for a backend.
 ///
 /// `make` is an `async fn() -> S` returning a fresh, empty store (a Redis
 /// backend uses a fresh key prefix); `dump` is an `async fn(&S) -> String`
 /// returning everything the store holds, as text, for the no-secrets check.
+///
+/// `atomic = false` (default `true`) is for stores without atomic operations
+/// (Workers KV): the two exactly-once concurrency checks are replaced by the
+/// best-effort checks of `best_effort.rs`; every other check is the same.
 #[macro_export]
 macro_rules! conformance_suite {
     (make = $make:path, dump = $dump:path) => {
+        $crate::conformance_suite!(make = $make, dump = $dump, atomic = true);
+    };
+    (make = $make:path, dump = $dump:path, atomic = true) => {
+        $crate::conformance_suite!(@each $make;
+            one_winner_among_100_concurrent_code_exchanges,
+            one_rotation_among_100_concurrent_refreshes
+        );
+        $crate::conformance_suite!(@common $make, $dump);
+    };
+    (make = $make:path, dump = $dump:path, atomic = false) => {
+        $crate::conformance_suite!(@best_effort $make;
+            some_winner_among_100_concurrent_code_exchanges,
+            some_rotation_among_100_concurrent_refreshes
+        );
+        $crate::conformance_suite!(@common $make, $dump);
+    };
+    (@common $make:path, $dump:path) => {
         $crate::conformance_suite!(@each $make;
             clients_round_trip_without_aliasing,
             configured_clients_survive_a_restart,
@@ -32,8 +55,6 @@ macro_rules! conformance_suite {
             stats_count_live_records,
             sweep_drops_only_the_expired,
             lifetimes_of_years_do_not_overflow,
-            one_winner_among_100_concurrent_code_exchanges,
-            one_rotation_among_100_concurrent_refreshes,
             health_reports_a_healthy_store
         );
         $crate::conformance_suite!(@flows $make;
@@ -74,6 +95,15 @@ macro_rules! conformance_suite {
             #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             async fn $name() {
                 common::conformance::$name($make().await).await;
+            }
+        )*
+    };
+    (@best_effort $make:path; $($name:ident),*) => {
+        $(
+            #[cfg_attr(not(target_arch = "wasm32"), tokio::test(flavor = "multi_thread", worker_threads = 2))]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            async fn $name() {
+                common::best_effort::$name($make().await).await;
             }
         )*
     };

@@ -1,0 +1,228 @@
+//! The [`Storage`] methods of [`KvStorage`]: each one a few host calls
+//! around the helpers and pure transitions of the parent module.
+
+use std::collections::BTreeMap;
+
+use crate::clock::{Clock, SystemClock, UnixTime};
+use crate::crypto::SecretDigest;
+use crate::storage::{
+    AccessRecord, ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, HealthCheck, NewAccess,
+    Redemption, RotateOutcome, Rotation, Storage, StorageError, StorageStats,
+};
+
+use super::keys::{classify, GrantKey};
+use super::{to_json, KvHost, KvStorage};
+
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+impl<H: KvHost> Storage for KvStorage<H> {
+    async fn put_client(&self, client: ClientRecord) -> Result<(), StorageError> {
+        // Clients do not expire: TTL 0.
+        self.write(&self.keys.client(&client.client_id), &client, 0).await
+    }
+
+    async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StorageError> {
+        self.read(&self.keys.client(client_id)).await
+    }
+
+    async fn delete_client(&self, client_id: &str, _now: UnixTime) -> Result<bool, StorageError> {
+        let key = self.keys.client(client_id);
+        let existed = self.host.get(&key).await?.is_some();
+        self.host.delete(&key).await?;
+        let prefix = self.keys.client_grants_prefix(client_id);
+        for grant_id in self.indexed(&prefix).await? {
+            // The index may be stale; only the grant record says whose it is.
+            let lock = self.lock(&grant_id).await?;
+            let result = match self.read::<GrantRecord>(&self.keys.grant(&grant_id)).await {
+                Ok(Some(grant)) if grant.client_id == client_id => self.remove_grant(&grant).await,
+                Ok(_) => {
+                    self.host.delete(&self.keys.by_client(client_id, &grant_id)).await.map_err(Into::into)
+                }
+                Err(e) => Err(e),
+            };
+            self.unlock(lock).await;
+            result?;
+        }
+        Ok(existed)
+    }
+
+    async fn list_clients(&self) -> Result<Vec<String>, StorageError> {
+        let mut ids = self.indexed(&self.keys.clients_prefix()).await?;
+        ids.sort();
+        ids.dedup();
+        Ok(ids)
+    }
+
+    async fn put_grant(
+        &self,
+        grant: GrantRecord,
+        access: Option<NewAccess>,
+        now: UnixTime,
+    ) -> Result<(), StorageError> {
+        let key = self.keys.grant(&grant.id);
+        let ttl = self.ttl(grant.expires_at, now);
+        let text = to_json(&key, &grant)?;
+        let fresh = if self.caps.atomic {
+            self.host.put_if_absent(&key, &text, ttl).await?
+        } else {
+            // Best-effort: grant ids are random, a collision is not a race anyone wins.
+            let exists = self.host.get(&key).await?.is_some();
+            if !exists {
+                self.host.put(&key, &text, ttl).await?;
+            }
+            !exists
+        };
+        if !fresh {
+            return Err(StorageError::Conflict(format!("grant {} exists", grant.id)));
+        }
+        self.write_indexes(&grant, ttl).await?;
+        if let Some(access) = access {
+            self.write_access(&access.digest, &access.record, now).await?;
+        }
+        Ok(())
+    }
+
+    async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError> {
+        let grant: Option<GrantRecord> = self.read(&self.keys.grant(grant_id)).await?;
+        Ok(grant.filter(|g| g.is_live(now)))
+    }
+
+    async fn consume_code(
+        &self,
+        grant_id: &str,
+        code_digest: &SecretDigest,
+        expect: &CodeExpectation,
+        redemption: Redemption,
+        now: UnixTime,
+    ) -> Result<CodeOutcome, StorageError> {
+        let lock = self.lock(grant_id).await?;
+        let outcome = self.consume_code_unlocked(grant_id, code_digest, expect, redemption, now).await;
+        self.unlock(lock).await;
+        outcome
+    }
+
+    async fn get_access(
+        &self,
+        grant_id: &str,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<AccessRecord>, StorageError> {
+        let record: Option<AccessRecord> = self.read(&self.keys.access(grant_id, digest)).await?;
+        Ok(record.filter(|a| a.grant_id == grant_id && a.is_live(now)))
+    }
+
+    async fn rotate_refresh(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        presented: &SecretDigest,
+        rotation: Rotation,
+        now: UnixTime,
+    ) -> Result<RotateOutcome, StorageError> {
+        let lock = self.lock(grant_id).await?;
+        let outcome = self.rotate_refresh_unlocked(grant_id, client_id, presented, rotation, now).await;
+        self.unlock(lock).await;
+        outcome
+    }
+
+    async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
+        // Locked too: a rotation running meanwhile would otherwise write the grant back.
+        let lock = self.lock(grant_id).await?;
+        let revoked = self.revoke_unlocked(grant_id).await;
+        self.unlock(lock).await;
+        revoked
+    }
+
+    async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
+        let mut grants = Vec::new();
+        for grant_id in self.indexed(&self.keys.subject_prefix(subject)).await? {
+            let grant: Option<GrantRecord> = self.read(&self.keys.grant(&grant_id)).await?;
+            if let Some(grant) = grant.filter(|g| g.is_live(now) && g.subject.as_deref() == Some(subject)) {
+                grants.push(grant);
+            }
+        }
+        grants.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(grants)
+    }
+
+    async fn stats(&self, now: UnixTime) -> Result<StorageStats, StorageError> {
+        let mut stats = StorageStats::default();
+        for key in self.list_all(&self.keys.grants_prefix()).await? {
+            let GrantKey::Grant(_) = classify(&self.keys, &key) else { continue };
+            let Some(grant) = self.read::<GrantRecord>(&key).await? else { continue };
+            // Access tokens are counted from the grant that lists them: one read per grant, not per token.
+            stats.token_count += grant.access_tokens.iter().filter(|a| a.expires_at > now).count() as u64;
+            if grant.is_live(now) {
+                stats.refresh_token_count += u64::from(grant.refresh.is_some());
+                stats.authorization_code_count +=
+                    u64::from(grant.code.as_ref().is_some_and(|c| !c.used && c.expires_at > now));
+            }
+        }
+        stats.client_count = self.list_clients().await?.len() as u64;
+        Ok(stats)
+    }
+
+    async fn health(&self) -> HealthCheck {
+        let started = SystemClock.now_millis();
+        let result = self.probe().await;
+        let timestamp = SystemClock.now_millis();
+        let atomicity =
+            if self.caps.atomic { "atomic" } else { "best-effort (host has no atomic operations)" };
+        let components = BTreeMap::from([
+            ("backend".to_string(), "kv".to_string()),
+            ("atomicity".to_string(), atomicity.to_string()),
+            ("minTtlSeconds".to_string(), self.caps.min_ttl_seconds.to_string()),
+            ("consistentReads".to_string(), self.caps.consistent_reads.to_string()),
+            ("keyPrefix".to_string(), self.keys.prefix().to_string()),
+        ]);
+        let (healthy, message, errors) = match result {
+            Ok(()) if self.caps.atomic => (true, "KvStorage is healthy".to_string(), Vec::new()),
+            Ok(()) => (
+                true,
+                "KvStorage is healthy; single use of codes and refresh tokens is best-effort on this host"
+                    .to_string(),
+                Vec::new(),
+            ),
+            Err(e) => (false, "KvStorage is unavailable".to_string(), vec![e.to_string()]),
+        };
+        HealthCheck {
+            healthy,
+            message,
+            response_time_ms: timestamp.saturating_sub(started) as f64,
+            timestamp,
+            components,
+            errors,
+        }
+    }
+
+    /// Lists every grant and access key and deletes the expired ones (one read
+    /// per key): for hosts that do not evict by TTL, or to reclaim space early.
+    /// Hosts that honour the TTLs `KvStorage` passes need it only rarely.
+    async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> {
+        let mut removed = 0;
+        for key in self.list_all(&self.keys.grants_prefix()).await? {
+            match classify(&self.keys, &key) {
+                GrantKey::Grant(grant_id) => {
+                    let lock = self.lock(grant_id).await?;
+                    let result = match self.read::<GrantRecord>(&key).await {
+                        Ok(Some(grant)) if !grant.is_live(now) => self.remove_grant(&grant).await.map(|()| 1),
+                        Ok(_) => Ok(0),
+                        Err(e) => Err(e),
+                    };
+                    self.unlock(lock).await;
+                    removed += result?;
+                }
+                GrantKey::Access => {
+                    if let Some(access) = self.read::<AccessRecord>(&key).await? {
+                        if !access.is_live(now) {
+                            self.host.delete(&key).await?;
+                            removed += 1;
+                        }
+                    }
+                }
+                GrantKey::Other => {}
+            }
+        }
+        Ok(removed)
+    }
+}

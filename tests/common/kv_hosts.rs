@@ -1,0 +1,238 @@
+//! In-test implementations of the WIT kv interface ([`KvHost`]) for running
+//! the conformance suite on `KvStorage`: an atomic map, a Workers-KV-like host
+//! (no atomics, 60 s minimum TTL) and variants whose calls yield to the
+//! scheduler like a real asynchronous store.
+//!
+//! The hosts keep their own logical clock (seconds since creation, moved by
+//! [`MapHost::advance`]) for TTL eviction: no real time, so they also run in wasm.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use simply_mcp_oauth::storage::{KvCapabilities, KvError, KvHost, KvPage};
+
+#[derive(Debug, Clone)]
+struct Entry {
+    value: String,
+    /// Host-clock second at which the entry is evicted; `None` never.
+    evict_at: Option<u64>,
+}
+
+/// A `Mutex<BTreeMap>` store; cloning shares it.
+#[derive(Debug, Clone)]
+pub struct MapHost(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    entries: Mutex<BTreeMap<String, Entry>>,
+    caps: KvCapabilities,
+    /// Every call returns `Pending` once before answering, as a JS promise would.
+    yields: bool,
+    clock: AtomicU64,
+    failing: AtomicBool,
+    ttls: Mutex<Vec<(String, u64)>>,
+}
+
+impl MapHost {
+    fn with(caps: KvCapabilities, yields: bool) -> Self {
+        Self(Arc::new(Inner {
+            entries: Mutex::new(BTreeMap::new()),
+            caps,
+            yields,
+            clock: AtomicU64::new(0),
+            failing: AtomicBool::new(false),
+            ttls: Mutex::new(Vec::new()),
+        }))
+    }
+
+    /// Atomic `take`/`put_if_absent`, TTLs from 1 s, consistent reads, calls answer at once.
+    pub fn atomic() -> Self {
+        Self::with(KvCapabilities { atomic: true, min_ttl_seconds: 1, consistent_reads: true }, false)
+    }
+
+    /// Atomic like Deno KV, but every call yields once (interleaving like real I/O).
+    pub fn atomic_yielding() -> Self {
+        Self::with(KvCapabilities { atomic: true, min_ttl_seconds: 1, consistent_reads: true }, true)
+    }
+
+    /// Like Cloudflare Workers KV: no atomics (`take`/`put_if_absent` unsupported),
+    /// TTLs below 60 s refused, every call yields. Reads are consistent here
+    /// (one process), which real Workers KV does not promise across locations.
+    pub fn workers_like() -> Self {
+        Self::with(KvCapabilities { atomic: false, min_ttl_seconds: 60, consistent_reads: false }, true)
+    }
+
+    /// Makes every later call fail with `unavailable` (or work again).
+    pub fn set_failing(&self, failing: bool) {
+        self.0.failing.store(failing, Ordering::SeqCst);
+    }
+
+    /// Moves the host's eviction clock forward.
+    pub fn advance(&self, seconds: u64) {
+        self.0.clock.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    /// Every (key, ttl) passed to `put` and `put_if_absent` so far.
+    pub fn ttls(&self) -> Vec<(String, u64)> {
+        self.0.ttls.lock().unwrap().clone()
+    }
+
+    /// Whether `key` is held (evicted keys are not).
+    pub fn contains(&self, key: &str) -> bool {
+        let now = self.0.clock.load(Ordering::SeqCst);
+        self.entries().get(key).is_some_and(|e| e.evict_at.is_none_or(|t| t > now))
+    }
+
+    /// Replaces a stored value as is, to simulate corruption.
+    pub fn overwrite_raw(&self, key: &str, value: &str) {
+        self.entries().insert(key.to_string(), Entry { value: value.to_string(), evict_at: None });
+    }
+
+    /// Every key and value, one per line (for the no-secrets check).
+    pub fn dump(&self) -> String {
+        self.entries().iter().map(|(k, e)| format!("{k} = {}\n", e.value)).collect()
+    }
+
+    /// Every key held.
+    pub fn keys(&self) -> Vec<String> {
+        self.entries().keys().cloned().collect()
+    }
+
+    fn entries(&self) -> MutexGuard<'_, BTreeMap<String, Entry>> {
+        self.0.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The common start of every call: maybe yield, maybe fail, then evict.
+    async fn enter(&self, call: &str) -> Result<MutexGuard<'_, BTreeMap<String, Entry>>, KvError> {
+        if self.0.yields {
+            YieldOnce(false).await;
+        }
+        if self.0.failing.load(Ordering::SeqCst) {
+            return Err(KvError::Unavailable(format!("{call}: the test host is down")));
+        }
+        let now = self.0.clock.load(Ordering::SeqCst);
+        let mut entries = self.entries();
+        entries.retain(|_, e| e.evict_at.is_none_or(|t| t > now));
+        Ok(entries)
+    }
+
+    fn check_ttl(&self, key: &str, ttl: u64) -> Result<Option<u64>, KvError> {
+        self.0.ttls.lock().unwrap().push((key.to_string(), ttl));
+        if ttl != 0 && ttl < self.0.caps.min_ttl_seconds {
+            // What Workers KV answers: "Expiration TTL must be at least 60".
+            return Err(KvError::Unavailable(format!(
+                "invalid TTL {ttl} for {key}: must be at least {}",
+                self.0.caps.min_ttl_seconds
+            )));
+        }
+        let now = self.0.clock.load(Ordering::SeqCst);
+        Ok((ttl != 0).then(|| now + ttl))
+    }
+}
+
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+impl KvHost for MapHost {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        Ok(self.enter("get").await?.get(key).map(|e| e.value.clone()))
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<(), KvError> {
+        let mut entries = self.enter("put").await?;
+        let evict_at = self.check_ttl(key, ttl_seconds)?;
+        entries.insert(key.to_string(), Entry { value: value.to_string(), evict_at });
+        Ok(())
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        self.enter("delete").await?.remove(key);
+        Ok(())
+    }
+
+    async fn list(&self, prefix: &str, cursor: Option<String>, limit: u32) -> Result<KvPage, KvError> {
+        let entries = self.enter("list").await?;
+        let after = cursor.unwrap_or_default();
+        let mut keys: Vec<String> = entries
+            .keys()
+            .filter(|k| k.starts_with(prefix) && k.as_str() > after.as_str())
+            .take(limit as usize + 1)
+            .cloned()
+            .collect();
+        let more = keys.len() > limit as usize;
+        keys.truncate(limit as usize);
+        let cursor = if more { keys.last().cloned() } else { None };
+        Ok(KvPage { keys, cursor })
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, KvError> {
+        if !self.0.caps.atomic {
+            return Err(KvError::Unsupported("take".into()));
+        }
+        Ok(self.enter("take").await?.remove(key).map(|e| e.value))
+    }
+
+    async fn put_if_absent(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<bool, KvError> {
+        if !self.0.caps.atomic {
+            return Err(KvError::Unsupported("put-if-absent".into()));
+        }
+        let mut entries = self.enter("put-if-absent").await?;
+        if entries.contains_key(key) {
+            return Ok(false);
+        }
+        let evict_at = self.check_ttl(key, ttl_seconds)?;
+        entries.insert(key.to_string(), Entry { value: value.to_string(), evict_at });
+        Ok(true)
+    }
+
+    fn capabilities(&self) -> KvCapabilities {
+        self.0.caps
+    }
+}
+
+/// A host whose store never answers: every call fails, as a JS host whose
+/// promises reject would.
+#[derive(Debug, Clone, Copy)]
+pub struct DownHost;
+
+#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+impl KvHost for DownHost {
+    async fn get(&self, _: &str) -> Result<Option<String>, KvError> {
+        Err(KvError::Unavailable("get: connection refused".into()))
+    }
+    async fn put(&self, _: &str, _: &str, _: u64) -> Result<(), KvError> {
+        Err(KvError::Unavailable("put: connection refused".into()))
+    }
+    async fn delete(&self, _: &str) -> Result<(), KvError> {
+        Err(KvError::Unavailable("delete: connection refused".into()))
+    }
+    async fn list(&self, _: &str, _: Option<String>, _: u32) -> Result<KvPage, KvError> {
+        Err(KvError::Unavailable("list: connection refused".into()))
+    }
+    async fn put_if_absent(&self, _: &str, _: &str, _: u64) -> Result<bool, KvError> {
+        Err(KvError::Unavailable("put-if-absent: connection refused".into()))
+    }
+    fn capabilities(&self) -> KvCapabilities {
+        KvCapabilities { atomic: true, min_ttl_seconds: 1, consistent_reads: true }
+    }
+}
+
+/// Returns `Pending` once (after waking itself), then `Ready`.
+struct YieldOnce(bool);
+
+impl Future for YieldOnce {
+    type Output = ();
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<()> {
+        if self.0 {
+            return Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
