@@ -14,6 +14,9 @@ for component in rustfmt clippy; do
 done
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
+step "redis-server (for the Redis backend tests)"
+command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server)
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -23,9 +26,10 @@ cargo clippy --locked --all-targets --all-features -- -D warnings
 step "feature combinations build"
 cargo check --locked --lib --no-default-features
 cargo check --locked --all-targets --features server
+cargo check --locked --lib --features redis
 
 step "the core builds for wasm32-unknown-unknown"
 cargo build --locked --lib --target wasm32-unknown-unknown
 
-step "tests (unit, conformance on memory, provider flows, HTTP endpoints, server end to end, doc tests)"
+step "tests (unit, conformance on memory and Redis, provider flows, HTTP endpoints, server end to end, doc tests)"
 cargo test --locked --all-features

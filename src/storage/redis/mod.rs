@@ -1,0 +1,218 @@
+//! `RedisStorage`: the [`Storage`](crate::storage::Storage) trait on Redis
+//! (feature `redis`, native only), for several processes sharing one store.
+//!
+//! - **One round trip per atomic operation.** Verification is one `GET`; code
+//!   redemption, refresh rotation, revocation and grant creation are one
+//!   `EVALSHA` each. The scripts (`scripts/*.lua`) reproduce the transitions of
+//!   [`GrantRecord`](crate::storage::GrantRecord) line for line; `redis::Script`
+//!   sends `EVALSHA` and reloads the script on `NOSCRIPT`.
+//! - **Cluster-ready keys.** Every key of one grant carries the hash tag
+//!   `{<grant id>}` (layout in `wire.rs`), so each script touches one slot. The
+//!   per-subject and per-client indexes live in other slots: they are updated
+//!   outside the scripts, best-effort (`SADD` after a grant is created; ids of
+//!   grants that are gone are skipped by readers and pruned by `list_grants`).
+//! - **Time.** Records expire at the store after `expires_at - now` seconds
+//!   (the `now` argument, at least 1 s), and every read still compares
+//!   `expires_at` with `now`. Redis evicts by TTL, so [`sweep`](RedisStorage)
+//!   has nothing to do and returns 0.
+//! - **Failures.** Every command is bounded by `connection_timeout`; a dead
+//!   Redis is a [`StorageError::Unavailable`], never a hang. The connection
+//!   manager reconnects by itself when Redis comes back.
+
+mod config;
+mod ops;
+mod wire;
+
+use std::future::Future;
+use std::sync::{LazyLock, Mutex};
+use std::time::Duration;
+
+use redis::aio::{ConnectionManager, ConnectionManagerConfig};
+use redis::{IntoConnectionInfo, RedisError, RedisResult, Script};
+
+pub use config::RedisConfig;
+
+use crate::storage::StorageError;
+use wire::Keys;
+
+/// The scripts, each prefixed with the shared helpers.
+struct Scripts {
+    put: Script,
+    redeem: Script,
+    rotate: Script,
+    revoke: Script,
+}
+
+static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
+    let with_common = |body: &str| Script::new(&format!("{}\n{body}", include_str!("scripts/common.lua")));
+    Scripts {
+        put: with_common(include_str!("scripts/put.lua")),
+        redeem: with_common(include_str!("scripts/redeem.lua")),
+        rotate: with_common(include_str!("scripts/rotate.lua")),
+        revoke: with_common(include_str!("scripts/revoke.lua")),
+    }
+});
+
+/// Storage in Redis (the seed's `RedisStorage`). See the module docs.
+pub struct RedisStorage {
+    config: RedisConfig,
+    keys: Keys,
+    connection: Mutex<Option<ConnectionManager>>,
+}
+
+impl std::fmt::Debug for RedisStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisStorage")
+            .field("config", &self.config)
+            .field("connected", &self.is_connected())
+            .finish()
+    }
+}
+
+impl RedisStorage {
+    /// Connects, retrying with exponential backoff (`connection_retry_delay`
+    /// doubling up to `max_retry_delay`, `connection_retry_attempts` attempts,
+    /// each bounded by `connection_timeout`). Authentication failures are not retried.
+    pub async fn connect(config: RedisConfig) -> Result<Self, StorageError> {
+        let storage = Self { keys: Keys::new(&config.key_prefix), config, connection: Mutex::new(None) };
+        let manager = storage.open().await?;
+        *storage.lock() = Some(manager);
+        Ok(storage)
+    }
+
+    /// Connects to the server named by a `redis://` URL (other options at their defaults).
+    pub async fn connect_url(url: &str) -> Result<Self, StorageError> {
+        Self::connect(RedisConfig::from_url(url)?).await
+    }
+
+    /// The options this store was connected with.
+    pub fn config(&self) -> &RedisConfig {
+        &self.config
+    }
+
+    /// The key prefix.
+    pub fn key_prefix(&self) -> &str {
+        self.keys.prefix()
+    }
+
+    /// Whether [`disconnect`](Self::disconnect) has not been called.
+    pub fn is_connected(&self) -> bool {
+        self.lock().is_some()
+    }
+
+    /// Drops the connection; later operations fail with
+    /// [`StorageError::Unavailable`]. Calling it again does nothing.
+    pub fn disconnect(&self) {
+        if self.lock().take().is_some() {
+            self.log(format_args!("disconnected from {}", self.config.address()));
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<ConnectionManager>> {
+        self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn log(&self, message: std::fmt::Arguments<'_>) {
+        if self.config.debug {
+            eprintln!("[{}] {message}", self.config.name);
+        }
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_millis(self.config.connection_timeout.max(1))
+    }
+
+    async fn open(&self) -> Result<ConnectionManager, StorageError> {
+        let c = &self.config;
+        if c.tls {
+            return Err(StorageError::Configuration(
+                "rediss:// (TLS) is not supported by this build of RedisStorage".into(),
+            ));
+        }
+        let mut settings = redis::RedisConnectionInfo::default().set_db(c.db);
+        if let Some(password) = &c.password {
+            settings = settings.set_password(password);
+        }
+        let info = (c.host.as_str(), c.port)
+            .into_connection_info()
+            .map_err(|e| StorageError::Configuration(format!("Redis address {}: {e}", c.address())))?
+            .set_redis_settings(settings);
+        let client = redis::Client::open(info)
+            .map_err(|e| StorageError::Configuration(format!("Redis client for {}: {e}", c.address())))?;
+        let manager_config = ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(self.timeout()))
+            .set_response_timeout(Some(self.timeout()))
+            .set_number_of_retries(1)
+            .set_min_delay(Duration::from_millis(c.connection_retry_delay.max(1)))
+            .set_max_delay(Duration::from_millis(c.max_retry_delay.max(1)));
+        let attempts = c.connection_retry_attempts.max(1);
+        let mut last = StorageError::Unavailable(format!("could not connect to {}", c.address()));
+        for attempt in 1..=attempts {
+            self.log(format_args!("connecting to {} (attempt {attempt}/{attempts})", c.address()));
+            let try_once = async {
+                let mut manager =
+                    ConnectionManager::new_with_config(client.clone(), manager_config.clone()).await?;
+                redis::cmd("PING").query_async::<String>(&mut manager).await?;
+                Ok::<_, RedisError>(manager)
+            };
+            match tokio::time::timeout(self.timeout(), try_once).await {
+                Ok(Ok(manager)) => return Ok(manager),
+                Ok(Err(e)) => last = self.error(e),
+                Err(_) => last = self.timed_out(),
+            }
+            self.log(format_args!("{last}"));
+            if matches!(last, StorageError::Configuration(_)) {
+                return Err(last);
+            }
+            if attempt < attempts {
+                tokio::time::sleep(Duration::from_millis(c.retry_delay(attempt))).await;
+            }
+        }
+        Err(last)
+    }
+
+    fn connection(&self) -> Result<ConnectionManager, StorageError> {
+        self.lock().clone().ok_or_else(|| StorageError::Unavailable("RedisStorage is disconnected".into()))
+    }
+
+    /// Runs one command (or script, or pipeline), bounded by the connection timeout.
+    async fn bounded<T>(&self, command: impl Future<Output = RedisResult<T>>) -> Result<T, StorageError> {
+        match tokio::time::timeout(self.timeout(), command).await {
+            Ok(result) => result.map_err(|e| self.error(e)),
+            Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    fn timed_out(&self) -> StorageError {
+        StorageError::Unavailable(format!(
+            "Connection timeout after {} ms ({})",
+            self.config.connection_timeout,
+            self.config.address()
+        ))
+    }
+
+    /// A Redis error in the seed's words.
+    fn error(&self, e: RedisError) -> StorageError {
+        let address = self.config.address();
+        let text = e.to_string();
+        if e.kind() == redis::ErrorKind::AuthenticationFailed
+            || text.contains("NOAUTH")
+            || text.contains("WRONGPASS")
+            || text.contains("invalid password")
+        {
+            return StorageError::Configuration(format!(
+                "Redis at {address} refused authentication (NOAUTH / wrong password): {text}"
+            ));
+        }
+        if e.is_connection_refusal() {
+            return StorageError::Unavailable(format!("connection refused to Redis at {address}"));
+        }
+        if e.is_timeout() {
+            return self.timed_out();
+        }
+        if matches!(e.kind(), redis::ErrorKind::Parse | redis::ErrorKind::UnexpectedReturnType) {
+            return StorageError::Corrupt { key: self.config.key_prefix.clone(), reason: text };
+        }
+        StorageError::Unavailable(format!("Redis at {address}: {text}"))
+    }
+}

@@ -1,0 +1,362 @@
+//! The [`Storage`] operations of [`RedisStorage`].
+
+use std::collections::BTreeMap;
+
+use serde_json::json;
+
+use crate::clock::{Clock, SystemClock, UnixTime};
+use crate::crypto::SecretDigest;
+use crate::storage::{
+    AccessRecord, ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, HealthCheck, NewAccess,
+    Redemption, RotateOutcome, Rotation, Storage, StorageError, StorageStats, RETIRED_REFRESH_KEPT,
+};
+
+use super::wire::{decode, decode_grant, encode_grant, ttl, KeyKind};
+use super::{RedisStorage, SCRIPTS};
+
+/// Keys fetched per pipeline by `stats()` and `SCAN`'s `COUNT` hint.
+const BATCH: usize = 500;
+
+impl RedisStorage {
+    fn to_json<T: serde::Serialize>(&self, value: &T) -> Result<String, StorageError> {
+        serde_json::to_string(value)
+            .map_err(|e| StorageError::Configuration(format!("encoding a record: {e}")))
+    }
+
+    /// Decodes a script's answer: a tag, then the grant and access JSON for successes.
+    fn answer(
+        &self,
+        grant_id: &str,
+        reply: &[String],
+    ) -> Result<Option<(GrantRecord, AccessRecord)>, StorageError> {
+        match reply {
+            [_, grant, access] => {
+                let key = self.keys.grant(grant_id);
+                Ok(Some((decode_grant(&key, grant)?, decode(&key, access)?)))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    fn unexpected(&self, grant_id: &str, reply: &[String]) -> StorageError {
+        StorageError::Corrupt {
+            key: self.keys.grant(grant_id),
+            reason: format!("unexpected script reply {reply:?}"),
+        }
+    }
+
+    /// Every key of this prefix, by `SCAN` (never `KEYS`).
+    pub(crate) async fn scan_keys(&self) -> Result<Vec<String>, StorageError> {
+        let mut connection = self.connection()?;
+        let pattern = self.keys.scan_pattern();
+        let (mut cursor, mut keys) = (0u64, Vec::new());
+        loop {
+            let (next, batch): (u64, Vec<String>) = self
+                .bounded(
+                    redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("MATCH")
+                        .arg(&pattern)
+                        .arg("COUNT")
+                        .arg(BATCH)
+                        .query_async(&mut connection),
+                )
+                .await?;
+            keys.extend(batch);
+            if next == 0 {
+                keys.sort();
+                keys.dedup();
+                return Ok(keys);
+            }
+            cursor = next;
+        }
+    }
+
+    /// `GET` of many keys, pipelined in batches (keys may sit in different slots).
+    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StorageError> {
+        let mut connection = self.connection()?;
+        let mut out = Vec::with_capacity(keys.len());
+        for chunk in keys.chunks(BATCH) {
+            let mut pipe = redis::pipe();
+            for key in chunk {
+                pipe.get(key);
+            }
+            let values: Vec<Option<String>> = self.bounded(pipe.query_async(&mut connection)).await?;
+            out.extend(values);
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait::async_trait]
+impl Storage for RedisStorage {
+    async fn put_client(&self, client: ClientRecord) -> Result<(), StorageError> {
+        let json = self.to_json(&client)?;
+        let mut connection = self.connection()?;
+        let mut pipe = redis::pipe();
+        pipe.set(self.keys.client(&client.client_id), json).ignore();
+        pipe.sadd(self.keys.clients(), &client.client_id).ignore();
+        self.bounded(pipe.query_async::<()>(&mut connection)).await
+    }
+
+    async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StorageError> {
+        let key = self.keys.client(client_id);
+        let mut connection = self.connection()?;
+        let json: Option<String> =
+            self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection)).await?;
+        json.map(|j| decode(&key, &j)).transpose()
+    }
+
+    async fn delete_client(&self, client_id: &str, _now: UnixTime) -> Result<bool, StorageError> {
+        let index = self.keys.client_grants(client_id);
+        let mut connection = self.connection()?;
+        let mut pipe = redis::pipe();
+        pipe.del(self.keys.client(client_id));
+        pipe.srem(self.keys.clients(), client_id).ignore();
+        pipe.smembers(&index);
+        let (deleted, grants): (u64, Vec<String>) = self.bounded(pipe.query_async(&mut connection)).await?;
+        for grant_id in grants {
+            self.revoke_grant(&grant_id).await?;
+        }
+        self.bounded(redis::cmd("DEL").arg(&index).query_async::<()>(&mut connection)).await?;
+        Ok(deleted > 0)
+    }
+
+    async fn list_clients(&self) -> Result<Vec<String>, StorageError> {
+        let mut connection = self.connection()?;
+        let mut ids: Vec<String> = self
+            .bounded(redis::cmd("SMEMBERS").arg(self.keys.clients()).query_async(&mut connection))
+            .await?;
+        ids.sort();
+        Ok(ids)
+    }
+
+    async fn put_grant(
+        &self,
+        grant: GrantRecord,
+        access: Option<NewAccess>,
+        now: UnixTime,
+    ) -> Result<(), StorageError> {
+        let mut invocation = SCRIPTS.put.key(self.keys.grant(&grant.id));
+        invocation.arg(encode_grant(&grant)?).arg(ttl(grant.expires_at, now));
+        if let Some(access) = &access {
+            invocation.key(self.keys.access(&grant.id, &access.digest));
+            invocation.arg(self.to_json(&access.record)?).arg(ttl(access.record.expires_at, now));
+        }
+        let mut connection = self.connection()?;
+        let stored: i64 = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        if stored == 0 {
+            return Err(StorageError::Conflict(format!("grant {} exists", grant.id)));
+        }
+        // Indexes live in other slots: best-effort, after the grant exists.
+        let mut pipe = redis::pipe();
+        if let Some(subject) = &grant.subject {
+            pipe.sadd(self.keys.subject(subject), &grant.id).ignore();
+        }
+        pipe.sadd(self.keys.client_grants(&grant.client_id), &grant.id).ignore();
+        self.bounded(pipe.query_async::<()>(&mut connection)).await
+    }
+
+    async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError> {
+        let key = self.keys.grant(grant_id);
+        let mut connection = self.connection()?;
+        let json: Option<String> =
+            self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection)).await?;
+        Ok(json.map(|j| decode_grant(&key, &j)).transpose()?.filter(|g| g.is_live(now)))
+    }
+
+    async fn consume_code(
+        &self,
+        grant_id: &str,
+        code_digest: &SecretDigest,
+        expect: &CodeExpectation,
+        redemption: Redemption,
+        now: UnixTime,
+    ) -> Result<CodeOutcome, StorageError> {
+        let args = json!({
+            "now": now,
+            "code_digest": code_digest,
+            "client_id": expect.client_id,
+            "redirect_uri": expect.redirect_uri,
+            "code_challenge": expect.code_challenge,
+            "resource": expect.resource,
+            "access_digest": redemption.access_digest,
+            "access_expires_at": redemption.access_expires_at,
+            "refresh": redemption.refresh,
+            "grant_expires_at": redemption.grant_expires_at,
+        });
+        let mut invocation = SCRIPTS.redeem.key(self.keys.grant(grant_id));
+        invocation.key(self.keys.access(grant_id, &redemption.access_digest));
+        invocation.arg(self.keys.access_base(grant_id)).arg(args.to_string());
+        let mut connection = self.connection()?;
+        let reply: Vec<String> = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        Ok(match reply.first().map(String::as_str) {
+            Some("redeemed") => match self.answer(grant_id, &reply)? {
+                Some((grant, access)) => CodeOutcome::Redeemed(grant, access),
+                None => return Err(self.unexpected(grant_id, &reply)),
+            },
+            Some("not_found") => CodeOutcome::NotFound,
+            Some("mismatch") => CodeOutcome::Mismatch,
+            Some("resource_mismatch") => CodeOutcome::ResourceMismatch,
+            Some("replayed") => CodeOutcome::Replayed,
+            _ => return Err(self.unexpected(grant_id, &reply)),
+        })
+    }
+
+    async fn get_access(
+        &self,
+        grant_id: &str,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<AccessRecord>, StorageError> {
+        let key = self.keys.access(grant_id, digest);
+        let mut connection = self.connection()?;
+        let json: Option<String> =
+            self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection)).await?;
+        let record: Option<AccessRecord> = json.map(|j| decode(&key, &j)).transpose()?;
+        Ok(record.filter(|a| a.grant_id == grant_id && a.is_live(now)))
+    }
+
+    async fn rotate_refresh(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        presented: &SecretDigest,
+        rotation: Rotation,
+        now: UnixTime,
+    ) -> Result<RotateOutcome, StorageError> {
+        let args = json!({
+            "now": now,
+            "client_id": client_id,
+            "presented": presented,
+            "successor": rotation.successor,
+            "salt": rotation.salt,
+            "access_digest": rotation.access_digest,
+            "access_expires_at": rotation.access_expires_at,
+            "grant_expires_at": rotation.grant_expires_at,
+            "scopes": rotation.scopes,
+            "resource": rotation.resource,
+            "retired_kept": RETIRED_REFRESH_KEPT,
+        });
+        let mut invocation = SCRIPTS.rotate.key(self.keys.grant(grant_id));
+        invocation.key(self.keys.access(grant_id, &rotation.access_digest));
+        invocation.arg(self.keys.access_base(grant_id)).arg(args.to_string());
+        let mut connection = self.connection()?;
+        let reply: Vec<String> = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        let tag = reply.first().map(String::as_str);
+        Ok(match (tag, self.answer(grant_id, &reply)?) {
+            (Some("rotated"), Some((grant, access))) => RotateOutcome::Rotated(grant, access),
+            (Some("retried"), Some((grant, access))) => RotateOutcome::Retried(grant, access),
+            (Some("not_found"), None) => RotateOutcome::NotFound,
+            (Some("scope_exceeded"), None) => RotateOutcome::ScopeExceeded,
+            (Some("resource_mismatch"), None) => RotateOutcome::ResourceMismatch,
+            (Some("reused"), None) => RotateOutcome::Reused,
+            _ => return Err(self.unexpected(grant_id, &reply)),
+        })
+    }
+
+    async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
+        let mut invocation = SCRIPTS.revoke.key(self.keys.grant(grant_id));
+        invocation.arg(self.keys.access_base(grant_id));
+        let mut connection = self.connection()?;
+        let revoked: i64 = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        Ok(revoked == 1)
+    }
+
+    async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
+        let index = self.keys.subject(subject);
+        let mut connection = self.connection()?;
+        let ids: Vec<String> =
+            self.bounded(redis::cmd("SMEMBERS").arg(&index).query_async(&mut connection)).await?;
+        let keys: Vec<String> = ids.iter().map(|id| self.keys.grant(id)).collect();
+        let values = self.get_many(&keys).await?;
+        let (mut grants, mut gone) = (Vec::new(), Vec::new());
+        for ((id, key), value) in ids.iter().zip(&keys).zip(values) {
+            match value {
+                Some(json) => {
+                    let grant = decode_grant(key, &json)?;
+                    if grant.subject.as_deref() == Some(subject) && grant.is_live(now) {
+                        grants.push(grant);
+                    }
+                }
+                None => gone.push(id.clone()),
+            }
+        }
+        if !gone.is_empty() {
+            // Best-effort pruning of ids whose grant was revoked or evicted.
+            let _ = self
+                .bounded(redis::cmd("SREM").arg(&index).arg(&gone).query_async::<()>(&mut connection))
+                .await;
+        }
+        grants.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        Ok(grants)
+    }
+
+    /// Cost: one `SCAN` pass over this prefix plus a pipelined `GET` of every
+    /// grant and access key, O(records); meant for dashboards, not hot paths.
+    async fn stats(&self, now: UnixTime) -> Result<StorageStats, StorageError> {
+        let keys = self.scan_keys().await?;
+        let mut stats = StorageStats { active_connections: Some(1), ..Default::default() };
+        let mut wanted = Vec::new();
+        for key in keys {
+            match self.keys.classify(&key) {
+                KeyKind::Client(_) => stats.client_count += 1,
+                KeyKind::Grant | KeyKind::Access => wanted.push(key),
+                KeyKind::Other => {}
+            }
+        }
+        let values = self.get_many(&wanted).await?;
+        let mut bytes = 0u64;
+        for (key, value) in wanted.iter().zip(values) {
+            let Some(json) = value else { continue };
+            bytes += (key.len() + json.len()) as u64;
+            if self.keys.classify(key) == KeyKind::Grant {
+                let grant = decode_grant(key, &json)?;
+                if grant.is_live(now) {
+                    stats.refresh_token_count += u64::from(grant.refresh.is_some());
+                    stats.authorization_code_count +=
+                        u64::from(grant.code.as_ref().is_some_and(|c| !c.used && c.expires_at > now));
+                }
+            } else {
+                let access: AccessRecord = decode(key, &json)?;
+                stats.token_count += u64::from(access.is_live(now));
+            }
+        }
+        stats.memory_usage = Some(bytes);
+        Ok(stats)
+    }
+
+    async fn health(&self) -> HealthCheck {
+        let started = SystemClock.now_millis();
+        let mut components = BTreeMap::from([
+            ("backend".to_string(), "redis".to_string()),
+            ("atomicity".to_string(), "atomic (Lua scripts)".to_string()),
+            ("address".to_string(), self.config.address()),
+            ("keyPrefix".to_string(), self.config.key_prefix.clone()),
+        ]);
+        let ping = async {
+            let mut connection = self.connection()?;
+            self.bounded(redis::cmd("PING").query_async::<String>(&mut connection)).await
+        };
+        let result = ping.await;
+        let timestamp = SystemClock.now_millis();
+        let (healthy, message, errors) = match result {
+            Ok(_) => (true, format!("{} is healthy", self.config.name), Vec::new()),
+            Err(e) => (false, format!("{} is unhealthy: {e}", self.config.name), vec![e.to_string()]),
+        };
+        components.insert("connection".into(), if healthy { "up" } else { "down" }.into());
+        HealthCheck {
+            healthy,
+            message,
+            response_time_ms: timestamp.saturating_sub(started) as f64,
+            timestamp,
+            components,
+            errors,
+        }
+    }
+
+    /// Redis evicts expired records by their TTL: nothing to do, returns 0.
+    async fn sweep(&self, _now: UnixTime) -> Result<u64, StorageError> {
+        Ok(0)
+    }
+}
