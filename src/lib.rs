@@ -33,7 +33,9 @@
 //! assert_eq!(response.status(), 200);
 //! # });
 //! ```
-#![forbid(unsafe_code)]
+// wasm-bindgen's generated glue needs `unsafe`; everything else forbids it.
+#![cfg_attr(not(target_arch = "wasm32"), forbid(unsafe_code))]
+#![cfg_attr(target_arch = "wasm32", deny(unsafe_code))]
 #![deny(missing_docs)]
 
 pub mod clock;
@@ -47,6 +49,10 @@ pub mod storage;
 
 #[cfg(all(feature = "server", not(target_arch = "wasm32")))]
 pub mod server;
+
+#[cfg(target_arch = "wasm32")]
+#[allow(unsafe_code)]
+pub mod wasm;
 
 pub use config::{ClientConfig, ConfigError, ProviderConfig};
 pub use error::{ErrorCode, OAuthError};

@@ -1,0 +1,40 @@
+//! The JS API: wasm-bindgen glue only, with the seed's names
+//! (`createOAuthProvider`, `SimplyMCPOAuthProvider`, `InMemoryStorage`, ...).
+//!
+//! Everything here converts values at the edge and calls the provider or the
+//! HTTP layer; no OAuth rule lives in this module. JS is single-threaded, so
+//! shared state is `Rc`/`Cell` and the storage is `Arc<dyn Storage>` without
+//! `Send` futures (see `MaybeSend`).
+
+mod config;
+mod errors;
+mod fetch;
+mod provider;
+mod storage;
+
+use std::cell::RefCell;
+
+use wasm_bindgen::prelude::*;
+
+pub use provider::{create_oauth_provider, JsProvider};
+pub use storage::JsInMemoryStorage;
+
+thread_local! {
+    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+}
+
+/// Records every panic's message, so the package's JS wrapper can turn the
+/// resulting `RuntimeError: unreachable` into an `Error` that says what
+/// happened (release builds abort on panic; wasm32 has no unwinding).
+#[wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        LAST_PANIC.with(|last| *last.borrow_mut() = Some(info.to_string()));
+    }));
+}
+
+/// The message of the last panic, once; `undefined` when there was none.
+#[wasm_bindgen(js_name = takePanicMessage)]
+pub fn take_panic_message() -> Option<String> {
+    LAST_PANIC.with(|last| last.borrow_mut().take())
+}

@@ -1,0 +1,409 @@
+//! `SimplyMCPOAuthProvider` and `createOAuthProvider`.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use js_sys::{Object, Promise, Reflect};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use super::config::provider_config;
+use super::errors::{config_error, js_error, oauth_error, to_js};
+use super::fetch::{to_http, to_web};
+use super::storage::{lookup, SharedStorage};
+use crate::http::OAuthHttp;
+use crate::params::Params;
+use crate::provider::{Approval, AuthorizationRequest, AuthorizeError, ClientAuth, ClientMetadata, Provider};
+use crate::storage::{AuthMethod, MemoryStorage};
+
+struct Inner {
+    oauth: OAuthHttp<SharedStorage>,
+    initialized: Cell<bool>,
+}
+
+/// The authorization server (the seed's `SimplyMCPOAuthProvider`).
+#[wasm_bindgen(js_name = SimplyMCPOAuthProvider)]
+pub struct JsProvider {
+    inner: Rc<Inner>,
+}
+
+/// `createOAuthProvider(config)`: constructs and initializes.
+#[wasm_bindgen(js_name = createOAuthProvider)]
+pub fn create_oauth_provider(config: JsValue) -> Promise {
+    match JsProvider::new(config) {
+        Err(error) => Promise::reject(&error),
+        Ok(provider) => {
+            let inner = provider.inner.clone();
+            future_to_promise(async move {
+                initialize(&inner).await?;
+                Ok(JsProvider { inner }.into())
+            })
+        }
+    }
+}
+
+async fn initialize(inner: &Inner) -> Result<(), JsValue> {
+    if !inner.initialized.get() {
+        inner
+            .oauth
+            .provider()
+            .initialize()
+            .await
+            .map_err(|e| js_error(&e.to_string(), Some("unavailable")))?;
+        inner.initialized.set(true);
+    }
+    Ok(())
+}
+
+/// Credentials and parameters of the token-endpoint style calls.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct CallArgs {
+    client_id: String,
+    client_secret: Option<String>,
+    code: String,
+    redirect_uri: String,
+    code_verifier: String,
+    refresh_token: String,
+    token: String,
+    scope: Option<String>,
+    resource: Option<String>,
+}
+
+impl CallArgs {
+    fn auth(&self) -> ClientAuth {
+        ClientAuth {
+            client_id: self.client_id.clone(),
+            secret: self.client_secret.clone(),
+            method: if self.client_secret.is_some() {
+                AuthMethod::ClientSecretPost
+            } else {
+                AuthMethod::None
+            },
+        }
+    }
+}
+
+/// The authorization request as JS sees it (and hands back to complete it).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsAuthorizationRequest {
+    client_id: String,
+    client_name: Option<String>,
+    redirect_uri: String,
+    scopes: Vec<String>,
+    state: Option<String>,
+    code_challenge: String,
+    resource: String,
+}
+
+impl From<AuthorizationRequest> for JsAuthorizationRequest {
+    fn from(r: AuthorizationRequest) -> Self {
+        Self {
+            client_id: r.client_id,
+            client_name: r.client_name,
+            redirect_uri: r.redirect_uri,
+            scopes: r.scopes,
+            state: r.state,
+            code_challenge: r.code_challenge,
+            resource: r.resource,
+        }
+    }
+}
+
+impl JsAuthorizationRequest {
+    /// The parameters that produce this request, so completing it re-checks
+    /// everything instead of trusting an object that passed through JS.
+    fn params(&self) -> Params {
+        let mut pairs = vec![
+            ("response_type", "code".to_string()),
+            ("client_id", self.client_id.clone()),
+            ("redirect_uri", self.redirect_uri.clone()),
+            ("code_challenge", self.code_challenge.clone()),
+            ("code_challenge_method", "S256".to_string()),
+            ("scope", self.scopes.join(" ")),
+            ("resource", self.resource.clone()),
+        ];
+        if let Some(state) = &self.state {
+            pairs.push(("state", state.clone()));
+        }
+        Params::from_pairs(pairs)
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct JsApproval {
+    subject: String,
+    scopes: Option<Vec<String>>,
+    #[serde(default)]
+    props: serde_json::Map<String, serde_json::Value>,
+}
+
+fn from_js<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> Result<T, JsValue> {
+    serde_wasm_bindgen::from_value(value)
+        .map_err(|e| js_error(&format!("{what}: {e}"), Some("invalid_request")))
+}
+
+fn object(key: &str, value: &JsValue) -> JsValue {
+    let out = Object::new();
+    let _ = Reflect::set(&out, &key.into(), value);
+    out.into()
+}
+
+#[wasm_bindgen(js_class = SimplyMCPOAuthProvider)]
+impl JsProvider {
+    /// `new SimplyMCPOAuthProvider(config)`; call `initialize()` before use.
+    #[wasm_bindgen(constructor)]
+    pub fn new(config: JsValue) -> Result<JsProvider, JsValue> {
+        let provider_config = provider_config(&config).map_err(config_error)?;
+        let storage_value = if config.is_object() {
+            Reflect::get(&config, &"storage".into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        };
+        let storage: SharedStorage = if storage_value.is_undefined() || storage_value.is_null() {
+            std::sync::Arc::new(MemoryStorage::new())
+        } else {
+            lookup(&storage_value)?
+        };
+        let provider = Provider::new(provider_config, storage).map_err(config_error)?;
+        Ok(Self { inner: Rc::new(Inner { oauth: OAuthHttp::new(provider), initialized: Cell::new(false) }) })
+    }
+
+    /// Stores the configured clients; idempotent.
+    pub fn initialize(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            initialize(&inner).await?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// Answers a standard `Request` to an OAuth endpoint with a `Response`.
+    pub fn fetch(&self, request: web_sys::Request) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let request = to_http(&request).await?;
+            Ok(to_web(inner.oauth.handle(request).await)?.into())
+        })
+    }
+
+    /// For the protected route: `{ auth }` for a valid bearer token carrying
+    /// every required scope, else `{ response }` (the 401/403 to return).
+    pub fn authenticate(&self, request: web_sys::Request, required_scopes: Option<Vec<String>>) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let request = to_http(&request).await?;
+            let scopes = required_scopes.unwrap_or_default();
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            match inner.oauth.authenticate(&request, &scopes).await {
+                Ok(auth) => Ok(object("auth", &to_js(&auth)?)),
+                Err(response) => Ok(object("response", &to_web(response)?.into())),
+            }
+        })
+    }
+
+    /// Checks a `GET /authorize` request: `{ request }` to show consent for,
+    /// or `{ response }` (an error page or an error redirect) to return as is.
+    #[wasm_bindgen(js_name = parseAuthorizationRequest)]
+    pub fn parse_authorization_request(&self, request: web_sys::Request) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let request = to_http(&request).await?;
+            match inner.oauth.authorize_request(&request).await {
+                Ok(parsed) => Ok(object("request", &to_js(&JsAuthorizationRequest::from(parsed))?)),
+                Err(response) => Ok(object("response", &to_web(response)?.into())),
+            }
+        })
+    }
+
+    /// Completes an approved request with `{ subject, scopes?, props? }`;
+    /// resolves to the URL to redirect the user to.
+    #[wasm_bindgen(js_name = completeAuthorization)]
+    pub fn complete_authorization(&self, request: JsValue, approval: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let request: JsAuthorizationRequest = from_js(request, "request")?;
+            let approval: JsApproval = from_js(approval, "approval")?;
+            let provider = inner.oauth.provider();
+            let checked = recheck(provider, &request).await?;
+            let approval =
+                Approval { subject: approval.subject, scopes: approval.scopes, props: approval.props };
+            let location = provider.complete_authorization(&checked, approval).await.map_err(oauth_error)?;
+            Ok(location.into())
+        })
+    }
+
+    /// The redirect URL telling the client the user said no.
+    #[wasm_bindgen(js_name = denyAuthorization)]
+    pub fn deny_authorization(&self, request: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let request: JsAuthorizationRequest = from_js(request, "request")?;
+            let provider = inner.oauth.provider();
+            let checked = recheck(provider, &request).await?;
+            Ok(provider.deny_authorization(&checked).into())
+        })
+    }
+
+    /// RFC 7591 registration from client metadata (snake_case, as on the wire).
+    #[wasm_bindgen(js_name = registerClient)]
+    pub fn register_client(&self, metadata: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let metadata: ClientMetadata = from_js(metadata, "metadata")?;
+            let client = inner.oauth.provider().register_client(metadata).await.map_err(oauth_error)?;
+            to_js(&client)
+        })
+    }
+
+    /// `{ clientId, clientSecret?, code, redirectUri, codeVerifier, resource? }` → tokens.
+    #[wasm_bindgen(js_name = exchangeAuthorizationCode)]
+    pub fn exchange_authorization_code(&self, args: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let a: CallArgs = from_js(args, "arguments")?;
+            let provider = inner.oauth.provider();
+            let tokens = provider
+                .exchange_authorization_code(
+                    &a.auth(),
+                    &a.code,
+                    &a.redirect_uri,
+                    &a.code_verifier,
+                    a.resource.as_deref(),
+                )
+                .await
+                .map_err(oauth_error)?;
+            to_js(&tokens)
+        })
+    }
+
+    /// `{ clientId, clientSecret?, refreshToken, scope?, resource? }` → rotated tokens.
+    #[wasm_bindgen(js_name = exchangeRefreshToken)]
+    pub fn exchange_refresh_token(&self, args: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let a: CallArgs = from_js(args, "arguments")?;
+            let provider = inner.oauth.provider();
+            let tokens = provider
+                .exchange_refresh_token(
+                    &a.auth(),
+                    &a.refresh_token,
+                    a.scope.as_deref(),
+                    a.resource.as_deref(),
+                )
+                .await
+                .map_err(oauth_error)?;
+            to_js(&tokens)
+        })
+    }
+
+    /// What a live access token stands for; rejects with `code: "invalid_token"` otherwise.
+    #[wasm_bindgen(js_name = verifyAccessToken)]
+    pub fn verify_access_token(&self, token: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let auth = inner.oauth.provider().verify_access_token(&token).await.map_err(oauth_error)?;
+            to_js(&auth)
+        })
+    }
+
+    /// RFC 7009: `{ clientId, clientSecret?, token }`; resolves even for unknown tokens.
+    #[wasm_bindgen(js_name = revokeToken)]
+    pub fn revoke_token(&self, args: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let a: CallArgs = from_js(args, "arguments")?;
+            inner.oauth.provider().revoke(&a.auth(), &a.token).await.map_err(oauth_error)?;
+            Ok(JsValue::UNDEFINED)
+        })
+    }
+
+    /// RFC 7662: `{ clientId, clientSecret?, token }` → `{ active, ... }`.
+    #[wasm_bindgen(js_name = introspectToken)]
+    pub fn introspect_token(&self, args: JsValue) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let a: CallArgs = from_js(args, "arguments")?;
+            let answer = inner.oauth.provider().introspect(&a.auth(), &a.token).await.map_err(oauth_error)?;
+            to_js(&answer)
+        })
+    }
+
+    /// A user's live grants.
+    #[wasm_bindgen(js_name = listGrants)]
+    pub fn list_grants(&self, subject: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let grants = inner.oauth.provider().list_grants(&subject).await.map_err(oauth_error)?;
+            let summaries: Vec<_> = grants
+                .into_iter()
+                .map(|g| {
+                    serde_json::json!({
+                        "grantId": g.id, "clientId": g.client_id, "scopes": g.scopes,
+                        "resource": g.resource, "createdAt": g.created_at, "expiresAt": g.expires_at,
+                    })
+                })
+                .collect();
+            to_js(&summaries)
+        })
+    }
+
+    /// Revokes one of a user's grants; resolves to whether one was revoked.
+    #[wasm_bindgen(js_name = revokeGrant)]
+    pub fn revoke_grant(&self, subject: String, grant_id: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let revoked =
+                inner.oauth.provider().revoke_grant(&subject, &grant_id).await.map_err(oauth_error)?;
+            Ok(revoked.into())
+        })
+    }
+
+    /// Deletes a client and every grant it holds.
+    #[wasm_bindgen(js_name = deleteClient)]
+    pub fn delete_client(&self, client_id: String) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let deleted = inner.oauth.provider().delete_client(&client_id).await.map_err(oauth_error)?;
+            Ok(deleted.into())
+        })
+    }
+
+    /// Every client id.
+    #[wasm_bindgen(js_name = listClients)]
+    pub fn list_clients(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move {
+            let ids = inner.oauth.provider().list_clients().await.map_err(oauth_error)?;
+            to_js(&ids)
+        })
+    }
+
+    /// `{ clients, tokens, refreshTokens, authorizationCodes }`.
+    #[wasm_bindgen(js_name = getStats)]
+    pub fn get_stats(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(
+            async move { to_js(&inner.oauth.provider().get_stats().await.map_err(oauth_error)?) },
+        )
+    }
+
+    /// The storage's health; never rejects.
+    #[wasm_bindgen(js_name = healthCheck)]
+    pub fn health_check(&self) -> Promise {
+        let inner = self.inner.clone();
+        future_to_promise(async move { to_js(&inner.oauth.provider().health_check().await) })
+    }
+}
+
+async fn recheck(
+    provider: &Provider<SharedStorage>,
+    request: &JsAuthorizationRequest,
+) -> Result<AuthorizationRequest, JsValue> {
+    provider.parse_authorization(&request.params()).await.map_err(|error| match error {
+        AuthorizeError::BadRequest(e) | AuthorizeError::Redirect { error: e, .. } => oauth_error(e),
+    })
+}
