@@ -6,68 +6,13 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage, StorageError};
 
 use common::fixtures::*;
-
-/// A `redis-server` owned by this process, stopped when the process exits.
-struct Server {
-    url: String,
-    _child: Option<ChildGuard>,
-}
-
-struct ChildGuard(Child);
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-static SERVER: LazyLock<Server> = LazyLock::new(|| {
-    if let Ok(url) = std::env::var("REDIS_URL") {
-        return Server { url, _child: None };
-    }
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("redis-server on PATH (or set REDIS_URL)");
-    let guard = ChildGuard(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start on port {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    // A static is never dropped: kill the server when the test process ends.
-    let pid = guard.0.id();
-    std::thread::spawn(move || reap_on_parent_exit(pid));
-    Server { url: format!("redis://127.0.0.1:{port}"), _child: Some(guard) }
-});
-
-/// Statics are not dropped at exit: a watcher process stops the server once we are gone.
-fn reap_on_parent_exit(pid: u32) {
-    let me = std::process::id();
-    let _ = Command::new("sh")
-        .arg("-c")
-        .arg(format!("while kill -0 {me} 2>/dev/null; do sleep 1; done; kill {pid} 2>/dev/null"))
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use common::redis_server::{free_port, shared_url, RedisServer};
 
 fn unique_prefix() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -75,7 +20,7 @@ fn unique_prefix() -> String {
 }
 
 fn config() -> RedisConfig {
-    RedisConfig { key_prefix: unique_prefix(), ..RedisConfig::from_url(&SERVER.url).unwrap() }
+    RedisConfig { key_prefix: unique_prefix(), ..RedisConfig::from_url(shared_url()).unwrap() }
 }
 
 async fn make() -> RedisStorage {
@@ -84,7 +29,7 @@ async fn make() -> RedisStorage {
 
 /// A plain connection for inspecting what the store wrote.
 async fn raw() -> redis::aio::MultiplexedConnection {
-    let client = redis::Client::open(SERVER.url.as_str()).unwrap();
+    let client = redis::Client::open(shared_url()).unwrap();
     client.get_multiplexed_async_connection().await.unwrap()
 }
 
@@ -179,20 +124,8 @@ async fn two_prefixes_share_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_operation_within_its_command_budget() {
     // A server of its own: the other tests would disturb the counters.
-    let port = free_port();
-    let child = Command::new("redis-server")
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let Ok(child) = child else { panic!("redis-server on PATH") };
-    let _guard = ChildGuard(child);
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "redis-server did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let url = format!("redis://127.0.0.1:{port}");
+    let server = RedisServer::start();
+    let url = server.url();
     let s = RedisStorage::connect(RedisConfig::from_url(&url).unwrap()).await.unwrap();
     let client = redis::Client::open(url.as_str()).unwrap();
     let mut inspect = client.get_multiplexed_async_connection().await.unwrap();
@@ -361,4 +294,85 @@ async fn scripts_match_the_reference_transitions() {
         assert_eq!(a.unwrap(), expected, "{label}");
     }
     assert_eq!(redis.get_grant("g1", T0).await.unwrap(), None, "rt:r5 was retired: reuse revoked the grant");
+}
+
+/// `INFO commandstats` as command name -> calls.
+async fn command_calls(
+    connection: &mut redis::aio::MultiplexedConnection,
+) -> std::collections::HashMap<String, u64> {
+    let info: String = redis::cmd("INFO").arg("commandstats").query_async(connection).await.unwrap();
+    info.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let n: u64 = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
+            Some((name.to_string(), n))
+        })
+        .collect()
+}
+
+/// Commands between two `INFO commandstats` readings, without the second INFO.
+fn commands_between(
+    before: &std::collections::HashMap<String, u64>,
+    after: &std::collections::HashMap<String, u64>,
+) -> std::collections::BTreeMap<String, u64> {
+    let mut delta: std::collections::BTreeMap<String, u64> = after
+        .iter()
+        .map(|(name, n)| (name.clone(), n - before.get(name).copied().unwrap_or(0)))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    if let Some(info) = delta.get_mut("info") {
+        *info -= 1;
+    }
+    delta.retain(|_, n| *n > 0);
+    delta
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn provider_operations_are_one_round_trip_each() {
+    use common::flows::{authorize, confidential, config, provider_with, CALLBACK, VERIFIER};
+    let server = RedisServer::start();
+    let url = server.url();
+    let storage = RedisStorage::connect(RedisConfig::from_url(&url).unwrap()).await.unwrap();
+    let (provider, _) = provider_with(storage, config()).await;
+    let mut inspect =
+        redis::Client::open(url.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+    // Warm the script cache and the client cache: the first use of each pays once.
+    let code = authorize(&provider, "my-client", CALLBACK, &[]).await;
+    let warm =
+        provider.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
+    provider
+        .exchange_refresh_token(&confidential(), warm.refresh_token.as_deref().unwrap(), None, None)
+        .await
+        .unwrap();
+    let code = authorize(&provider, "my-client", CALLBACK, &[]).await;
+    let expected = |pairs: &[(&str, u64)]| pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+
+    let before = command_calls(&mut inspect).await;
+    let tokens =
+        provider.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
+    let after = command_calls(&mut inspect).await;
+    // One EVALSHA; GET and SETs are what the script runs inside Redis.
+    assert_eq!(
+        commands_between(&before, &after),
+        expected(&[("evalsha", 1), ("get", 1), ("set", 2)]),
+        "exchange"
+    );
+
+    let before = command_calls(&mut inspect).await;
+    provider.verify_access_token(&tokens.access_token).await.unwrap();
+    let after = command_calls(&mut inspect).await;
+    assert_eq!(commands_between(&before, &after), expected(&[("get", 1)]), "verify");
+
+    let before = command_calls(&mut inspect).await;
+    let rotated = provider
+        .exchange_refresh_token(&confidential(), tokens.refresh_token.as_deref().unwrap(), None, None)
+        .await
+        .unwrap();
+    let after = command_calls(&mut inspect).await;
+    assert_eq!(
+        commands_between(&before, &after),
+        expected(&[("evalsha", 1), ("get", 1), ("set", 2)]),
+        "refresh"
+    );
+    assert!(rotated.refresh_token.is_some());
 }

@@ -1,5 +1,5 @@
 //! `simply-mcp-oauth-server`: the demo authorization server with a protected
-//! MCP endpoint, in memory. See `--help`.
+//! MCP endpoint, in memory or (feature `redis`) in Redis. See `--help`.
 
 use std::future::{Future, IntoFuture as _};
 use std::process::ExitCode;
@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use simply_mcp_oauth::http::OAuthHttp;
 use simply_mcp_oauth::server::demo::{demo_router, spawn_sweeper, MCP_SCOPE, SWEEP_INTERVAL};
-use simply_mcp_oauth::{ClientConfig, MemoryStorage, Provider, ProviderConfig};
+use simply_mcp_oauth::{ClientConfig, MemoryStorage, Provider, ProviderConfig, Storage};
 
 /// The configured public client, for trying the flow by hand.
 const DEMO_CLIENT_ID: &str = "demo-client";
@@ -17,8 +17,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 const HELP: &str = "\
 simply-mcp-oauth-server: a demo OAuth 2.1 authorization server for MCP, with a
-protected MCP endpoint at /mcp. Storage is in memory. Everyone who approves the
-consent page is signed in as the single user `demo-user`, with no password.
+protected MCP endpoint at /mcp. Storage is in memory, or in Redis (builds with
+the `redis` feature). Everyone who approves the consent page is signed in as
+the single user `demo-user`, with no password.
 
 USAGE:
     simply-mcp-oauth-server [OPTIONS]
@@ -34,6 +35,15 @@ OPTIONS (each also read from the environment variable shown; flags win):
         Refresh token lifetime [default: 86400].
     --code-expiration <SECONDS>        SIMPLY_MCP_OAUTH_CODE_EXPIRATION
         Authorization code lifetime [default: 600].
+    --storage <memory|redis>           SIMPLY_MCP_OAUTH_STORAGE
+        Where clients, grants and tokens live [default: redis when a Redis URL
+        or REDIS_HOST is set, memory otherwise].
+    --redis-url <URL>                  REDIS_URL
+        redis://[:password@]host[:port][/db]. Without a URL, Redis is reached
+        by REDIS_HOST, REDIS_PORT, REDIS_PASSWORD and REDIS_DB; a URL wins over
+        them. REDIS_KEY_PREFIX, REDIS_CONNECTION_TIMEOUT, REDIS_RETRY_ATTEMPTS
+        and REDIS_RETRY_DELAY apply either way. A build without the `redis`
+        feature refuses Redis storage (exit status 2).
     -h, --help
         Print this help.
 
@@ -50,6 +60,15 @@ struct Options {
     token_expiration: Option<u64>,
     refresh_token_expiration: Option<u64>,
     code_expiration: Option<u64>,
+    storage: Option<StorageKind>,
+    redis_url: Option<String>,
+}
+
+/// The `--storage` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum StorageKind {
+    Memory,
+    Redis,
 }
 
 /// What the command line asks for.
@@ -66,7 +85,7 @@ struct Flag {
     set: fn(&mut Options, &str) -> Result<(), String>,
 }
 
-const FLAGS: [Flag; 5] = [
+const FLAGS: [Flag; 7] = [
     Flag {
         name: "--bind",
         env: "SIMPLY_MCP_OAUTH_BIND",
@@ -107,6 +126,26 @@ const FLAGS: [Flag; 5] = [
             Ok(())
         },
     },
+    Flag {
+        name: "--storage",
+        env: "SIMPLY_MCP_OAUTH_STORAGE",
+        set: |o, v| {
+            o.storage = Some(match v.trim() {
+                "memory" => StorageKind::Memory,
+                "redis" => StorageKind::Redis,
+                _ => return Err(format!("expected memory or redis, got {v:?}")),
+            });
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--redis-url",
+        env: "REDIS_URL",
+        set: |o, v| {
+            o.redis_url = Some(v.to_string());
+            Ok(())
+        },
+    },
 ];
 
 fn seconds(value: &str) -> Result<u64, String> {
@@ -144,6 +183,10 @@ fn parse(
             None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
         };
         (flag.set)(&mut options, &value).map_err(|e| format!("{name}: {e}"))?;
+    }
+    if options.storage.is_none() {
+        let redis_named = options.redis_url.is_some() || env("REDIS_HOST").is_some_and(|h| !h.is_empty());
+        options.storage = Some(if redis_named { StorageKind::Redis } else { StorageKind::Memory });
     }
     Ok(Command::Run(options))
 }
@@ -210,7 +253,11 @@ async fn run(options: Options) -> ExitCode {
         config.code_expiration = seconds;
     }
     let hint = if options.issuer.is_none() { " (pass --issuer)" } else { "" };
-    let provider = match Provider::create(config, MemoryStorage::new()).await {
+    let (storage, described) = match open_storage(&options).await {
+        Ok(opened) => opened,
+        Err((message, code)) => return fail(message, code),
+    };
+    let provider = match Provider::create(config, storage).await {
         Ok(provider) => provider,
         Err(error) => return fail(format!("{error}{hint}"), 2),
     };
@@ -224,6 +271,7 @@ async fn run(options: Options) -> ExitCode {
     println!("listening on http://{address}");
     println!("issuer: {}", oauth.provider().config().issuer);
     println!("demo client: {DEMO_CLIENT_ID}");
+    println!("storage: {described}");
 
     let signalled = Arc::new(tokio::sync::Notify::new());
     let on_signal = Arc::clone(&signalled);
@@ -251,6 +299,56 @@ async fn run(options: Options) -> ExitCode {
         Err(error) => fail(format!("server error: {error}"), 1),
     }
 }
+
+/// The store the options ask for, and how to describe it (no password).
+/// `Err((message, exit status))`: 2 for a configuration error, 1 when Redis
+/// stays unreachable after `connect()`'s retries.
+async fn open_storage(options: &Options) -> Result<(Arc<dyn Storage>, String), (String, u8)> {
+    match options.storage {
+        None | Some(StorageKind::Memory) => Ok((Arc::new(MemoryStorage::new()), "memory".into())),
+        Some(StorageKind::Redis) => open_redis(options.redis_url.as_deref()).await,
+    }
+}
+
+#[cfg(feature = "redis")]
+async fn open_redis(url: Option<&str>) -> Result<(Arc<dyn Storage>, String), (String, u8)> {
+    use simply_mcp_oauth::storage::{RedisStorage, StorageError};
+    let config = redis_config(url, |name| std::env::var(name).ok()).map_err(|e| (e.to_string(), 2))?;
+    let described = format!("redis at {} (key prefix {:?})", config.address(), config.key_prefix);
+    match RedisStorage::connect(config).await {
+        Ok(storage) => Ok((Arc::new(storage), described)),
+        Err(error @ StorageError::Configuration(_)) => Err((error.to_string(), 2)),
+        Err(error) => Err((error.to_string(), 1)),
+    }
+}
+
+/// The seed's `REDIS_*` variables, with the address (host, port, password,
+/// database, TLS) taken from `url` when there is one.
+#[cfg(feature = "redis")]
+fn redis_config(
+    url: Option<&str>,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<simply_mcp_oauth::storage::RedisConfig, simply_mcp_oauth::storage::StorageError> {
+    let mut config = simply_mcp_oauth::storage::RedisConfig::from_lookup(env)?;
+    if let Some(url) = url {
+        let address = simply_mcp_oauth::storage::RedisConfig::from_url(url)?;
+        config.host = address.host;
+        config.port = address.port;
+        config.password = address.password;
+        config.db = address.db;
+        config.tls = address.tls;
+    }
+    Ok(config)
+}
+
+#[cfg(not(feature = "redis"))]
+async fn open_redis(_url: Option<&str>) -> Result<(Arc<dyn Storage>, String), (String, u8)> {
+    Err((NO_REDIS.to_string(), 2))
+}
+
+#[cfg(not(feature = "redis"))]
+const NO_REDIS: &str =
+    "Redis storage needs a build with the `redis` feature (cargo build --features server,redis)";
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM. The handlers are installed now,
 /// not when the future is first polled.
@@ -292,6 +390,7 @@ mod tests {
                 bind: Some("127.0.0.1:0".into()),
                 token_expiration: Some(60),
                 code_expiration: Some(30),
+                storage: Some(StorageKind::Memory),
                 ..Options::default()
             })
         );
@@ -306,5 +405,53 @@ mod tests {
         assert!(parse(args(&["--code-expiration=0"]), none).is_err());
         assert!(parse(args(&[]), |_| Some("x".into())).is_err());
         assert_eq!(parse(args(&["--help"]), none).unwrap(), Command::Help);
+        assert!(parse(args(&["--storage", "disk"]), none).is_err());
+    }
+
+    fn storage_of(list: &[&str], env: impl Fn(&str) -> Option<String>) -> Option<StorageKind> {
+        match parse(args(list), env).unwrap() {
+            Command::Run(options) => options.storage,
+            Command::Help => None,
+        }
+    }
+
+    #[test]
+    fn redis_when_named_unless_memory_is_asked_for() {
+        let none = |_: &str| None;
+        let host = |name: &str| (name == "REDIS_HOST").then(|| "cache".to_string());
+        let url = |name: &str| (name == "REDIS_URL").then(|| "redis://cache".to_string());
+        assert_eq!(storage_of(&[], none), Some(StorageKind::Memory));
+        assert_eq!(storage_of(&[], host), Some(StorageKind::Redis));
+        assert_eq!(storage_of(&[], url), Some(StorageKind::Redis));
+        assert_eq!(storage_of(&["--redis-url", "redis://x"], none), Some(StorageKind::Redis));
+        assert_eq!(storage_of(&["--storage=redis"], none), Some(StorageKind::Redis));
+        assert_eq!(storage_of(&["--storage", "memory"], url), Some(StorageKind::Memory));
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn a_url_wins_over_the_address_variables() {
+        let env = |name: &str| match name {
+            "REDIS_HOST" => Some("from-env".to_string()),
+            "REDIS_PASSWORD" => Some("env-pw".to_string()),
+            "REDIS_KEY_PREFIX" => Some("app:".to_string()),
+            "REDIS_CONNECTION_TIMEOUT" => Some("250".to_string()),
+            _ => None,
+        };
+        let c = redis_config(Some("redis://url-host:7000/3"), env).unwrap();
+        assert_eq!((c.host.as_str(), c.port, c.db, c.password), ("url-host", 7000, 3, None));
+        assert_eq!((c.key_prefix.as_str(), c.connection_timeout), ("app:", 250));
+        let c = redis_config(None, env).unwrap();
+        assert_eq!((c.host.as_str(), c.password.as_deref()), ("from-env", Some("env-pw")));
+        assert!(redis_config(Some("http://x"), env).is_err());
+    }
+
+    #[cfg(not(feature = "redis"))]
+    #[tokio::test]
+    async fn redis_without_the_feature_is_a_usage_error() {
+        let options = Options { storage: Some(StorageKind::Redis), ..Options::default() };
+        let Err((message, code)) = open_storage(&options).await else { panic!("no Redis in this build") };
+        assert_eq!(code, 2);
+        assert!(message.contains("`redis` feature"), "{message}");
     }
 }

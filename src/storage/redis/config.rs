@@ -12,6 +12,10 @@ use crate::storage::StorageError;
 /// assert_eq!((config.host.as_str(), config.port, config.db), ("cache.internal", 6380, 2));
 /// assert_eq!(config.password.as_deref(), Some("pw"));
 /// assert_eq!(config.key_prefix, "oauth:");
+///
+/// // A Redis Cluster, discovered from one or more seed nodes:
+/// let config = RedisConfig::from_url("redis+cluster://10.0.0.1:7000").unwrap();
+/// assert_eq!(config.cluster_nodes, vec!["10.0.0.1:7000".to_string()]);
 /// ```
 #[derive(Clone, PartialEq, Eq)]
 pub struct RedisConfig {
@@ -39,6 +43,12 @@ pub struct RedisConfig {
     pub debug: bool,
     /// `rediss://`: TLS. Not compiled into this build: `connect()` refuses it.
     pub tls: bool,
+    /// Seed nodes (`host:port`) of a Redis Cluster. Empty (the default): one
+    /// server at `host:port`. Set: a cluster discovered from these nodes;
+    /// `host`, `port` and `db` are not used (a cluster has only database 0).
+    /// From a `redis+cluster://host:port` URL or `REDIS_CLUSTER_NODES`
+    /// (comma-separated).
+    pub cluster_nodes: Vec<String>,
 }
 
 impl Default for RedisConfig {
@@ -56,6 +66,7 @@ impl Default for RedisConfig {
             name: "RedisStorage".into(),
             debug: false,
             tls: false,
+            cluster_nodes: Vec::new(),
         }
     }
 }
@@ -75,20 +86,27 @@ impl std::fmt::Debug for RedisConfig {
             .field("name", &self.name)
             .field("debug", &self.debug)
             .field("tls", &self.tls)
+            .field("cluster_nodes", &self.cluster_nodes)
             .finish()
     }
 }
 
 impl RedisConfig {
-    /// Options from `redis://[user][:password@]host[:port][/db]` (or `rediss://`),
-    /// other fields at their defaults.
+    /// Options from `redis://[user][:password@]host[:port][/db]` (or
+    /// `rediss://`), other fields at their defaults. `redis+cluster://
+    /// [:password@]host[:port]` names one seed node of a Redis Cluster.
     pub fn from_url(url: &str) -> Result<Self, StorageError> {
         let bad = |why: &str| StorageError::Configuration(format!("invalid Redis URL: {why}"));
         let parsed = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
-        let tls = match parsed.scheme() {
-            "redis" => false,
-            "rediss" => true,
-            other => return Err(bad(&format!("scheme {other:?}, expected redis:// or rediss://"))),
+        let (tls, cluster) = match parsed.scheme() {
+            "redis" => (false, false),
+            "rediss" => (true, false),
+            "redis+cluster" => (false, true),
+            other => {
+                return Err(bad(&format!(
+                    "scheme {other:?}, expected redis://, rediss:// or redis+cluster://"
+                )))
+            }
         };
         let mut config = Self { tls, ..Self::default() };
         if let Some(host) = parsed.host_str().filter(|h| !h.is_empty()) {
@@ -103,12 +121,16 @@ impl RedisConfig {
         if !path.is_empty() {
             config.db = path.parse().map_err(|_| bad(&format!("database {path:?} is not a number")))?;
         }
+        if cluster {
+            config.cluster_nodes = vec![config.address()];
+        }
         Ok(config)
     }
 
     /// Options from `REDIS_HOST`, `REDIS_PORT`, `REDIS_PASSWORD`, `REDIS_DB`,
-    /// `REDIS_KEY_PREFIX`, `REDIS_CONNECTION_TIMEOUT`, `REDIS_RETRY_ATTEMPTS`
-    /// and `REDIS_RETRY_DELAY`; unset variables keep their defaults.
+    /// `REDIS_KEY_PREFIX`, `REDIS_CONNECTION_TIMEOUT`, `REDIS_RETRY_ATTEMPTS`,
+    /// `REDIS_RETRY_DELAY` and `REDIS_CLUSTER_NODES` (`host:port,host:port`);
+    /// unset variables keep their defaults.
     pub fn from_env() -> Result<Self, StorageError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -130,11 +152,18 @@ impl RedisConfig {
         parse_var(&lookup, "REDIS_CONNECTION_TIMEOUT", &mut config.connection_timeout)?;
         parse_var(&lookup, "REDIS_RETRY_ATTEMPTS", &mut config.connection_retry_attempts)?;
         parse_var(&lookup, "REDIS_RETRY_DELAY", &mut config.connection_retry_delay)?;
+        if let Some(nodes) = lookup("REDIS_CLUSTER_NODES") {
+            config.cluster_nodes =
+                nodes.split(',').map(str::trim).filter(|n| !n.is_empty()).map(String::from).collect();
+        }
         Ok(config)
     }
 
-    /// `host:port`, as error messages show it.
+    /// `host:port` (or `cluster <seed>,<seed>`), as error messages show it.
     pub fn address(&self) -> String {
+        if !self.cluster_nodes.is_empty() {
+            return format!("cluster {}", self.cluster_nodes.join(","));
+        }
         if self.host.contains(':') {
             format!("[{}]:{}", self.host, self.port)
         } else {
@@ -196,6 +225,8 @@ mod tests {
         assert_eq!(c.password.as_deref(), Some("p@ss+w"));
         assert_eq!(c.address(), "[::1]:7000");
         assert!(format!("{c:?}").contains("<redacted>") && !format!("{c:?}").contains("p@ss"));
+        let c = RedisConfig::from_url("redis+cluster://:pw@10.0.0.1:7000").unwrap();
+        assert_eq!((c.cluster_nodes, c.password.as_deref()), (vec!["10.0.0.1:7000".to_string()], Some("pw")));
         for bad in ["http://x", "redis://x/abc", "not a url"] {
             assert!(matches!(RedisConfig::from_url(bad), Err(StorageError::Configuration(_))), "{bad}");
         }
@@ -212,6 +243,7 @@ mod tests {
             ("REDIS_CONNECTION_TIMEOUT", "250"),
             ("REDIS_RETRY_ATTEMPTS", "2"),
             ("REDIS_RETRY_DELAY", "10"),
+            ("REDIS_CLUSTER_NODES", "n1:7000, n2:7001,"),
         ]);
         let c = RedisConfig::from_lookup(|k| vars.get(k).map(|v| v.to_string())).unwrap();
         assert_eq!(
@@ -223,6 +255,8 @@ mod tests {
             (250, 2, 10)
         );
         assert_eq!(c.password.as_deref(), Some("pw"));
+        assert_eq!(c.cluster_nodes, vec!["n1:7000", "n2:7001"]);
+        assert_eq!(c.address(), "cluster n1:7000,n2:7001");
         let err = RedisConfig::from_lookup(|k| (k == "REDIS_PORT").then(|| "http".to_string())).unwrap_err();
         assert!(err.to_string().contains("REDIS_PORT"), "{err}");
     }

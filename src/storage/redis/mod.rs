@@ -6,11 +6,16 @@
 //!   `EVALSHA` each. The scripts (`scripts/*.lua`) reproduce the transitions of
 //!   [`GrantRecord`](crate::storage::GrantRecord) line for line; `redis::Script`
 //!   sends `EVALSHA` and reloads the script on `NOSCRIPT`.
-//! - **Cluster-ready keys.** Every key of one grant carries the hash tag
+//! - **Cluster-safe keys.** Every key of one grant carries the hash tag
 //!   `{<grant id>}` (layout in `wire.rs`), so each script touches one slot. The
 //!   per-subject and per-client indexes live in other slots: they are updated
 //!   outside the scripts, best-effort (`SADD` after a grant is created; ids of
 //!   grants that are gone are skipped by readers and pruned by `list_grants`).
+//! - **Redis Cluster.** With [`RedisConfig::cluster_nodes`] set (or a
+//!   `redis+cluster://` URL), the store talks to a cluster: scripts and
+//!   single-key commands are routed by their key; writes and reads spanning
+//!   slots (indexes, `stats()`) go one command per key instead of one
+//!   pipeline, and `SCAN` walks every master.
 //! - **Time.** Records expire at the store after `expires_at - now` seconds
 //!   (the `now` argument, at least 1 s), and every read still compares
 //!   `expires_at` with `now`. Redis evicts by TTL, so [`sweep`](RedisStorage)
@@ -20,6 +25,7 @@
 //!   manager reconnects by itself when Redis comes back.
 
 mod config;
+mod connection;
 mod ops;
 mod wire;
 
@@ -27,12 +33,12 @@ use std::future::Future;
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{IntoConnectionInfo, RedisError, RedisResult, Script};
+use redis::{RedisError, RedisResult, Script};
 
 pub use config::RedisConfig;
 
 use crate::storage::StorageError;
+use connection::Connection;
 use wire::Keys;
 
 /// The scripts, each prefixed with the shared helpers.
@@ -57,7 +63,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
 pub struct RedisStorage {
     config: RedisConfig,
     keys: Keys,
-    connection: Mutex<Option<ConnectionManager>>,
+    connection: Mutex<Option<Connection>>,
 }
 
 impl std::fmt::Debug for RedisStorage {
@@ -75,8 +81,8 @@ impl RedisStorage {
     /// each bounded by `connection_timeout`). Authentication failures are not retried.
     pub async fn connect(config: RedisConfig) -> Result<Self, StorageError> {
         let storage = Self { keys: Keys::new(&config.key_prefix), config, connection: Mutex::new(None) };
-        let manager = storage.open().await?;
-        *storage.lock() = Some(manager);
+        let connection = storage.open().await?;
+        *storage.lock() = Some(connection);
         Ok(storage)
     }
 
@@ -108,7 +114,7 @@ impl RedisStorage {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, Option<ConnectionManager>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Connection>> {
         self.connection.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
@@ -122,41 +128,25 @@ impl RedisStorage {
         Duration::from_millis(self.config.connection_timeout.max(1))
     }
 
-    async fn open(&self) -> Result<ConnectionManager, StorageError> {
+    async fn open(&self) -> Result<Connection, StorageError> {
         let c = &self.config;
         if c.tls {
             return Err(StorageError::Configuration(
                 "rediss:// (TLS) is not supported by this build of RedisStorage".into(),
             ));
         }
-        let mut settings = redis::RedisConnectionInfo::default().set_db(c.db);
-        if let Some(password) = &c.password {
-            settings = settings.set_password(password);
+        if !c.cluster_nodes.is_empty() && c.db != 0 {
+            return Err(StorageError::Configuration(format!(
+                "Redis Cluster has only database 0 (db = {})",
+                c.db
+            )));
         }
-        let info = (c.host.as_str(), c.port)
-            .into_connection_info()
-            .map_err(|e| StorageError::Configuration(format!("Redis address {}: {e}", c.address())))?
-            .set_redis_settings(settings);
-        let client = redis::Client::open(info)
-            .map_err(|e| StorageError::Configuration(format!("Redis client for {}: {e}", c.address())))?;
-        let manager_config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(self.timeout()))
-            .set_response_timeout(Some(self.timeout()))
-            .set_number_of_retries(1)
-            .set_min_delay(Duration::from_millis(c.connection_retry_delay.max(1)))
-            .set_max_delay(Duration::from_millis(c.max_retry_delay.max(1)));
         let attempts = c.connection_retry_attempts.max(1);
         let mut last = StorageError::Unavailable(format!("could not connect to {}", c.address()));
         for attempt in 1..=attempts {
             self.log(format_args!("connecting to {} (attempt {attempt}/{attempts})", c.address()));
-            let try_once = async {
-                let mut manager =
-                    ConnectionManager::new_with_config(client.clone(), manager_config.clone()).await?;
-                redis::cmd("PING").query_async::<String>(&mut manager).await?;
-                Ok::<_, RedisError>(manager)
-            };
-            match tokio::time::timeout(self.timeout(), try_once).await {
-                Ok(Ok(manager)) => return Ok(manager),
+            match tokio::time::timeout(self.timeout(), connection::open_once(c, self.timeout())).await {
+                Ok(Ok(connection)) => return Ok(connection),
                 Ok(Err(e)) => last = self.error(e),
                 Err(_) => last = self.timed_out(),
             }
@@ -171,7 +161,7 @@ impl RedisStorage {
         Err(last)
     }
 
-    fn connection(&self) -> Result<ConnectionManager, StorageError> {
+    fn connection(&self) -> Result<Connection, StorageError> {
         self.lock().clone().ok_or_else(|| StorageError::Unavailable("RedisStorage is disconnected".into()))
     }
 
@@ -203,6 +193,9 @@ impl RedisStorage {
             return StorageError::Configuration(format!(
                 "Redis at {address} refused authentication (NOAUTH / wrong password): {text}"
             ));
+        }
+        if e.kind() == redis::ErrorKind::InvalidClientConfig {
+            return StorageError::Configuration(format!("Redis at {address}: {text}"));
         }
         if e.is_connection_refusal() {
             return StorageError::Unavailable(format!("connection refused to Redis at {address}"));

@@ -45,44 +45,22 @@ impl RedisStorage {
         }
     }
 
-    /// Every key of this prefix, by `SCAN` (never `KEYS`).
+    /// Every key of this prefix, by `SCAN` (never `KEYS`; every master of a cluster).
     pub(crate) async fn scan_keys(&self) -> Result<Vec<String>, StorageError> {
-        let mut connection = self.connection()?;
-        let pattern = self.keys.scan_pattern();
-        let (mut cursor, mut keys) = (0u64, Vec::new());
-        loop {
-            let (next, batch): (u64, Vec<String>) = self
-                .bounded(
-                    redis::cmd("SCAN")
-                        .arg(cursor)
-                        .arg("MATCH")
-                        .arg(&pattern)
-                        .arg("COUNT")
-                        .arg(BATCH)
-                        .query_async(&mut connection),
-                )
-                .await?;
-            keys.extend(batch);
-            if next == 0 {
-                keys.sort();
-                keys.dedup();
-                return Ok(keys);
-            }
-            cursor = next;
-        }
+        self.scan_matching(&self.keys.scan_pattern(), BATCH).await
     }
 
-    /// `GET` of many keys, pipelined in batches (keys may sit in different slots).
+    /// `GET` of many keys (pipelined in batches; one by one on a cluster, where
+    /// they sit in different slots).
     async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StorageError> {
         let mut connection = self.connection()?;
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH) {
-            let mut pipe = redis::pipe();
-            for key in chunk {
-                pipe.get(key);
+            let commands = chunk.iter().map(redis::Cmd::get).collect();
+            let values = self.each(&mut connection, commands).await?;
+            for (key, value) in chunk.iter().zip(values) {
+                out.push(self.reply(key, value)?);
             }
-            let values: Vec<Option<String>> = self.bounded(pipe.query_async(&mut connection)).await?;
-            out.extend(values);
         }
         Ok(out)
     }
@@ -93,10 +71,11 @@ impl Storage for RedisStorage {
     async fn put_client(&self, client: ClientRecord) -> Result<(), StorageError> {
         let json = self.to_json(&client)?;
         let mut connection = self.connection()?;
-        let mut pipe = redis::pipe();
-        pipe.set(self.keys.client(&client.client_id), json).ignore();
-        pipe.sadd(self.keys.clients(), &client.client_id).ignore();
-        self.bounded(pipe.query_async::<()>(&mut connection)).await
+        let commands = vec![
+            redis::Cmd::set(self.keys.client(&client.client_id), json),
+            redis::Cmd::sadd(self.keys.clients(), &client.client_id),
+        ];
+        self.each(&mut connection, commands).await.map(drop)
     }
 
     async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StorageError> {
@@ -110,11 +89,16 @@ impl Storage for RedisStorage {
     async fn delete_client(&self, client_id: &str, _now: UnixTime) -> Result<bool, StorageError> {
         let index = self.keys.client_grants(client_id);
         let mut connection = self.connection()?;
-        let mut pipe = redis::pipe();
-        pipe.del(self.keys.client(client_id));
-        pipe.srem(self.keys.clients(), client_id).ignore();
-        pipe.smembers(&index);
-        let (deleted, grants): (u64, Vec<String>) = self.bounded(pipe.query_async(&mut connection)).await?;
+        let commands = vec![
+            redis::Cmd::del(self.keys.client(client_id)),
+            redis::Cmd::srem(self.keys.clients(), client_id),
+            redis::Cmd::smembers(&index),
+        ];
+        let mut replies = self.each(&mut connection, commands).await?.into_iter();
+        let mut next = || replies.next().unwrap_or(redis::Value::Nil);
+        let deleted: u64 = self.reply(&index, next())?;
+        let _ = next();
+        let grants: Vec<String> = self.reply(&index, next())?;
         for grant_id in grants {
             self.revoke_grant(&grant_id).await?;
         }
@@ -149,12 +133,11 @@ impl Storage for RedisStorage {
             return Err(StorageError::Conflict(format!("grant {} exists", grant.id)));
         }
         // Indexes live in other slots: best-effort, after the grant exists.
-        let mut pipe = redis::pipe();
+        let mut commands = vec![redis::Cmd::sadd(self.keys.client_grants(&grant.client_id), &grant.id)];
         if let Some(subject) = &grant.subject {
-            pipe.sadd(self.keys.subject(subject), &grant.id).ignore();
+            commands.push(redis::Cmd::sadd(self.keys.subject(subject), &grant.id));
         }
-        pipe.sadd(self.keys.client_grants(&grant.client_id), &grant.id).ignore();
-        self.bounded(pipe.query_async::<()>(&mut connection)).await
+        self.each(&mut connection, commands).await.map(drop)
     }
 
     async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError> {

@@ -1,0 +1,229 @@
+//! `redis-server` processes owned by the tests (binary from PATH), each on a
+//! free loopback port: stopped when dropped, and by a watcher process when the
+//! test process ends without dropping them (statics, a killed harness).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+/// How long a server may take to accept connections or to form a cluster.
+const START_WITHIN: Duration = Duration::from_secs(20);
+
+/// One `redis-server` child.
+pub struct RedisServer {
+    port: u16,
+    extra: Vec<String>,
+    child: Option<Child>,
+    /// A data directory of its own, removed on drop.
+    dir: Option<PathBuf>,
+}
+
+impl RedisServer {
+    /// A standalone server, no persistence.
+    pub fn start() -> Self {
+        Self::start_with(free_port(), &[])
+    }
+
+    /// A server on `port` with extra arguments.
+    pub fn start_with(port: u16, extra: &[String]) -> Self {
+        let mut server = Self { port, extra: extra.to_vec(), child: None, dir: None };
+        server.restart();
+        server
+    }
+
+    /// A server whose data survives a kill: an append-only file synced on
+    /// every write, in a directory of its own.
+    pub fn start_persistent() -> Self {
+        let port = free_port();
+        let dir = scratch_dir("aof");
+        let extra = ["--appendonly", "yes", "--appendfsync", "always", "--dir"].map(String::from);
+        let mut extra = extra.to_vec();
+        extra.push(dir.display().to_string());
+        let mut server = Self { port, extra, child: None, dir: Some(dir) };
+        server.restart();
+        server
+    }
+
+    /// The port.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// `redis://127.0.0.1:<port>`.
+    pub fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server (SIGKILL) and waits for it; nothing survives (no persistence).
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// Starts it again on the same port (stopping it first if it runs).
+    pub fn restart(&mut self) {
+        self.stop();
+        let port = self.port.to_string();
+        let child = Command::new("redis-server")
+            .args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(&self.extra)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("redis-server on PATH");
+        reap_on_exit(child.id());
+        self.child = Some(child);
+        let deadline = Instant::now() + START_WITHIN;
+        while std::net::TcpStream::connect(("127.0.0.1", self.port)).is_err() {
+            assert!(Instant::now() < deadline, "redis-server did not start on port {}", self.port);
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        self.stop();
+        if let Some(dir) = &self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+/// A fresh directory under the system's temporary directory.
+fn scratch_dir(kind: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("simply-mcp-oauth-{kind}-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    dir
+}
+
+/// The server most tests share: `REDIS_URL` if set, else one started once for
+/// this test process (stopped by the watcher when the process exits).
+pub fn shared_url() -> &'static str {
+    static SHARED: LazyLock<(String, Option<RedisServer>)> =
+        LazyLock::new(|| match std::env::var("REDIS_URL") {
+            Ok(url) => (url, None),
+            Err(_) => {
+                let server = RedisServer::start();
+                (server.url(), Some(server))
+            }
+        });
+    &SHARED.0
+}
+
+/// A free loopback port (bound, then released).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// A watcher process that kills `pid` once this process is gone (or leaves
+/// as soon as `pid` has exited).
+fn reap_on_exit(pid: u32) {
+    let me = std::process::id();
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "while kill -0 {me} 2>/dev/null && kill -0 {pid} 2>/dev/null; do sleep 1; done; kill -9 {pid} 2>/dev/null"
+        ))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+}
+
+/// A watcher process that removes `dir` once this process is gone (a static
+/// cluster is never dropped).
+fn remove_on_exit(dir: &std::path::Path) {
+    let me = std::process::id();
+    let _ = Command::new("sh")
+        .arg("-c")
+        .arg(r#"while kill -0 "$1" 2>/dev/null; do sleep 1; done; rm -rf "$2""#)
+        .arg("sh")
+        .arg(me.to_string())
+        .arg(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
+}
+
+/// A local Redis Cluster of three masters, no replicas, on free loopback
+/// ports, formed with `redis-cli --cluster create`. Dropped: servers stopped,
+/// node files removed.
+pub struct RedisCluster {
+    /// The three nodes.
+    pub nodes: Vec<RedisServer>,
+    dir: PathBuf,
+}
+
+impl RedisCluster {
+    /// Starts and forms the cluster; waits for `cluster_state:ok` on every node.
+    pub fn start() -> Self {
+        let dir = scratch_dir("cluster");
+        remove_on_exit(&dir);
+        let nodes: Vec<RedisServer> = (0..3)
+            .map(|_| {
+                let port = free_port();
+                let conf = dir.join(format!("nodes-{port}.conf"));
+                let extra = [
+                    "--cluster-enabled".to_string(),
+                    "yes".to_string(),
+                    "--cluster-config-file".to_string(),
+                    conf.display().to_string(),
+                    "--dir".to_string(),
+                    dir.display().to_string(),
+                ];
+                RedisServer::start_with(port, &extra)
+            })
+            .collect();
+        let cluster = Self { nodes, dir };
+        let addresses: Vec<String> =
+            cluster.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port())).collect();
+        let output = Command::new("redis-cli")
+            .args(["--cluster", "create"])
+            .args(&addresses)
+            .args(["--cluster-replicas", "0", "--cluster-yes"])
+            .stdin(Stdio::null())
+            .output()
+            .expect("redis-cli on PATH (Debian: redis-tools)");
+        assert!(
+            output.status.success(),
+            "redis-cli --cluster create: {}",
+            String::from_utf8_lossy(&output.stdout)
+        );
+        let deadline = Instant::now() + START_WITHIN;
+        for node in &cluster.nodes {
+            loop {
+                let info = Command::new("redis-cli")
+                    .args(["-p", &node.port().to_string(), "cluster", "info"])
+                    .output()
+                    .expect("redis-cli");
+                if String::from_utf8_lossy(&info.stdout).contains("cluster_state:ok") {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "the cluster did not reach cluster_state:ok");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+        cluster
+    }
+
+    /// `redis://127.0.0.1:<port>` of every node.
+    pub fn urls(&self) -> Vec<String> {
+        self.nodes.iter().map(RedisServer::url).collect()
+    }
+}
+
+impl Drop for RedisCluster {
+    fn drop(&mut self) {
+        for node in &mut self.nodes {
+            node.stop();
+        }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
