@@ -213,10 +213,10 @@ impl ClientConfig {
 }
 
 fn check_issuer(issuer: &str) -> Result<(), ConfigError> {
-    let url =
-        url::Url::parse(issuer).map_err(|e| ConfigError::new("issuer", format!("is not a URL: {e}")))?;
-    let loopback = crate::provider::is_loopback_host(url.host_str().unwrap_or(""));
-    if url.scheme() != "https" && !(url.scheme() == "http" && loopback) {
+    let url = crate::uri::Uri::parse(issuer)
+        .map_err(|e| ConfigError::new("issuer", format!("is not a URL: it has {e}")))?;
+    let allowed = url.scheme_is("https") || (url.scheme_is("http") && url.is_loopback());
+    if !allowed {
         return Err(ConfigError::new("issuer", "must use https (http only on loopback)"));
     }
     if url.query().is_some() || url.fragment().is_some() {

@@ -46,6 +46,7 @@ pub mod http;
 pub mod params;
 pub mod provider;
 pub mod storage;
+pub mod uri;
 
 #[cfg(all(feature = "server", not(target_arch = "wasm32")))]
 pub mod server;

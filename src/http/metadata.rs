@@ -5,11 +5,11 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, PRAGMA};
 use http::{Response, StatusCode};
 use serde_json::{json, Value};
-use url::{Position, Url};
 
 use super::errors::{json_response, set_static};
 use crate::provider::Provider;
 use crate::storage::Storage;
+use crate::uri::Uri;
 
 /// Well-known suffix of RFC 8414 authorization server metadata.
 pub(crate) const AUTHORIZATION_SERVER: &str = "/.well-known/oauth-authorization-server";
@@ -69,7 +69,7 @@ pub(crate) fn document_response(document: &Value, head: bool) -> Response<Bytes>
 /// The path of a URL with any trailing `/` removed (`""` for the root): the
 /// part RFC 8414 §3.1 and RFC 9728 §3.1 append to the well-known prefix.
 pub(crate) fn path_suffix(url: &str) -> Option<String> {
-    let url = Url::parse(url).ok()?;
+    let url = Uri::parse(url).ok()?;
     Some(url.path().trim_end_matches('/').to_string())
 }
 
@@ -77,11 +77,8 @@ pub(crate) fn path_suffix(url: &str) -> Option<String> {
 /// prefix inserted between the host and the path. `None` if `resource` is
 /// not an absolute hierarchical URL.
 pub fn resource_metadata_url(resource: &str) -> Option<String> {
-    let url = Url::parse(resource).ok()?;
-    if url.cannot_be_a_base() || url.host_str().is_none() {
-        return None;
-    }
-    let origin = &url[..Position::BeforePath];
+    let url = Uri::parse(resource).ok()?;
+    let origin = url.origin()?;
     let path = url.path().trim_end_matches('/');
     let query = url.query().map(|q| format!("?{q}")).unwrap_or_default();
     Some(format!("{origin}{PROTECTED_RESOURCE}{path}{query}"))

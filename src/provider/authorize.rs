@@ -6,7 +6,6 @@
 //! keeps the endpoint from being an open redirector.
 
 use serde_json::{Map, Value};
-use url::Url;
 
 use super::validate::{is_valid_resource, parse_scope, redirect_uri_matches, same_resource};
 use super::{AuditKind, Provider};
@@ -239,18 +238,8 @@ impl<S: Storage> Provider<S> {
     }
 }
 
-/// Appends query parameters to a URI that already passed validation.
+/// Appends query parameters to a URI that already passed validation, leaving
+/// the rest of the string exactly as the client sent it.
 fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
-    match Url::parse(uri) {
-        Ok(mut url) => {
-            url.query_pairs_mut().extend_pairs(pairs);
-            url.into()
-        }
-        // Unreachable for validated URIs; fall back to plain encoding.
-        Err(_) => {
-            let query: String = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
-            let sep = if uri.contains('?') { '&' } else { '?' };
-            format!("{uri}{sep}{query}")
-        }
-    }
+    crate::uri::append_query_pairs(uri, pairs.iter().copied())
 }

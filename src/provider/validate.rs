@@ -1,6 +1,9 @@
 //! Syntax rules for the values clients send: redirect URIs, scopes, resources.
+//!
+//! URIs go through the strict parser of [`crate::uri`], so what is checked
+//! here is the very string that is later redirected to.
 
-use url::Url;
+use crate::uri::Uri;
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn is_valid_scope_token(token: &str) -> bool {
@@ -36,20 +39,24 @@ const FORBIDDEN_SCHEMES: [&str; 5] = ["javascript", "data", "file", "vbscript", 
 /// Whether a redirect URI may be registered: absolute, no fragment, and
 /// `https`, `http` on loopback only, or a private-use scheme for native apps
 /// (RFC 8252 §7.1: a scheme with a dot, such as `com.example.app`).
+///
+/// The URI must also pass [`Uri::parse`], which refuses anything a browser
+/// might read differently from this check (backslashes, whitespace, dot
+/// segments, percent-encoded hosts, ...).
 pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
     if uri.len() > 2000 {
         return Err("must be at most 2000 characters".into());
     }
-    let url = Url::parse(uri).map_err(|e| format!("is not an absolute URI ({e})"))?;
-    if url.fragment().is_some() || uri.contains('#') {
+    let url = Uri::parse(uri).map_err(|e| format!("is not a strict absolute URI (it has {e})"))?;
+    if url.fragment().is_some() {
         return Err("must not contain a fragment".into());
     }
-    if !url.username().is_empty() || url.password().is_some() {
+    if url.has_userinfo() {
         return Err("must not contain credentials".into());
     }
-    match url.scheme() {
+    match url.scheme().to_ascii_lowercase().as_str() {
         "https" => Ok(()),
-        "http" if is_loopback_host(url.host_str().unwrap_or("")) => Ok(()),
+        "http" if url.is_loopback() => Ok(()),
         "http" => Err("may use http only for a loopback host".into()),
         scheme if FORBIDDEN_SCHEMES.contains(&scheme) => Err(format!("must not use {scheme}:")),
         scheme if scheme.contains('.') => Ok(()),
@@ -58,29 +65,43 @@ pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
 }
 
 /// Whether `presented` matches `registered`: exactly, or for loopback `http`
-/// URIs with any port (RFC 8252 §7.3).
+/// URIs with any port (RFC 8252 §7.3) and otherwise the same host, path and
+/// query. Both must then parse strictly, so dot segments, which would change
+/// the path a browser visits, never match.
 pub fn redirect_uri_matches(registered: &str, presented: &str) -> bool {
     if registered == presented {
         return true;
     }
-    let (Ok(reg), Ok(pre)) = (Url::parse(registered), Url::parse(presented)) else {
+    if presented.len() > 2000 {
+        return false;
+    }
+    let (Ok(reg), Ok(pre)) = (Uri::parse(registered), Uri::parse(presented)) else {
         return false;
     };
-    let loopback = |u: &Url| u.scheme() == "http" && is_loopback_host(u.host_str().unwrap_or(""));
+    let loopback = |u: &Uri| u.scheme_is("http") && u.is_loopback() && !u.has_userinfo();
+    // `http://host` and `http://host/` name the same resource (RFC 9110 §4.2.3).
+    fn path<'a>(u: &Uri<'a>) -> &'a str {
+        if u.path().is_empty() {
+            "/"
+        } else {
+            u.path()
+        }
+    }
     loopback(&reg)
         && loopback(&pre)
-        && reg.host_str() == pre.host_str()
-        && reg.path() == pre.path()
+        && reg.host() == pre.host()
+        && path(&reg) == path(&pre)
         && reg.query() == pre.query()
+        && reg.fragment().is_none()
         && pre.fragment().is_none()
-        && presented.len() <= 2000
 }
 
-/// RFC 8707 §2: an absolute URI without a fragment.
+/// RFC 8707 §2: an absolute URI without a fragment; hierarchical (with a
+/// host or a path starting with `/`), so that its metadata URL exists.
 pub fn is_valid_resource(resource: &str) -> bool {
     resource.len() <= 2000
-        && !resource.contains('#')
-        && Url::parse(resource).is_ok_and(|u| !u.cannot_be_a_base())
+        && Uri::parse(resource)
+            .is_ok_and(|u| u.fragment().is_none() && (u.has_authority() || u.path().starts_with('/')))
 }
 
 /// Compares resource URIs loosely enough for a trailing slash.
@@ -122,5 +143,110 @@ mod tests {
         assert!(is_valid_resource("https://mcp.example/mcp"));
         assert!(!is_valid_resource("https://mcp.example/mcp#x"));
         assert!(!is_valid_resource("relative"));
+    }
+
+    #[test]
+    fn redirect_rules_in_detail() {
+        assert!(check_redirect_uri("http://[::1]:8080/cb").is_ok());
+        assert!(check_redirect_uri("http://127.0.0.2/cb").is_ok());
+        assert!(check_redirect_uri("HTTPS://App.Example/cb?x=1").is_ok());
+        assert!(check_redirect_uri("com.example.app://cb").is_ok());
+        assert!(check_redirect_uri(&format!("https://app.example/{}", "a".repeat(1980))).is_ok());
+        assert!(check_redirect_uri(&format!("https://app.example/{}", "a".repeat(1990))).is_err());
+        for (uri, why) in [
+            ("data:text/html,hi", "data:"),
+            ("file://host/etc/passwd", "file:"),
+            ("vbscript:msgbox", "vbscript:"),
+            ("blob:https://app.example/x", "blob:"),
+            ("JavaScript:alert(1)", "javascript:"),
+            ("myapp:/cb", "private-use"),
+            ("http://10.0.0.1/cb", "loopback"),
+            ("http://localhost.evil.example/cb", "loopback"),
+            ("https://app.example/cb#", "fragment"),
+            ("https://user@app.example/cb", "credentials"),
+        ] {
+            let reason = check_redirect_uri(uri).expect_err(uri);
+            assert!(reason.contains(why), "{uri}: {reason}");
+        }
+    }
+
+    /// What the strict parser refuses although a WHATWG parser (the `url`
+    /// crate, browsers) would have repaired it into something valid.
+    #[test]
+    fn redirect_uris_a_browser_would_repair_are_refused() {
+        for uri in [
+            "https://app.example\\@evil.example/cb",
+            "https://app.example/\\evil.example",
+            "https:/\\evil.example/cb",
+            "https:evil.example/cb",
+            "https:///evil.example/cb",
+            "https://app.example/c\tb",
+            "https://app.example/cb\n",
+            " https://app.example/cb",
+            "https://app.example/cb/../evil",
+            "https://app.example/cb/%2e%2e/evil",
+            "https://evil%2eexample/cb",
+            "https://exämple.example/cb",
+            "https://app.example./cb",
+            "https://app.example:/cb",
+            "https://app.example:0443/cb",
+            "https://app.example:65536/cb",
+            "http://0x7f.1/cb",
+            "http://2130706433/cb",
+            "http://127.1/cb",
+            "http://[::1%251]/cb",
+            "https://a@b@evil.example/cb",
+            "https://app.example/cb?x={}",
+            "com.example.app:/cb/../x",
+        ] {
+            assert!(check_redirect_uri(uri).is_err(), "{uri:?}");
+            assert!(!redirect_uri_matches("http://localhost/cb", uri), "{uri:?}");
+        }
+    }
+
+    #[test]
+    fn loopback_matching_in_detail() {
+        assert!(redirect_uri_matches("http://[::1]/cb", "http://[::1]:9/cb"));
+        assert!(redirect_uri_matches("http://127.0.0.1/cb?a=1", "http://127.0.0.1:9/cb?a=1"));
+        assert!(redirect_uri_matches("http://localhost", "http://localhost:9/"));
+        assert!(redirect_uri_matches("http://localhost/cb", "http://LOCALHOST:9/cb"));
+        assert!(!redirect_uri_matches("http://localhost/cb", "http://localhost:9/cb/../cb"));
+        assert!(!redirect_uri_matches("http://localhost/cb", "http://localhost:9/cb?a=1"));
+        assert!(!redirect_uri_matches("http://localhost/cb?a=1", "http://localhost:9/cb"));
+        assert!(!redirect_uri_matches("http://localhost/cb", "http://localhost:9/cb#x"));
+        assert!(!redirect_uri_matches("http://localhost/cb", "http://localhost:9/CB"));
+        assert!(!redirect_uri_matches("http://localhost/cb", "http://u@localhost:9/cb"));
+        assert!(!redirect_uri_matches("http://localhost/cb", "https://localhost:9/cb"));
+        assert!(!redirect_uri_matches("http://127.0.0.1/cb", "http://127.0.0.2:9/cb"));
+        assert!(!redirect_uri_matches("http://[::1]/cb", "http://127.0.0.1:9/cb"));
+        assert!(!redirect_uri_matches(
+            "http://localhost/cb",
+            &format!("http://localhost:9/cb?{}", "a".repeat(2000))
+        ));
+        // Exact matches need no parsing; anything else on a non-loopback host never matches.
+        assert!(redirect_uri_matches("https://app.example/cb?x=1", "https://app.example/cb?x=1"));
+        assert!(!redirect_uri_matches("https://app.example/cb", "https://APP.example/cb"));
+    }
+
+    #[test]
+    fn resources() {
+        assert!(is_valid_resource("https://mcp.example"));
+        assert!(is_valid_resource("https://mcp.example:8443/a/b?x=1"));
+        assert!(is_valid_resource("com.example:/mcp"));
+        assert!(!is_valid_resource("urn:example:mcp"), "not hierarchical");
+        assert!(!is_valid_resource("https://mcp.example/#"));
+        assert!(!is_valid_resource("https://mcp.example/a/../b"));
+        assert!(!is_valid_resource("https://mcp.example\\x/"));
+        assert!(!is_valid_resource(&format!("https://mcp.example/{}", "a".repeat(2000))));
+    }
+
+    #[test]
+    fn loopback_hosts() {
+        for host in ["localhost", "LocalHost", "127.0.0.1", "127.9.9.9", "[::1]", "::1"] {
+            assert!(is_loopback_host(host), "{host}");
+        }
+        for host in ["", "localhost.", "127.0.0.1.nip.io", "10.0.0.1", "[::2]", "0.0.0.0"] {
+            assert!(!is_loopback_host(host), "{host}");
+        }
     }
 }

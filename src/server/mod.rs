@@ -78,7 +78,7 @@ pub fn router<S: Storage + 'static>(oauth: Arc<OAuthHttp<S>>) -> Router {
 
 /// The path of a URL without a trailing `/` (`""` at the root).
 fn url_path(url: &str) -> String {
-    url::Url::parse(url).map(|url| url.path().trim_end_matches('/').to_string()).unwrap_or_default()
+    crate::uri::Uri::parse(url).map(|url| url.path().trim_end_matches('/').to_string()).unwrap_or_default()
 }
 
 /// Buffers the request, hands it to the HTTP layer and converts the answer.

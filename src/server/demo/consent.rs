@@ -180,7 +180,7 @@ fn escape(text: &str) -> String {
 /// Where the browser will be sent: the host of the redirect URI, or the
 /// scheme of an app-specific one.
 fn redirect_target(redirect_uri: &str) -> String {
-    match url::Url::parse(redirect_uri) {
+    match crate::uri::Uri::parse(redirect_uri) {
         Ok(url) => match url.host_str() {
             Some(host) => match url.port() {
                 Some(port) => format!("{host}:{port}"),
