@@ -4,8 +4,6 @@
 //! operating system (or the JS host's `crypto.getRandomValues`), handed out once
 //! and afterwards known to storage only as SHA-256 digests.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
@@ -27,14 +25,14 @@ pub fn fill_random(buf: &mut [u8]) -> Result<(), RandomnessError> {
 pub fn random_secret() -> Result<String, RandomnessError> {
     let mut bytes = [0u8; SECRET_BYTES];
     fill_random(&mut bytes)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    Ok(base64url(&bytes))
 }
 
 /// A fresh random identifier of 16 bytes, base64url (22 characters).
 pub fn random_id() -> Result<String, RandomnessError> {
     let mut bytes = [0u8; 16];
     fill_random(&mut bytes)?;
-    Ok(URL_SAFE_NO_PAD.encode(bytes))
+    Ok(base64url(&bytes))
 }
 
 /// The SHA-256 digest of a secret: the only form in which a secret is stored.
@@ -111,7 +109,7 @@ impl<'de> Deserialize<'de> for SecretDigest {
 
 /// The PKCE S256 challenge of a verifier (RFC 7636 §4.2).
 pub fn pkce_s256(verifier: &str) -> String {
-    URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
+    base64url(&Sha256::digest(verifier.as_bytes()))
 }
 
 /// RFC 7636 §4.1: 43 to 128 characters of `[A-Z a-z 0-9 - . _ ~]`.
@@ -145,7 +143,52 @@ pub fn derive_successor(presented: &str, salt: &str) -> String {
     hasher.update(salt.as_bytes());
     hasher.update([0u8]);
     hasher.update(presented.as_bytes());
-    URL_SAFE_NO_PAD.encode(hasher.finalize())
+    base64url(&hasher.finalize())
+}
+
+const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// RFC 4648 §5 base64url without padding.
+pub fn base64url(bytes: &[u8]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(BASE64URL[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// RFC 4648 §4 base64 (`+`, `/`), strictly: padding either absent or exactly
+/// right, no other characters, unused trailing bits zero. `None` otherwise.
+pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    let data = bytes.iter().rposition(|&b| b != b'=').map_or(0, |last| last + 1);
+    let padding = bytes.len() - data;
+    if data % 4 == 1 || (padding != 0 && (padding != 3 - (data + 3) % 4 || bytes.len() % 4 != 0)) {
+        return None;
+    }
+    let mut out = Vec::with_capacity(data * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0);
+    for &b in &bytes[..data] {
+        let value = match b {
+            b'A'..=b'Z' => b - b'A',
+            b'a'..=b'z' => b - b'a' + 26,
+            b'0'..=b'9' => b - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        };
+        acc = acc << 6 | u32::from(value);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    (acc == 0).then_some(out)
 }
 
 #[cfg(test)]
@@ -158,6 +201,54 @@ mod tests {
         assert_eq!(pkce_s256(verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
         assert!(is_valid_pkce_verifier(verifier));
         assert!(is_valid_s256_challenge(&pkce_s256(verifier)));
+    }
+
+    /// RFC 4648 §10, in both alphabets' common part, and strict decoding.
+    #[test]
+    fn base64_test_vectors() {
+        let vectors = [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("fooba", "Zm9vYmE="),
+            ("foobar", "Zm9vYmFy"),
+        ];
+        for (plain, encoded) in vectors {
+            assert_eq!(base64url(plain.as_bytes()), encoded.trim_end_matches('='));
+            assert_eq!(base64_decode(encoded).as_deref(), Some(plain.as_bytes()), "{encoded}");
+            assert_eq!(base64_decode(encoded.trim_end_matches('=')).as_deref(), Some(plain.as_bytes()));
+        }
+        assert_eq!(base64url(&[0xfb, 0xff, 0xbf]), "-_-_");
+        assert_eq!(base64_decode("+/+/"), Some(vec![0xfb, 0xff, 0xbf]));
+        for bad in [
+            "Z",
+            "Zg=",
+            "Zg===",
+            "Zm8==",
+            "Zm9v=",
+            "=",
+            "====",
+            "Zh==",
+            "Zm9=",
+            "Zm9v Yg==",
+            "-_-_",
+            "Zg==Zg==",
+        ] {
+            assert_eq!(base64_decode(bad), None, "{bad}");
+        }
+        let all: Vec<u8> = (0..=255).collect();
+        assert_eq!(base64url(&all).len(), 342);
+        let standard: String = base64url(&all)
+            .chars()
+            .map(|c| match c {
+                '-' => '+',
+                '_' => '/',
+                c => c,
+            })
+            .collect();
+        assert_eq!(base64_decode(&standard), Some(all));
     }
 
     #[test]

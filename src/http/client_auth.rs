@@ -2,8 +2,6 @@
 //! (RFC 6749 §2.3): HTTP Basic (`client_secret_basic`), form credentials
 //! (`client_secret_post`) or a bare `client_id` (`none`, public clients).
 
-use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD};
-use base64::Engine as _;
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
 use http::{HeaderMap, Request, Response};
@@ -91,7 +89,7 @@ fn parse_basic(header: &[u8]) -> Option<(String, Option<String>)> {
         return None;
     }
     let credentials = credentials.trim();
-    let decoded = STANDARD.decode(credentials).or_else(|_| STANDARD_NO_PAD.decode(credentials)).ok()?;
+    let decoded = crate::crypto::base64_decode(credentials)?;
     let decoded = String::from_utf8(decoded).ok()?;
     let (id, secret) = decoded.split_once(':')?;
     let id = url_decode(id)?;
@@ -142,6 +140,9 @@ pub(crate) fn token_form(
 
 #[cfg(test)]
 mod tests {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+
     use super::*;
 
     fn basic(raw: &str) -> String {

@@ -153,7 +153,7 @@ impl Storage for MemoryStorage {
 
     async fn list_clients(&self) -> Result<Vec<String>, StorageError> {
         let mut ids: Vec<String> = self.lock().clients.keys().cloned().collect();
-        ids.sort();
+        ids.sort_unstable();
         Ok(ids)
     }
 
@@ -255,7 +255,7 @@ impl Storage for MemoryStorage {
             .flatten()
             .filter_map(|id| state.live_grant(id, now).cloned())
             .collect();
-        grants.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+        grants.sort_unstable_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(grants)
     }
 

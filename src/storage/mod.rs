@@ -66,10 +66,23 @@ use crate::crypto::SecretDigest;
 
 #[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
 pub use self::redis::{RedisConfig, RedisStorage};
+#[cfg(target_arch = "wasm32")]
+pub(crate) use kv::sort_keys;
 pub use kv::{
     KvCapabilities, KvError, KvFunction, KvHost, KvPage, KvStorage, DEFAULT_LOCK_ATTEMPTS, KV_FUNCTIONS,
 };
 pub use memory::MemoryStorage;
+
+/// [`HealthCheck::components`] from pairs, built by insertion:
+/// `BTreeMap::from` sorts its input first, which would bring a stable sort
+/// (about 2 KB) into the wasm module for this alone.
+pub(crate) fn health_components(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let mut components = BTreeMap::new();
+    for (name, value) in pairs {
+        components.insert(name.to_string(), value.to_string());
+    }
+    components
+}
 pub use records::*;
 
 /// `Send` natively (multi-threaded runtimes), nothing on wasm (JS futures are not `Send`).

@@ -131,9 +131,26 @@ fn client(field: &Field) -> Result<ClientConfig, ConfigError> {
     })
 }
 
-/// Reads `name` and `debug` of a storage's options.
-pub(crate) fn storage_options(value: &JsValue, default_name: &str) -> Result<(String, bool), ConfigError> {
-    let root = Field { path: "options".into(), value: value.clone() };
-    let name = root.child("name").opt_string()?.unwrap_or_else(|| default_name.to_string());
-    Ok((name, root.child("debug").opt_bool(false)?))
+/// The options of a JS storage object: `{ name, debug, keyPrefix }`.
+pub(crate) struct StorageOptions {
+    pub(crate) name: String,
+    pub(crate) key_prefix: String,
+}
+
+impl StorageOptions {
+    /// Reads the options (`debug` is accepted for the seed's sake; this
+    /// package logs nothing).
+    pub(crate) fn read(value: &JsValue, default_name: &str) -> Result<Self, ConfigError> {
+        let root = Field { path: "options".into(), value: value.clone() };
+        if !root.absent() && !root.value.is_object() {
+            return Err(root.error("must be an object"));
+        }
+        let name = root.child("name").opt_string()?.unwrap_or_else(|| default_name.to_string());
+        root.child("debug").opt_bool(false)?;
+        let key_prefix = root
+            .child("keyPrefix")
+            .opt_string()?
+            .unwrap_or_else(|| crate::config::DEFAULT_KEY_PREFIX.to_string());
+        Ok(Self { name, key_prefix })
+    }
 }

@@ -8,23 +8,33 @@ use wasm_bindgen_futures::JsFuture;
 use super::errors::js_error;
 use crate::http::MAX_BODY_BYTES;
 
+/// The request headers the HTTP layer looks at.
+const READ_HEADERS: [http::HeaderName; 6] = [
+    http::header::AUTHORIZATION,
+    http::header::CONTENT_TYPE,
+    http::header::CONTENT_LENGTH,
+    http::header::ORIGIN,
+    http::header::ACCESS_CONTROL_REQUEST_METHOD,
+    http::header::ACCESS_CONTROL_REQUEST_HEADERS,
+];
+
 /// Reads a web `Request` into an `http::Request` (path and query only: the
 /// HTTP layer routes relative to the issuer). Bodies past the limit are cut
 /// to `limit + 1` bytes so the HTTP layer answers 413 without buffering more.
 pub(crate) async fn to_http(request: &web_sys::Request) -> Result<http::Request<Bytes>, JsValue> {
-    let url =
-        url::Url::parse(&request.url()).map_err(|_| js_error("the request URL is not absolute", None))?;
-    let target = match url.query() {
-        Some(query) => format!("{}?{query}", url.path()),
-        None => url.path().to_string(),
-    };
+    let target = crate::uri::request_target(&request.url())
+        .ok_or_else(|| js_error("the request URL is not absolute", None))?;
     let mut builder = http::Request::builder().method(request.method().as_str()).uri(target);
     let entries =
         js_sys::try_iter(&request.headers())?.ok_or_else(|| js_error("unreadable headers", None))?;
     for entry in entries {
         let pair: Array = entry?.dyn_into()?;
-        if let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) {
-            builder = builder.header(name, value);
+        let (Some(name), Some(value)) = (pair.get(0).as_string(), pair.get(1).as_string()) else { continue };
+        // `Headers` yields lowercase names; only those the HTTP layer reads are
+        // copied, by constant, which keeps http's header-name parser (17 KB)
+        // out of the module.
+        if let Some(known) = READ_HEADERS.iter().find(|known| known.as_str() == name) {
+            builder = builder.header(known.clone(), value);
         }
     }
     let body = if matches!(request.method().as_str(), "GET" | "HEAD") {

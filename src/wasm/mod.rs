@@ -3,12 +3,15 @@
 //!
 //! Everything here converts values at the edge and calls the provider or the
 //! HTTP layer; no OAuth rule lives in this module. JS is single-threaded, so
-//! shared state is `Rc`/`Cell` and the storage is `Arc<dyn Storage>` without
-//! `Send` futures (see `MaybeSend`).
+//! shared state is `Rc`/`Cell`, futures are not `Send` (see `MaybeSend`), and
+//! every store is one concrete type, `KvStorage` over an in-module map or a JS
+//! host (`storage::SharedStorage`).
 
 mod config;
 mod errors;
 mod fetch;
+mod kv_host;
+mod memory_host;
 mod provider;
 mod storage;
 
@@ -16,8 +19,9 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
+pub use kv_host::JsKvHost;
 pub use provider::{create_oauth_provider, JsProvider};
-pub use storage::JsInMemoryStorage;
+pub use storage::{memory_store, Host, JsInMemoryStorage, JsKvStorage, SharedStorage};
 
 thread_local! {
     static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
@@ -37,4 +41,11 @@ pub fn start() {
 #[wasm_bindgen(js_name = takePanicMessage)]
 pub fn take_panic_message() -> Option<String> {
     LAST_PANIC.with(|last| last.borrow_mut().take())
+}
+
+/// Panics on purpose, so the package's tests can check that a panic reaches
+/// JS as an `Error` carrying its message (no real code path panics).
+#[wasm_bindgen(js_name = __panicForTests)]
+pub fn panic_for_tests(message: String) {
+    panic!("{message}");
 }

@@ -9,13 +9,12 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::config::provider_config;
-use super::errors::{config_error, js_error, oauth_error, to_js};
+use super::errors::{config_error, from_js, js_error, oauth_error, to_js};
 use super::fetch::{to_http, to_web};
-use super::storage::{lookup, SharedStorage};
+use super::storage::{health, lookup, memory_store, SharedStorage};
 use crate::http::OAuthHttp;
 use crate::params::Params;
-use crate::provider::{Approval, AuthorizationRequest, AuthorizeError, ClientAuth, ClientMetadata, Provider};
-use crate::storage::{AuthMethod, MemoryStorage};
+use crate::provider::{Approval, AuthorizationRequest, AuthorizeError, Provider};
 
 struct Inner {
     oauth: OAuthHttp<SharedStorage>,
@@ -54,35 +53,6 @@ async fn initialize(inner: &Inner) -> Result<(), JsValue> {
         inner.initialized.set(true);
     }
     Ok(())
-}
-
-/// Credentials and parameters of the token-endpoint style calls.
-#[derive(Deserialize, Default)]
-#[serde(rename_all = "camelCase", default)]
-struct CallArgs {
-    client_id: String,
-    client_secret: Option<String>,
-    code: String,
-    redirect_uri: String,
-    code_verifier: String,
-    refresh_token: String,
-    token: String,
-    scope: Option<String>,
-    resource: Option<String>,
-}
-
-impl CallArgs {
-    fn auth(&self) -> ClientAuth {
-        ClientAuth {
-            client_id: self.client_id.clone(),
-            secret: self.client_secret.clone(),
-            method: if self.client_secret.is_some() {
-                AuthMethod::ClientSecretPost
-            } else {
-                AuthMethod::None
-            },
-        }
-    }
 }
 
 /// The authorization request as JS sees it (and hands back to complete it).
@@ -141,11 +111,6 @@ struct JsApproval {
     props: serde_json::Map<String, serde_json::Value>,
 }
 
-fn from_js<T: for<'de> Deserialize<'de>>(value: JsValue, what: &str) -> Result<T, JsValue> {
-    serde_wasm_bindgen::from_value(value)
-        .map_err(|e| js_error(&format!("{what}: {e}"), Some("invalid_request")))
-}
-
 fn object(key: &str, value: &JsValue) -> JsValue {
     let out = Object::new();
     let _ = Reflect::set(&out, &key.into(), value);
@@ -164,12 +129,19 @@ impl JsProvider {
             JsValue::UNDEFINED
         };
         let storage: SharedStorage = if storage_value.is_undefined() || storage_value.is_null() {
-            std::sync::Arc::new(MemoryStorage::new())
+            memory_store("InMemoryStorage".to_string())
         } else {
             lookup(&storage_value)?
         };
         let provider = Provider::new(provider_config, storage).map_err(config_error)?;
         Ok(Self { inner: Rc::new(Inner { oauth: OAuthHttp::new(provider), initialized: Cell::new(false) }) })
+    }
+
+    /// The issuer URL; the package's JS layer sends token, registration,
+    /// revocation and introspection calls to `fetch` under it.
+    #[wasm_bindgen(getter)]
+    pub fn issuer(&self) -> String {
+        self.inner.oauth.provider().config().issuer.clone()
     }
 
     /// Stores the configured clients; idempotent.
@@ -248,58 +220,6 @@ impl JsProvider {
         })
     }
 
-    /// RFC 7591 registration from client metadata (snake_case, as on the wire).
-    #[wasm_bindgen(js_name = registerClient)]
-    pub fn register_client(&self, metadata: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move {
-            let metadata: ClientMetadata = from_js(metadata, "metadata")?;
-            let client = inner.oauth.provider().register_client(metadata).await.map_err(oauth_error)?;
-            to_js(&client)
-        })
-    }
-
-    /// `{ clientId, clientSecret?, code, redirectUri, codeVerifier, resource? }` → tokens.
-    #[wasm_bindgen(js_name = exchangeAuthorizationCode)]
-    pub fn exchange_authorization_code(&self, args: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move {
-            let a: CallArgs = from_js(args, "arguments")?;
-            let provider = inner.oauth.provider();
-            let tokens = provider
-                .exchange_authorization_code(
-                    &a.auth(),
-                    &a.code,
-                    &a.redirect_uri,
-                    &a.code_verifier,
-                    a.resource.as_deref(),
-                )
-                .await
-                .map_err(oauth_error)?;
-            to_js(&tokens)
-        })
-    }
-
-    /// `{ clientId, clientSecret?, refreshToken, scope?, resource? }` → rotated tokens.
-    #[wasm_bindgen(js_name = exchangeRefreshToken)]
-    pub fn exchange_refresh_token(&self, args: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move {
-            let a: CallArgs = from_js(args, "arguments")?;
-            let provider = inner.oauth.provider();
-            let tokens = provider
-                .exchange_refresh_token(
-                    &a.auth(),
-                    &a.refresh_token,
-                    a.scope.as_deref(),
-                    a.resource.as_deref(),
-                )
-                .await
-                .map_err(oauth_error)?;
-            to_js(&tokens)
-        })
-    }
-
     /// What a live access token stands for; rejects with `code: "invalid_token"` otherwise.
     #[wasm_bindgen(js_name = verifyAccessToken)]
     pub fn verify_access_token(&self, token: String) -> Promise {
@@ -307,28 +227,6 @@ impl JsProvider {
         future_to_promise(async move {
             let auth = inner.oauth.provider().verify_access_token(&token).await.map_err(oauth_error)?;
             to_js(&auth)
-        })
-    }
-
-    /// RFC 7009: `{ clientId, clientSecret?, token }`; resolves even for unknown tokens.
-    #[wasm_bindgen(js_name = revokeToken)]
-    pub fn revoke_token(&self, args: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move {
-            let a: CallArgs = from_js(args, "arguments")?;
-            inner.oauth.provider().revoke(&a.auth(), &a.token).await.map_err(oauth_error)?;
-            Ok(JsValue::UNDEFINED)
-        })
-    }
-
-    /// RFC 7662: `{ clientId, clientSecret?, token }` → `{ active, ... }`.
-    #[wasm_bindgen(js_name = introspectToken)]
-    pub fn introspect_token(&self, args: JsValue) -> Promise {
-        let inner = self.inner.clone();
-        future_to_promise(async move {
-            let a: CallArgs = from_js(args, "arguments")?;
-            let answer = inner.oauth.provider().introspect(&a.auth(), &a.token).await.map_err(oauth_error)?;
-            to_js(&answer)
         })
     }
 
@@ -395,7 +293,7 @@ impl JsProvider {
     #[wasm_bindgen(js_name = healthCheck)]
     pub fn health_check(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move { to_js(&inner.oauth.provider().health_check().await) })
+        future_to_promise(async move { to_js(&health(inner.oauth.provider().storage()).await) })
     }
 }
 

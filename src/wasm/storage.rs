@@ -7,19 +7,115 @@
 
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::rc::Rc;
 
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use super::config::storage_options;
+use super::config::StorageOptions;
 use super::errors::{config_error, js_error, to_js};
+use super::kv_host::JsKvHost;
+use super::memory_host::{MemoryHost, CAPABILITIES};
 use crate::clock::{Clock, SystemClock};
-use crate::storage::{MemoryStorage, Storage};
+use crate::storage::{HealthCheck, KvCapabilities, KvError, KvHost, KvPage, KvStorage, Storage};
 
-/// A store shared by a JS storage object and the providers using it.
-pub(crate) type SharedStorage = Arc<dyn Storage>;
+/// The one store type of the JS API: `KvStorage` over an in-module map
+/// (`InMemoryStorage`) or over a JS host object (`KvStorage`). One concrete
+/// backend keeps the module small; clones share the host.
+pub type SharedStorage = KvStorage<Host>;
+
+/// Where a [`SharedStorage`] keeps its keys; clones share it. `Debug` shows
+/// every stored key and value (digests only: no secret is ever stored).
+#[derive(Clone)]
+pub struct Host(Rc<HostKind>);
+
+impl std::fmt::Debug for Host {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &*self.0 {
+            HostKind::Memory(map) => map.fmt(f),
+            HostKind::Js(_) => f.write_str("Host(JS object)"),
+        }
+    }
+}
+
+enum HostKind {
+    Memory(MemoryHost),
+    Js(JsKvHost),
+}
+
+#[async_trait::async_trait(?Send)]
+impl KvHost for Host {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        match &*self.0 {
+            HostKind::Memory(map) => Ok(map.get(key)),
+            HostKind::Js(js) => js.kv_get(key).await,
+        }
+    }
+
+    async fn put(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<(), KvError> {
+        match &*self.0 {
+            HostKind::Memory(map) => {
+                map.put(key, value, ttl_seconds);
+                Ok(())
+            }
+            HostKind::Js(js) => js.kv_put(key, value, ttl_seconds).await,
+        }
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        match &*self.0 {
+            HostKind::Memory(map) => {
+                map.delete(key);
+                Ok(())
+            }
+            HostKind::Js(js) => js.kv_delete(key).await,
+        }
+    }
+
+    async fn list(&self, prefix: &str, cursor: Option<String>, limit: u32) -> Result<KvPage, KvError> {
+        match &*self.0 {
+            HostKind::Memory(map) => Ok(map.list(prefix, cursor, limit)),
+            HostKind::Js(js) => js.kv_list(prefix, cursor, limit).await,
+        }
+    }
+
+    async fn take(&self, key: &str) -> Result<Option<String>, KvError> {
+        match &*self.0 {
+            HostKind::Memory(map) => Ok(map.take(key)),
+            HostKind::Js(js) => js.kv_take(key).await,
+        }
+    }
+
+    async fn put_if_absent(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<bool, KvError> {
+        match &*self.0 {
+            HostKind::Memory(map) => Ok(map.put_if_absent(key, value, ttl_seconds)),
+            HostKind::Js(js) => js.kv_put_if_absent(key, value, ttl_seconds).await,
+        }
+    }
+
+    fn capabilities(&self) -> KvCapabilities {
+        match &*self.0 {
+            HostKind::Memory(_) => CAPABILITIES,
+            HostKind::Js(js) => js.capabilities(),
+        }
+    }
+}
+
+/// An in-module store named `name`: what the JS `InMemoryStorage` runs on
+/// (public for the wasm conformance tests).
+pub fn memory_store(name: String) -> SharedStorage {
+    KvStorage::with_default_prefix(Host(Rc::new(HostKind::Memory(MemoryHost::new(name)))))
+}
+
+/// The store's health in the seed's shape: an in-module store reports like
+/// `InMemoryStorage`, a host store like `KvStorage`.
+pub(crate) async fn health(store: &SharedStorage) -> HealthCheck {
+    match &*store.host().0 {
+        HostKind::Memory(map) => map.health(),
+        HostKind::Js(_) => store.health().await,
+    }
+}
 
 thread_local! {
     static REGISTRY: RefCell<HashMap<u32, SharedStorage>> = RefCell::new(HashMap::new());
@@ -33,8 +129,6 @@ pub(crate) struct StorageCore {
     store: SharedStorage,
     connected: Rc<Cell<bool>>,
 }
-
-use std::rc::Rc;
 
 impl StorageCore {
     pub(crate) fn new(name: String, store: SharedStorage) -> Self {
@@ -54,7 +148,7 @@ impl StorageCore {
     pub(crate) fn connect(&self) -> Promise {
         let (connected, store) = (self.connected.clone(), self.store.clone());
         future_to_promise(async move {
-            let health = store.health().await;
+            let health = health(&store).await;
             if !health.healthy {
                 return Err(js_error(&format!("could not connect: {}", health.message), Some("unavailable")));
             }
@@ -70,16 +164,19 @@ impl StorageCore {
 
     pub(crate) fn health_check(&self) -> Promise {
         let store = self.store.clone();
-        future_to_promise(async move { to_js(&store.health().await) })
+        future_to_promise(async move { to_js(&health(&store).await) })
     }
 
     pub(crate) fn get_stats(&self) -> Promise {
         let store = self.store.clone();
         future_to_promise(async move {
-            let stats = store
+            let mut stats = store
                 .stats(SystemClock.now())
                 .await
                 .map_err(|e| js_error(&e.to_string(), Some("storage")))?;
+            if let HostKind::Memory(map) = &*store.host().0 {
+                stats.memory_usage = Some(map.memory_usage());
+            }
             to_js(&stats)
         })
     }
@@ -115,6 +212,54 @@ pub(crate) fn lookup(object: &JsValue) -> Result<SharedStorage, JsValue> {
     })
 }
 
+/// The methods every JS storage class shares (the seed's storage API).
+macro_rules! storage_methods {
+    ($rust:ident, $js:literal) => {
+        #[wasm_bindgen(js_class = $js)]
+        impl $rust {
+            /// Registry id read by providers.
+            #[wasm_bindgen(getter = __storageId)]
+            pub fn storage_id(&self) -> u32 {
+                self.core.id()
+            }
+
+            /// The name given at construction.
+            #[wasm_bindgen(getter)]
+            pub fn name(&self) -> String {
+                self.core.name()
+            }
+
+            /// Resolves when the store answers.
+            pub fn connect(&self) -> Promise {
+                self.core.connect()
+            }
+
+            /// Idempotent.
+            pub fn disconnect(&self) -> Promise {
+                self.core.disconnect()
+            }
+
+            /// `{ healthy, message, responseTimeMs, timestamp, components }`; never rejects.
+            #[wasm_bindgen(js_name = healthCheck)]
+            pub fn health_check(&self) -> Promise {
+                self.core.health_check()
+            }
+
+            /// `{ tokenCount, refreshTokenCount, authorizationCodeCount, clientCount, ... }`.
+            #[wasm_bindgen(js_name = getStats)]
+            pub fn get_stats(&self) -> Promise {
+                self.core.get_stats()
+            }
+
+            /// The ids of every client.
+            #[wasm_bindgen(js_name = listClients)]
+            pub fn list_clients(&self) -> Promise {
+                self.core.list_clients()
+            }
+        }
+    };
+}
+
 /// Process-local storage (the default).
 #[wasm_bindgen(js_name = InMemoryStorage)]
 pub struct JsInMemoryStorage {
@@ -126,49 +271,33 @@ impl JsInMemoryStorage {
     /// `new InMemoryStorage({ name, debug })`.
     #[wasm_bindgen(constructor)]
     pub fn new(options: Option<JsValue>) -> Result<JsInMemoryStorage, JsValue> {
-        let options = options.unwrap_or(JsValue::UNDEFINED);
-        let (name, _debug) = storage_options(&options, "InMemoryStorage").map_err(config_error)?;
-        let store: SharedStorage = Arc::new(MemoryStorage::named(name.clone()));
-        Ok(Self { core: StorageCore::new(name, store) })
-    }
-
-    /// Registry id read by providers.
-    #[wasm_bindgen(getter = __storageId)]
-    pub fn storage_id(&self) -> u32 {
-        self.core.id()
-    }
-
-    /// The name given at construction.
-    #[wasm_bindgen(getter)]
-    pub fn name(&self) -> String {
-        self.core.name()
-    }
-
-    /// Resolves when the store answers.
-    pub fn connect(&self) -> Promise {
-        self.core.connect()
-    }
-
-    /// Idempotent.
-    pub fn disconnect(&self) -> Promise {
-        self.core.disconnect()
-    }
-
-    /// `{ healthy, message, responseTimeMs, timestamp, components }`; never rejects.
-    #[wasm_bindgen(js_name = healthCheck)]
-    pub fn health_check(&self) -> Promise {
-        self.core.health_check()
-    }
-
-    /// `{ tokenCount, refreshTokenCount, authorizationCodeCount, clientCount, memoryUsage }`.
-    #[wasm_bindgen(js_name = getStats)]
-    pub fn get_stats(&self) -> Promise {
-        self.core.get_stats()
-    }
-
-    /// The ids of every client.
-    #[wasm_bindgen(js_name = listClients)]
-    pub fn list_clients(&self) -> Promise {
-        self.core.list_clients()
+        let options = StorageOptions::read(&options.unwrap_or(JsValue::UNDEFINED), "InMemoryStorage")
+            .map_err(config_error)?;
+        let store = memory_store(options.name.clone());
+        Ok(Self { core: StorageCore::new(options.name, store) })
     }
 }
+
+storage_methods!(JsInMemoryStorage, "InMemoryStorage");
+
+/// Storage on a host key-value store (`wit/` `interface kv`): Workers KV,
+/// Deno KV, or any object with the same methods.
+#[wasm_bindgen(js_name = KvStorage)]
+pub struct JsKvStorage {
+    core: StorageCore,
+}
+
+#[wasm_bindgen(js_class = KvStorage)]
+impl JsKvStorage {
+    /// `new KvStorage(host, { keyPrefix, name, debug })`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(host: JsValue, options: Option<JsValue>) -> Result<JsKvStorage, JsValue> {
+        let options = StorageOptions::read(&options.unwrap_or(JsValue::UNDEFINED), "KvStorage")
+            .map_err(config_error)?;
+        let host = JsKvHost::new(host).map_err(|e| js_error(&e, Some("invalid_configuration")))?;
+        let store = KvStorage::new(Host(Rc::new(HostKind::Js(host))), options.key_prefix);
+        Ok(Self { core: StorageCore::new(options.name, store) })
+    }
+}
+
+storage_methods!(JsKvStorage, "KvStorage");

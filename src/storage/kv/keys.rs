@@ -86,9 +86,16 @@ pub(crate) fn classify<'a>(keys: &Keys, key: &'a str) -> GrantKey<'a> {
     if let Some(id) = rest.strip_suffix("}:grant") {
         return GrantKey::Grant(id);
     }
-    match rest.rsplit_once("}:at:") {
-        Some((_, hex)) if hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()) => GrantKey::Access,
-        _ => GrantKey::Other,
+    // `…}:at:` and 64 hex digits; byte checks rather than a reverse substring
+    // search, whose code the wasm module would otherwise carry for this alone.
+    let bytes = rest.as_bytes();
+    let access = bytes.len() >= 69
+        && bytes[bytes.len() - 69..bytes.len() - 64] == *b"}:at:"
+        && bytes[bytes.len() - 64..].iter().all(u8::is_ascii_hexdigit);
+    if access {
+        GrantKey::Access
+    } else {
+        GrantKey::Other
     }
 }
 
@@ -124,5 +131,16 @@ mod tests {
         assert_eq!(classify(&keys, &keys.grant("g1")), GrantKey::Grant("g1"));
         assert_eq!(classify(&keys, &keys.access("g1", &SecretDigest::of("x"))), GrantKey::Access);
         assert_eq!(classify(&keys, &keys.lock("g1")), GrantKey::Other);
+        let hex = SecretDigest::of("x").to_hex();
+        let prefix = keys.grants_prefix();
+        assert_eq!(classify(&keys, &format!("{prefix}{{a}}:at:b}}:at:{hex}")), GrantKey::Access);
+        assert_eq!(classify(&keys, &format!("{prefix}}}:at:{hex}")), GrantKey::Access);
+        assert_eq!(classify(&keys, &format!("{prefix}{{g}}:at:{}", &hex[1..])), GrantKey::Other);
+        assert_eq!(classify(&keys, &format!("{prefix}{{g}}:at:{hex}0")), GrantKey::Other);
+        assert_eq!(classify(&keys, &format!("{prefix}{{g}}:at:{}g", &hex[1..])), GrantKey::Other);
+        assert_eq!(classify(&keys, &format!("{prefix}{{g}}:xx:{hex}")), GrantKey::Other);
+        assert_eq!(classify(&keys, &format!("{prefix}é{hex}")), GrantKey::Other);
+        assert_eq!(classify(&keys, &format!("{prefix}{{g}}é:at:{hex}")), GrantKey::Other);
+        assert_eq!(classify(&keys, &format!("{prefix}{hex}")), GrantKey::Other);
     }
 }

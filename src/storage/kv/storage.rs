@@ -1,13 +1,11 @@
 //! The [`Storage`] methods of [`KvStorage`]: each one a few host calls
 //! around the helpers and pure transitions of the parent module.
 
-use std::collections::BTreeMap;
-
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::SecretDigest;
 use crate::storage::{
-    AccessRecord, ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, HealthCheck, NewAccess,
-    Redemption, RotateOutcome, Rotation, Storage, StorageError, StorageStats,
+    health_components, AccessRecord, ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, HealthCheck,
+    NewAccess, Redemption, RotateOutcome, Rotation, Storage, StorageError, StorageStats,
 };
 
 use super::keys::{classify, GrantKey};
@@ -48,7 +46,7 @@ impl<H: KvHost> Storage for KvStorage<H> {
 
     async fn list_clients(&self) -> Result<Vec<String>, StorageError> {
         let mut ids = self.indexed(&self.keys.clients_prefix()).await?;
-        ids.sort();
+        super::sort_keys(&mut ids);
         ids.dedup();
         Ok(ids)
     }
@@ -134,14 +132,15 @@ impl<H: KvHost> Storage for KvStorage<H> {
     }
 
     async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
-        let mut grants = Vec::new();
+        let mut grants: Vec<GrantRecord> = Vec::new();
         for grant_id in self.indexed(&self.keys.subject_prefix(subject)).await? {
             let grant: Option<GrantRecord> = self.read(&self.keys.grant(&grant_id)).await?;
             if let Some(grant) = grant.filter(|g| g.is_live(now) && g.subject.as_deref() == Some(subject)) {
-                grants.push(grant);
+                // Kept in (created_at, id) order as they come: a subject holds few grants.
+                let at = grants.partition_point(|g| (g.created_at, &g.id) < (grant.created_at, &grant.id));
+                grants.insert(at, grant);
             }
         }
-        grants.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         Ok(grants)
     }
 
@@ -168,12 +167,12 @@ impl<H: KvHost> Storage for KvStorage<H> {
         let timestamp = SystemClock.now_millis();
         let atomicity =
             if self.caps.atomic { "atomic" } else { "best-effort (host has no atomic operations)" };
-        let components = BTreeMap::from([
-            ("backend".to_string(), "kv".to_string()),
-            ("atomicity".to_string(), atomicity.to_string()),
-            ("minTtlSeconds".to_string(), self.caps.min_ttl_seconds.to_string()),
-            ("consistentReads".to_string(), self.caps.consistent_reads.to_string()),
-            ("keyPrefix".to_string(), self.keys.prefix().to_string()),
+        let components = health_components(&[
+            ("backend", "kv"),
+            ("atomicity", atomicity),
+            ("minTtlSeconds", &self.caps.min_ttl_seconds.to_string()),
+            ("consistentReads", &self.caps.consistent_reads.to_string()),
+            ("keyPrefix", self.keys.prefix()),
         ]);
         let (healthy, message, errors) = match result {
             Ok(()) if self.caps.atomic => (true, "KvStorage is healthy".to_string(), Vec::new()),
