@@ -1,0 +1,1 @@
+export { DenoKvHost } from '../index.js';

@@ -1,0 +1,1 @@
+export { WorkersKvHost } from '../index.js';

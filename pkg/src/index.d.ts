@@ -1,0 +1,273 @@
+// Types of the public API (every entry point: node, workers, deno, web).
+
+/** A configured client (the seed's `clients[]`). */
+export interface ClientConfig {
+  clientId: string;
+  /** Omit for a public client (PKCE, `token_endpoint_auth_method: none`). */
+  clientSecret?: string;
+  /** Exact redirect URIs; loopback http URIs match on any port (RFC 8252). */
+  redirectUris: string[];
+  scopes?: string[];
+}
+
+export interface ProviderConfig {
+  /** Issuer URL (https, or http on loopback). Default `http://localhost`: set it for anything but local use. */
+  issuer?: string;
+  clients?: ClientConfig[];
+  /** Access-token lifetime in seconds. Default 3600. */
+  tokenExpiration?: number;
+  /** Refresh-token lifetime in seconds, renewed at each rotation. Default 86400. */
+  refreshTokenExpiration?: number;
+  /** Authorization-code lifetime in seconds. Default 600. */
+  codeExpiration?: number;
+  /** The protected resource tokens are for (RFC 8707). Default `<issuer>/mcp`. */
+  resource?: string;
+  extraResources?: string[];
+  /** Default: the union of the clients' scopes, or `["mcp"]`. */
+  scopesSupported?: string[];
+  /** Default true. */
+  allowDynamicRegistration?: boolean;
+  /** Default `new InMemoryStorage()`. */
+  storage?: InMemoryStorage | KvStorage;
+}
+
+export interface HealthCheck {
+  healthy: boolean;
+  message: string;
+  responseTimeMs: number;
+  /** Unix milliseconds. */
+  timestamp: number;
+  components: Record<string, string>;
+  errors?: string[];
+}
+
+export interface StorageStats {
+  tokenCount: number;
+  refreshTokenCount: number;
+  authorizationCodeCount: number;
+  clientCount: number;
+  memoryUsage?: number;
+  activeConnections?: number;
+}
+
+export interface ProviderStats {
+  clients: number;
+  tokens: number;
+  refreshTokens: number;
+  authorizationCodes: number;
+}
+
+export interface StorageOptions {
+  name?: string;
+  debug?: boolean;
+  /** Key prefix for KvStorage. Default `oauth:`. */
+  keyPrefix?: string;
+}
+
+interface StorageMethods {
+  readonly name: string;
+  connect(): Promise<void>;
+  /** Idempotent. */
+  disconnect(): Promise<void>;
+  /** Never rejects. */
+  healthCheck(): Promise<HealthCheck>;
+  getStats(): Promise<StorageStats>;
+  listClients(): Promise<string[]>;
+  free(): void;
+}
+
+export class InMemoryStorage implements StorageMethods {
+  constructor(options?: StorageOptions);
+  readonly name: string;
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  healthCheck(): Promise<HealthCheck>;
+  getStats(): Promise<StorageStats>;
+  listClients(): Promise<string[]>;
+  free(): void;
+}
+
+/** Capabilities of a key-value host (WIT `kv-capabilities`). */
+export interface KvCapabilities {
+  atomic: boolean;
+  minTtlSeconds: number;
+  consistentReads: boolean;
+}
+
+/** The host interface `kv` of wit/simply-mcp-oauth.wit, in JS. */
+export interface KvHost {
+  get(key: string): Promise<string | null> | string | null;
+  /** `ttlSeconds` 0 means no expiry. */
+  put(key: string, value: string, ttlSeconds: number): Promise<void> | void;
+  delete(key: string): Promise<void> | void;
+  list(prefix: string, cursor: string | null, limit: number): Promise<KvPage> | KvPage;
+  /** Atomic get-and-delete; required when `capabilities().atomic`. */
+  take?(key: string): Promise<string | null> | string | null;
+  /** Atomic write-if-absent; required when `capabilities().atomic`. */
+  putIfAbsent?(key: string, value: string, ttlSeconds: number): Promise<boolean> | boolean;
+  capabilities?(): KvCapabilities;
+}
+
+export interface KvPage {
+  keys: string[];
+  cursor: string | null;
+}
+
+export class KvStorage implements StorageMethods {
+  constructor(host: KvHost, options?: StorageOptions);
+  readonly name: string;
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  healthCheck(): Promise<HealthCheck>;
+  getStats(): Promise<StorageStats>;
+  listClients(): Promise<string[]>;
+  free(): void;
+}
+
+/** Cloudflare Workers KV (no atomics, 60 s minimum TTL). */
+export class WorkersKvHost implements KvHost {
+  constructor(namespace: unknown);
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, ttlSeconds: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix: string, cursor: string | null, limit: number): Promise<KvPage>;
+  capabilities(): KvCapabilities;
+}
+
+/** Deno KV (atomic through versionstamp checks). */
+export class DenoKvHost implements KvHost {
+  constructor(kv: unknown, options?: { root?: unknown[] });
+  get(key: string): Promise<string | null>;
+  put(key: string, value: string, ttlSeconds: number): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(prefix: string, cursor: string | null, limit: number): Promise<KvPage>;
+  take(key: string): Promise<string | null>;
+  putIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  capabilities(): KvCapabilities;
+}
+
+/** What a valid access token stands for. */
+export interface AuthInfo {
+  clientId: string;
+  subject: string | null;
+  scopes: string[];
+  resource: string;
+  props: Record<string, unknown>;
+  /** Unix seconds. */
+  expiresAt: number;
+  grantId: string;
+}
+
+/** A checked authorization request, to show consent for. */
+export interface AuthorizationRequest {
+  clientId: string;
+  clientName: string | null;
+  redirectUri: string;
+  scopes: string[];
+  state: string | null;
+  codeChallenge: string;
+  resource: string;
+}
+
+export interface Approval {
+  subject: string;
+  /** A subset of the requested scopes; default all of them. */
+  scopes?: string[];
+  props?: Record<string, unknown>;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token?: string;
+  scope: string;
+}
+
+export interface Introspection {
+  active: boolean;
+  scope?: string;
+  client_id?: string;
+  sub?: string;
+  aud?: string;
+  iss?: string;
+  exp?: number;
+  iat?: number;
+  token_type?: 'access_token' | 'refresh_token';
+}
+
+export interface ClientMetadata {
+  redirect_uris: string[];
+  token_endpoint_auth_method?: 'none' | 'client_secret_basic' | 'client_secret_post';
+  grant_types?: string[];
+  response_types?: string[];
+  client_name?: string;
+  scope?: string;
+}
+
+export interface RegisteredClient {
+  client_id: string;
+  client_secret?: string;
+  client_id_issued_at: number;
+  client_secret_expires_at?: number;
+  redirect_uris: string[];
+  token_endpoint_auth_method: string;
+  grant_types: string[];
+  response_types: string[];
+  client_name?: string;
+  scope: string;
+}
+
+export interface GrantSummary {
+  grantId: string;
+  clientId: string;
+  scopes: string[];
+  resource: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface ClientCredentials {
+  clientId: string;
+  clientSecret?: string;
+}
+
+/** An OAuth error: `code` is the RFC 6749 error code. */
+export class OAuthError extends Error {
+  readonly code: string;
+  readonly status?: number;
+}
+
+export class SimplyMCPOAuthProvider {
+  constructor(config?: ProviderConfig);
+  readonly issuer: string;
+  /** Stores the configured clients; idempotent. */
+  initialize(): Promise<void>;
+  /** Every OAuth endpoint but /authorize (metadata, token, register, revoke, introspect). */
+  fetch(request: Request): Promise<Response>;
+  /** For the protected route. */
+  authenticate(request: Request, requiredScopes?: string[]): Promise<{ auth: AuthInfo; response?: never } | { response: Response; auth?: never }>;
+  parseAuthorizationRequest(request: Request): Promise<{ request: AuthorizationRequest; response?: never } | { response: Response; request?: never }>;
+  /** Resolves to the URL to redirect the user to. */
+  completeAuthorization(request: AuthorizationRequest, approval: Approval): Promise<string>;
+  denyAuthorization(request: AuthorizationRequest): Promise<string>;
+  exchangeAuthorizationCode(args: ClientCredentials & { code: string; redirectUri: string; codeVerifier: string; resource?: string }): Promise<TokenResponse>;
+  exchangeRefreshToken(args: ClientCredentials & { refreshToken: string; scope?: string; resource?: string }): Promise<TokenResponse>;
+  revokeToken(args: ClientCredentials & { token: string; tokenTypeHint?: string }): Promise<void>;
+  introspectToken(args: ClientCredentials & { token: string }): Promise<Introspection>;
+  registerClient(metadata: ClientMetadata): Promise<RegisteredClient>;
+  verifyAccessToken(token: string): Promise<AuthInfo>;
+  listGrants(subject: string): Promise<GrantSummary[]>;
+  revokeGrant(subject: string, grantId: string): Promise<boolean>;
+  deleteClient(clientId: string): Promise<boolean>;
+  listClients(): Promise<string[]>;
+  getStats(): Promise<ProviderStats>;
+  /** Never rejects. */
+  healthCheck(): Promise<HealthCheck>;
+  free(): void;
+}
+
+export function createOAuthProvider(config?: ProviderConfig): Promise<SimplyMCPOAuthProvider>;
+
+/** Browsers only (the `web` entry): loads the module once. */
+export function ready(source?: string | URL | Response | BufferSource | WebAssembly.Module): Promise<void>;

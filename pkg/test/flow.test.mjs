@@ -1,0 +1,138 @@
+// A full OAuth flow through the JS API: provider.fetch for every endpoint,
+// parse/complete for consent, authenticate for the protected route.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { createOAuthProvider, OAuthError } from '../src/node.js';
+import { ISSUER, authorize, bearer, post } from './helpers.mjs';
+
+const REDIRECT = 'http://127.0.0.1/callback';
+
+async function setup() {
+  return createOAuthProvider({
+    issuer: ISSUER,
+    clients: [{ clientId: 'conf', clientSecret: 'conf-secret', redirectUris: ['https://app.example/cb'], scopes: ['read', 'write'] }],
+  });
+}
+
+test('discovery, registration, authorization, tokens, refresh, revocation via fetch', async () => {
+  const provider = await setup();
+
+  const challenge = await provider.authenticate(bearer('nope'), ['read']);
+  assert.equal(challenge.response.status, 401);
+  const wwwAuthenticate = challenge.response.headers.get('www-authenticate');
+  assert.match(wwwAuthenticate, /^Bearer /);
+  const metadataUrl = /resource_metadata="([^"]+)"/.exec(wwwAuthenticate)[1];
+  const resourceMetadata = await (await provider.fetch(new Request(metadataUrl))).json();
+  assert.deepEqual(resourceMetadata.authorization_servers, [ISSUER]);
+  const asMetadata = await (await provider.fetch(new Request(`${ISSUER}/.well-known/oauth-authorization-server`))).json();
+  assert.deepEqual(asMetadata.code_challenge_methods_supported, ['S256']);
+
+  const registration = await provider.fetch(
+    new Request(asMetadata.registration_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: [REDIRECT], token_endpoint_auth_method: 'none', client_name: 'Test MCP client' }),
+    }),
+  );
+  assert.equal(registration.status, 201);
+  const client = await registration.json();
+  assert.equal(client.client_secret, undefined, 'public clients get no secret');
+
+  const redirectUri = 'http://127.0.0.1:49152/callback';
+  const { code, verifier, location } = await authorize(provider, { clientId: client.client_id, redirectUri });
+  assert.equal(location.searchParams.get('state'), 'st');
+  assert.equal(location.searchParams.get('iss'), ISSUER);
+
+  const tokenResponse = await provider.fetch(
+    post('/token', { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: verifier, client_id: client.client_id }),
+  );
+  assert.equal(tokenResponse.status, 200);
+  assert.equal(tokenResponse.headers.get('cache-control'), 'no-store');
+  const tokens = await tokenResponse.json();
+
+  const granted = await provider.authenticate(bearer(tokens.access_token), []);
+  assert.equal(granted.auth.clientId, client.client_id);
+  assert.equal(granted.auth.subject, 'alice');
+  assert.deepEqual(granted.auth.props, { tenant: 'acme' });
+  assert.equal(granted.auth.resource, `${ISSUER}/mcp`);
+
+  const refreshed = await (
+    await provider.fetch(post('/token', { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, client_id: client.client_id }))
+  ).json();
+  assert.notEqual(refreshed.refresh_token, tokens.refresh_token);
+
+  const revoked = await provider.fetch(post('/revoke', { token: refreshed.refresh_token, client_id: client.client_id }));
+  assert.equal(revoked.status, 200);
+  const after = await provider.authenticate(bearer(refreshed.access_token), []);
+  assert.equal(after.response.status, 401);
+  assert.match(after.response.headers.get('www-authenticate'), /error="invalid_token"/);
+});
+
+test('the seed-style methods: exchange, refresh, introspect, revoke, verify, grants', async () => {
+  const provider = await setup();
+  const { code, verifier } = await authorize(provider, { clientId: 'conf', redirectUri: 'https://app.example/cb', scope: 'read' });
+  const creds = { clientId: 'conf', clientSecret: 'conf-secret' };
+  const tokens = await provider.exchangeAuthorizationCode({ ...creds, code, redirectUri: 'https://app.example/cb', codeVerifier: verifier });
+  assert.equal(tokens.scope, 'read');
+  await assert.rejects(
+    provider.exchangeAuthorizationCode({ ...creds, code, redirectUri: 'https://app.example/cb', codeVerifier: verifier }),
+    (error) => error instanceof OAuthError && error.code === 'invalid_grant' && error.status === 400,
+  );
+  await assert.rejects(provider.verifyAccessToken(tokens.access_token), { code: 'invalid_token' }, 'a replayed code revoked its tokens');
+
+  const second = await authorize(provider, { clientId: 'conf', redirectUri: 'https://app.example/cb' });
+  const fresh = await provider.exchangeAuthorizationCode({ ...creds, code: second.code, redirectUri: 'https://app.example/cb', codeVerifier: second.verifier });
+  const info = await provider.verifyAccessToken(fresh.access_token);
+  assert.deepEqual(info.scopes, ['read', 'write']);
+  const introspection = await provider.introspectToken({ ...creds, token: fresh.access_token });
+  assert.equal(introspection.active, true);
+  assert.equal(introspection.sub, 'alice');
+  const rotated = await provider.exchangeRefreshToken({ ...creds, refreshToken: fresh.refresh_token, scope: 'read' });
+  assert.equal(rotated.scope, 'read');
+  const grants = await provider.listGrants('alice');
+  assert.equal(grants.length, 1);
+  assert.equal(await provider.revokeGrant('mallory', grants[0].grantId), false);
+  await provider.revokeToken({ ...creds, token: rotated.refresh_token });
+  assert.equal((await provider.introspectToken({ ...creds, token: rotated.access_token })).active, false);
+  await assert.rejects(provider.exchangeRefreshToken({ clientId: 'conf', clientSecret: 'wrong', refreshToken: 'x' }), {
+    code: 'invalid_client',
+  });
+});
+
+test('untrusted redirect URIs get a 400 page, never a redirect', async () => {
+  const provider = await setup();
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'conf',
+    redirect_uri: 'https://evil.example/cb',
+    code_challenge: 'x'.repeat(43),
+    code_challenge_method: 'S256',
+  });
+  const parsed = await provider.parseAuthorizationRequest(new Request(`${ISSUER}/authorize?${query}`));
+  assert.equal(parsed.response.status, 400);
+  assert.equal(parsed.response.headers.get('location'), null);
+  assert.match(parsed.response.headers.get('content-type'), /text\/html/);
+});
+
+test('denial and insufficient scope', async () => {
+  const provider = await setup();
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'conf',
+    redirect_uri: 'https://app.example/cb',
+    code_challenge: 'x'.repeat(43),
+    code_challenge_method: 'S256',
+    state: 's1',
+    scope: 'read',
+  });
+  const parsed = await provider.parseAuthorizationRequest(new Request(`${ISSUER}/authorize?${query}`));
+  const denied = new URL(await provider.denyAuthorization(parsed.request));
+  assert.equal(denied.searchParams.get('error'), 'access_denied');
+  assert.equal(denied.searchParams.get('state'), 's1');
+
+  const { code, verifier } = await authorize(provider, { clientId: 'conf', redirectUri: 'https://app.example/cb', scope: 'read' });
+  const tokens = await provider.exchangeAuthorizationCode({ clientId: 'conf', clientSecret: 'conf-secret', code, redirectUri: 'https://app.example/cb', codeVerifier: verifier });
+  const forbidden = await provider.authenticate(bearer(tokens.access_token), ['write']);
+  assert.equal(forbidden.response.status, 403);
+  assert.match(forbidden.response.headers.get('www-authenticate'), /error="insufficient_scope"/);
+});

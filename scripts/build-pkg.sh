@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the npm package in pkg/: the release wasm module, its wasm-bindgen
+# bindings (--target web, initialised per runtime by pkg/src/*.js), and an
+# optimised module (wasm-opt -Oz from npm binaryen@132.0.0). Prints the sizes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+
+# The CLI must match the wasm-bindgen crate in Cargo.lock exactly.
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{ print $2 }' || true)
+if [ "$have" != "$want" ]; then
+  echo "installing wasm-bindgen-cli $want (found: ${have:-none}); this takes a few minutes"
+  cargo install wasm-bindgen-cli --version "$want"
+fi
+
+cargo rustc --locked --lib --release --target wasm32-unknown-unknown --crate-type cdylib
+rm -rf pkg/dist
+wasm-bindgen --target web --out-dir pkg/dist --out-name simply_mcp_oauth \
+  target/wasm32-unknown-unknown/release/simply_mcp_oauth.wasm
+
+(cd pkg && { [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund; })
+raw=pkg/dist/simply_mcp_oauth_bg.wasm
+pkg/node_modules/.bin/wasm-opt -Oz "$raw" -o "$raw.opt"
+mv "$raw.opt" "$raw"
+
+bytes=$(wc -c < "$raw")
+gzipped=$(gzip -9 -c "$raw" | wc -c)
+printf 'pkg/dist/simply_mcp_oauth_bg.wasm: %d bytes raw, %d bytes gzipped (%.1f KB)\n' \
+  "$bytes" "$gzipped" "$(echo "$gzipped / 1024" | bc -l)"
