@@ -1,0 +1,70 @@
+// Deno: the same MCP server behind OAuth 2.1 (src/app.js), state in Deno KV.
+//
+//   deno run --no-check --allow-read --allow-env --allow-net --unstable-kv deno/main.js
+//
+// Environment: ISSUER (default http://localhost:8000), PORT (8000), DEMO_USER,
+// CSRF_SECRET (default: a random key kept in Deno KV), KV_PATH (default: Deno's
+// own location; ':memory:' for none), OAUTH_CLIENTS (JSON array of pre-registered
+// clients, the seed's `clients` option).
+import { createOAuthProvider, DenoKvHost, KvStorage } from 'simply-mcp-oauth';
+import { createApp, randomToken } from '../src/app.js';
+
+// One random key per store, created atomically.
+async function storedSecret(kv) {
+  const key = ['example', 'csrf-secret'];
+  const secret = randomToken();
+  await kv.atomic().check({ key, versionstamp: null }).set(key, secret).commit();
+  return (await kv.get(key)).value;
+}
+
+/**
+ * Starts the server. `issuer` defaults to the address it listens on.
+ * Returns `{ server, issuer, kv, close() }`.
+ */
+export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPath, demoUser = 'demo-user', csrfSecret, clients = [] } = {}) {
+  const kv = await Deno.openKv(kvPath);
+  let app;
+  let resolveApp;
+  const ready = new Promise((resolve) => (resolveApp = resolve));
+  const server = Deno.serve({ hostname, port, onListen() {} }, async (request) => (app ?? (await ready)).fetch(request));
+  try {
+    issuer ??= `http://${hostname}:${server.addr.port}`;
+    const provider = await createOAuthProvider({
+      issuer,
+      storage: new KvStorage(new DenoKvHost(kv)),
+      scopesSupported: ['mcp'],
+      clients,
+    });
+    app = createApp({ provider, demoUser, csrfSecret: csrfSecret || (await storedSecret(kv)) });
+    resolveApp(app);
+    return {
+      server,
+      issuer,
+      kv,
+      async close() {
+        await server.shutdown();
+        provider.free();
+        kv.close();
+      },
+    };
+  } catch (error) {
+    await server.shutdown();
+    kv.close();
+    throw error;
+  }
+}
+
+if (import.meta.main) {
+  const env = (name) => Deno.env.get(name) || undefined;
+  const port = Number(env('PORT') ?? 8000);
+  const { issuer } = await start({
+    hostname: env('HOSTNAME') ?? '127.0.0.1',
+    port,
+    issuer: env('ISSUER') ?? `http://localhost:${port}`,
+    kvPath: env('KV_PATH'),
+    demoUser: env('DEMO_USER'),
+    csrfSecret: env('CSRF_SECRET'),
+    clients: env('OAUTH_CLIENTS') ? JSON.parse(env('OAUTH_CLIENTS')) : [],
+  });
+  console.log(`MCP server on ${issuer}/mcp (authorization server ${issuer})`);
+}

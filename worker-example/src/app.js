@@ -1,0 +1,294 @@
+// The app shared by the Worker (src/index.js) and the Deno server
+// (deno/main.js): an MCP server behind OAuth 2.1 with simply-mcp-oauth.
+//
+//   /authorize          consent page (GET) and decision (POST), CSRF-protected
+//   /mcp                the protected MCP endpoint (JSON-RPC over HTTP POST)
+//   everything else     provider.fetch: metadata, /token, /register, /revoke, ...
+//
+// It only uses web-standard APIs (Request, Response, Web Crypto), so it runs
+// unchanged in workerd, Deno, Node and browsers.
+
+const encoder = new TextEncoder();
+
+/** MCP protocol revisions this server speaks, newest first. */
+export const PROTOCOL_VERSIONS = ['2025-06-18', '2025-03-26', '2024-11-05'];
+
+const MAX_BODY_BYTES = 64 * 1024;
+const CONSENT_TTL_SECONDS = 600;
+
+/** Escapes text for HTML element content and quoted attribute values. */
+export function escapeHtml(value) {
+  return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+function base64url(bytes) {
+  let binary = '';
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+function fromBase64url(text) {
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(text)) return null;
+  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
+  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
+}
+
+/** A random string with 256 bits of entropy (base64url). */
+export function randomToken() {
+  return base64url(crypto.getRandomValues(new Uint8Array(32)));
+}
+
+function readCookie(request, name) {
+  const header = request.headers.get('cookie') ?? '';
+  for (const part of header.split(';')) {
+    const index = part.indexOf('=');
+    if (index > 0 && part.slice(0, index).trim() === name) return part.slice(index + 1).trim();
+  }
+  return null;
+}
+
+function tooLarge(request) {
+  const length = Number(request.headers.get('content-length') ?? 0);
+  return Number.isFinite(length) && length > MAX_BODY_BYTES;
+}
+
+const PAGE_HEADERS = {
+  'content-type': 'text/html; charset=utf-8',
+  'cache-control': 'no-store',
+  // No scripts, no framing (clickjacking of the Approve button), no referrer.
+  // No form-action: browsers apply it to the redirect that follows the POST.
+  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
+  'x-frame-options': 'DENY',
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+};
+
+function page(title, body) {
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${escapeHtml(title)}</title>
+<style>
+body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}
+dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0;word-break:break-all}
+button{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5rem}.note{color:#666;font-size:.9rem}
+</style></head><body>
+${body}
+</body></html>`;
+}
+
+function htmlResponse(status, title, body, headers = {}) {
+  return new Response(page(title, body), { status, headers: { ...PAGE_HEADERS, ...headers } });
+}
+
+function errorPage(status, message) {
+  return htmlResponse(status, 'Authorization error', `<h1>Authorization error</h1><p>${escapeHtml(message)}</p>`);
+}
+
+function json(status, value, headers = {}) {
+  return new Response(JSON.stringify(value), {
+    status,
+    headers: { 'content-type': 'application/json', 'cache-control': 'no-store', ...headers },
+  });
+}
+
+/**
+ * @param {object} options
+ * @param {import('simply-mcp-oauth').SimplyMCPOAuthProvider} options.provider an initialized provider
+ * @param {string} options.csrfSecret the HMAC key of the consent form (at least 32 characters)
+ * @param {string} options.demoUser the sign-in stub's user: every approval is made as this subject
+ * @param {string[]} [options.requiredScopes] scopes a token needs for /mcp (default ['mcp'])
+ * @param {{name: string, version: string}} [options.serverInfo]
+ * @returns {{ fetch(request: Request): Promise<Response> }}
+ */
+export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['mcp'], serverInfo }) {
+  if (!provider) throw new TypeError('createApp needs a provider');
+  if (typeof csrfSecret !== 'string' || csrfSecret.length < 32) {
+    throw new TypeError('createApp needs a csrfSecret of at least 32 characters');
+  }
+  if (!demoUser) throw new TypeError('createApp needs a demoUser (the sign-in stub)');
+  serverInfo ??= { name: 'simply-mcp-oauth-example', version: '0.1.0' };
+
+  const keyPromise = crypto.subtle.importKey('raw', encoder.encode(csrfSecret), { name: 'HMAC', hash: 'SHA-256' }, false, [
+    'sign',
+    'verify',
+  ]);
+
+  // The form's CSRF token: HMAC(key, nonce | user | authorization parameters).
+  // The nonce is in an HttpOnly SameSite=Strict cookie, so a cross-site page
+  // can neither read the token of another form nor send the cookie with a
+  // forged POST; the parameters are bound, so a form cannot be re-targeted.
+  const message = (nonce, authz) => encoder.encode(`consent/v1\n${nonce}\n${demoUser}\n${authz}`);
+
+  async function sign(nonce, authz) {
+    return base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await keyPromise, message(nonce, authz))));
+  }
+
+  async function verify(token, nonce, authz) {
+    const signature = fromBase64url(token);
+    if (!signature || !nonce) return false;
+    // crypto.subtle.verify compares the MACs in constant time.
+    return crypto.subtle.verify('HMAC', await keyPromise, signature, message(nonce, authz));
+  }
+
+  function cookieFor(request) {
+    const secure = new URL(request.url).protocol === 'https:';
+    // `__Host-` pins the cookie to this host (needs Secure and Path=/).
+    const name = secure ? '__Host-consent' : 'consent';
+    const attributes = `Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
+    return {
+      name,
+      set: (nonce) => `${name}=${nonce}; ${attributes}; Max-Age=${CONSENT_TTL_SECONDS}`,
+      clear: `${name}=; ${attributes}; Max-Age=0`,
+    };
+  }
+
+  async function showConsent(request) {
+    const parsed = await provider.parseAuthorizationRequest(request);
+    if (parsed.response) return parsed.response; // a 400 page, or an error redirect to a checked redirect URI
+    const authz = new URL(request.url).search.slice(1);
+    const nonce = randomToken();
+    const csrf = await sign(nonce, authz);
+    const req = parsed.request;
+    const scopes = req.scopes.length ? req.scopes.map((s) => `<code>${escapeHtml(s)}</code>`).join(' ') : '<em>none</em>';
+    const name = req.clientName
+      ? `${escapeHtml(req.clientName)} <span class="note">(name given by the client, unverified)</span>`
+      : `<code>${escapeHtml(req.clientId)}</code>`;
+    const body = `<h1>Authorize access</h1>
+<p>Signed in as <strong>${escapeHtml(demoUser)}</strong> <span class="note">(demo sign-in stub)</span></p>
+<p>${name} asks to access your MCP server on your behalf.</p>
+<dl>
+<dt>Client ID</dt><dd><code>${escapeHtml(req.clientId)}</code></dd>
+<dt>Redirects to</dt><dd><code>${escapeHtml(req.redirectUri)}</code></dd>
+<dt>Scopes</dt><dd>${scopes}</dd>
+<dt>Resource</dt><dd><code>${escapeHtml(req.resource)}</code></dd>
+</dl>
+<form method="post" action="/authorize">
+<input type="hidden" name="authz" value="${escapeHtml(authz)}">
+<input type="hidden" name="csrf" value="${escapeHtml(csrf)}">
+<button type="submit" name="decision" value="approve">Approve</button>
+<button type="submit" name="decision" value="deny">Deny</button>
+</form>`;
+    return htmlResponse(200, 'Authorize access', body, { 'set-cookie': cookieFor(request).set(nonce) });
+  }
+
+  async function decide(request) {
+    const contentType = request.headers.get('content-type') ?? '';
+    if (!contentType.toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+      return errorPage(415, 'Expected a form submission.');
+    }
+    if (tooLarge(request)) return errorPage(413, 'The form is too large.');
+    const text = await request.text();
+    if (text.length > MAX_BODY_BYTES) return errorPage(413, 'The form is too large.');
+    const form = new URLSearchParams(text);
+    const authz = form.get('authz') ?? '';
+    const cookie = cookieFor(request);
+    const nonce = readCookie(request, cookie.name);
+    if (!(await verify(form.get('csrf') ?? '', nonce, authz))) {
+      // Never a redirect: the parameters of a forged form are not trusted.
+      return errorPage(400, 'This consent form is invalid or has expired. Start again from your application.');
+    }
+    // Check the request again: the client or its redirect URI may have changed.
+    const url = new URL(request.url);
+    url.search = authz;
+    const parsed = await provider.parseAuthorizationRequest(new Request(url, { method: 'GET' }));
+    if (parsed.response) return parsed.response;
+    const decision = form.get('decision');
+    let location;
+    if (decision === 'approve') {
+      location = await provider.completeAuthorization(parsed.request, { subject: demoUser, props: { login: 'demo' } });
+    } else if (decision === 'deny') {
+      location = await provider.denyAuthorization(parsed.request);
+    } else {
+      return errorPage(400, 'Choose Approve or Deny.');
+    }
+    return new Response(null, {
+      status: 303,
+      headers: { location, 'set-cookie': cookie.clear, 'cache-control': 'no-store', 'referrer-policy': 'no-referrer' },
+    });
+  }
+
+  const tools = [
+    {
+      name: 'whoami',
+      description: 'Tells who the access token was issued to.',
+      inputSchema: { type: 'object', properties: {}, additionalProperties: false },
+    },
+  ];
+
+  function rpcError(id, code, text) {
+    return json(200, { jsonrpc: '2.0', id: id ?? null, error: { code, message: text } });
+  }
+
+  async function mcp(request) {
+    // authenticate reads only the Authorization header; hand it the headers and
+    // keep the body unread (no copy of an unauthenticated body).
+    const credentials = new Request(request.url, { headers: request.headers });
+    const { auth, response } = await provider.authenticate(credentials, requiredScopes);
+    if (response) return response; // 401/403 with WWW-Authenticate -> protected-resource metadata
+    if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
+    if (tooLarge(request)) return rpcError(null, -32600, 'Request too large');
+    let message;
+    try {
+      message = await request.json();
+    } catch {
+      return rpcError(null, -32700, 'Parse error');
+    }
+    if (!message || typeof message !== 'object' || Array.isArray(message) || message.jsonrpc !== '2.0' || typeof message.method !== 'string') {
+      return rpcError(message?.id, -32600, 'Invalid Request');
+    }
+    if (!('id' in message)) return new Response(null, { status: 202 }); // a notification, e.g. notifications/initialized
+    const { id, method, params } = message;
+    const result = (value) => json(200, { jsonrpc: '2.0', id, result: value });
+    switch (method) {
+      case 'initialize': {
+        const requested = params?.protocolVersion;
+        return result({
+          protocolVersion: PROTOCOL_VERSIONS.includes(requested) ? requested : PROTOCOL_VERSIONS[0],
+          capabilities: { tools: { listChanged: false } },
+          serverInfo,
+        });
+      }
+      case 'ping':
+        return result({});
+      case 'tools/list':
+        return result({ tools });
+      case 'tools/call': {
+        if (params?.name !== 'whoami') return rpcError(id, -32602, `Unknown tool: ${String(params?.name)}`);
+        const text = `subject=${auth.subject ?? ''} client=${auth.clientId} scopes=${auth.scopes.join(' ')}`;
+        return result({ content: [{ type: 'text', text }], isError: false });
+      }
+      default:
+        return rpcError(id, -32601, 'Method not found');
+    }
+  }
+
+  function home() {
+    const body = `<h1>${escapeHtml(serverInfo.name)}</h1>
+<p>An MCP server behind OAuth 2.1. MCP endpoint: <code>${escapeHtml(provider.issuer)}/mcp</code>.</p>
+<p class="note">Metadata: <code>/.well-known/oauth-authorization-server</code>, <code>/.well-known/oauth-protected-resource/mcp</code></p>`;
+    return htmlResponse(200, serverInfo.name, body);
+  }
+
+  async function route(request) {
+    const { pathname } = new URL(request.url);
+    if (pathname === '/authorize') {
+      if (request.method === 'GET') return showConsent(request);
+      if (request.method === 'POST') return decide(request);
+      return new Response(null, { status: 405, headers: { allow: 'GET, POST' } });
+    }
+    if (pathname === '/mcp') return mcp(request);
+    if (pathname === '/' && request.method === 'GET') return home();
+    return provider.fetch(request); // metadata, /token, /register, /revoke, /introspect; 404 otherwise
+  }
+
+  return {
+    async fetch(request) {
+      try {
+        return await route(request);
+      } catch (error) {
+        console.error('simply-mcp-oauth example:', error);
+        return json(500, { error: 'server_error', error_description: 'internal error' });
+      }
+    },
+  };
+}
