@@ -83,6 +83,7 @@ impl<S: Storage> Provider<S> {
 
     /// Deletes a client and revokes every grant it holds.
     pub async fn delete_client(&self, client_id: &str) -> Result<bool, OAuthError> {
+        self.clients.remove(client_id);
         let deleted = self.storage.delete_client(client_id, self.now()).await?;
         if deleted {
             self.audit(AuditKind::ClientDeleted, Some(client_id), None, None);
@@ -98,7 +99,7 @@ impl<S: Storage> Provider<S> {
             self.audit(AuditKind::ClientAuthFailed, Some(&auth.client_id), None, None);
             Err(OAuthError::invalid_client(why.to_string()))
         };
-        let Some(client) = self.storage.get_client(&auth.client_id).await? else {
+        let Some(client) = self.known_client(&auth.client_id).await? else {
             return failed("client authentication failed");
         };
         match (&client.secret_digest, &auth.secret) {
@@ -114,9 +115,18 @@ impl<S: Storage> Provider<S> {
         Ok(client)
     }
 
-    /// A client known by id, without authentication (the authorization endpoint).
+    /// A client known by id, without authentication, from the cache of
+    /// recent reads when it is there (see `client_cache`).
     pub(crate) async fn known_client(&self, client_id: &str) -> Result<Option<ClientRecord>, OAuthError> {
-        Ok(self.storage.get_client(client_id).await?)
+        let now = self.now();
+        if let Some(client) = self.clients.get(client_id, now) {
+            return Ok(Some(client));
+        }
+        let client = self.storage.get_client(client_id).await?;
+        if let Some(client) = &client {
+            self.clients.put(client, now);
+        }
+        Ok(client)
     }
 }
 

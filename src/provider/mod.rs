@@ -28,6 +28,7 @@
 
 mod audit;
 mod authorize;
+mod client_cache;
 mod clients;
 mod register;
 mod token;
@@ -45,6 +46,7 @@ use crate::storage::{HealthCheck, Storage};
 
 pub use audit::{AuditEvent, AuditKind};
 pub use authorize::{Approval, AuthorizationRequest, AuthorizeError};
+pub use client_cache::CLIENT_CACHE_SECONDS;
 pub use clients::ClientAuth;
 pub use register::{ClientMetadata, RegisteredClient};
 pub use token::TokenResponse;
@@ -60,6 +62,7 @@ pub struct Provider<S: Storage> {
     storage: S,
     clock: Arc<dyn Clock>,
     scopes: Vec<String>,
+    clients: client_cache::ClientCache,
 }
 
 /// The seed's `getStats()` of the provider.
@@ -82,7 +85,13 @@ impl<S: Storage> Provider<S> {
     pub fn new(config: ProviderConfig, storage: S) -> Result<Self, ConfigError> {
         config.validate()?;
         let scopes = config.effective_scopes();
-        Ok(Self { config: Arc::new(config), storage, clock: Arc::new(SystemClock), scopes })
+        Ok(Self {
+            config: Arc::new(config),
+            storage,
+            clock: Arc::new(SystemClock),
+            scopes,
+            clients: Default::default(),
+        })
     }
 
     /// `new` + `initialize` (the seed's `createOAuthProvider`).
@@ -103,7 +112,8 @@ impl<S: Storage> Provider<S> {
     pub async fn initialize(&self) -> Result<(), InitError> {
         for client in &self.config.clients {
             let record = clients::configured_record(client, self.now());
-            self.storage.put_client(record).await?;
+            self.storage.put_client(record.clone()).await?;
+            self.clients.put(&record, self.now());
         }
         Ok(())
     }

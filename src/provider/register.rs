@@ -148,7 +148,8 @@ impl<S: Storage> Provider<S> {
             origin: ClientOrigin::Registered,
             issued_at: now,
         };
-        self.storage.put_client(record).await?;
+        self.storage.put_client(record.clone()).await?;
+        self.clients.put(&record, now);
         self.audit(AuditKind::ClientRegistered, Some(&client_id), None, None);
         Ok(RegisteredClient {
             client_secret_expires_at: secret.as_ref().map(|_| 0),

@@ -574,3 +574,29 @@ pub async fn full_flow_collecting_secrets<S: Storage>(s: S) -> (Provider<S>, Vec
     ]);
     (p, secrets)
 }
+
+pub async fn flow_client_cache_bounds_staleness<S: Storage>(s: S) {
+    use simply_mcp_oauth::provider::CLIENT_CACHE_SECONDS;
+    let shared = Arc::new(s);
+    let (a, clock) = provider_with(shared.clone(), config()).await;
+    let b = Provider::new(config(), shared).unwrap().with_clock(clock.clone());
+    let t = tokens(&a).await;
+    b.authenticate_client(&confidential()).await.expect("a second instance reads the client");
+    assert!(a.delete_client("my-client").await.unwrap());
+    assert_eq!(
+        code_of(a.authenticate_client(&confidential()).await),
+        ErrorCode::InvalidClient,
+        "forgotten at once here"
+    );
+    let refresh =
+        b.exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None).await;
+    assert_eq!(
+        code_of(refresh),
+        ErrorCode::InvalidGrant,
+        "the deletion revoked the grants everywhere at once"
+    );
+    // The other instance may trust its recent read, but no longer than the cache's bound.
+    clock.advance(CLIENT_CACHE_SECONDS);
+    let late = b.authenticate_client(&confidential()).await;
+    assert_eq!(code_of(late), ErrorCode::InvalidClient, "refused once CLIENT_CACHE_SECONDS have passed");
+}

@@ -7,6 +7,8 @@ pub mod conformance;
 pub mod fixtures;
 pub mod flows;
 pub mod kv_hosts;
+#[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
+pub mod redis_server;
 
 /// Generates one test per conformance check for a backend.
 ///
@@ -73,7 +75,8 @@ macro_rules! conformance_suite {
             flow_authorization_request_errors,
             flow_user_grants_and_client_deletion,
             flow_audit_events_hold_no_secrets,
-            flow_stats_in_the_seed_shape
+            flow_stats_in_the_seed_shape,
+            flow_client_cache_bounds_staleness
         );
 
         #[cfg_attr(not(target_arch = "wasm32"), tokio::test(flavor = "multi_thread", worker_threads = 2))]
