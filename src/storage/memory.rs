@@ -2,9 +2,12 @@
 //!
 //! Everything sits behind one mutex, so each trait call is atomic; records are
 //! cloned in and out, so no caller ever aliases what is stored. Expiry is lazy
-//! (a read past `expires_at` sees nothing) plus a sweep that runs inside
-//! writes at most once a minute: no per-entry timers, so lifetimes of seconds
-//! and of years behave the same and nothing leaks.
+//! (a read past `expires_at` sees nothing) plus a sweep driven by an expiry
+//! queue: every write first removes at most [`SWEEP_BATCH`] records that are
+//! due, so the lock is never held for a scan of the whole store (a full scan
+//! stalled every request for seconds under millions of records), and no
+//! per-entry timers exist: lifetimes of seconds and of years behave the same
+//! and nothing leaks.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::{Mutex, MutexGuard};
@@ -17,8 +20,15 @@ use super::{
     Redemption, RotateOutcome, Rotation, Storage, StorageError, StorageStats,
 };
 
-/// Seconds between two opportunistic sweeps.
-const SWEEP_INTERVAL: u64 = 60;
+/// Expired records a write removes at most before doing its own work.
+const SWEEP_BATCH: usize = 256;
+
+/// A record that expires, as the expiry queue names it.
+#[derive(Debug)]
+enum Expiring {
+    Grant(String),
+    Access(SecretDigest),
+}
 
 /// In-process storage (the seed's `InMemoryStorage`).
 #[derive(Debug)]
@@ -34,7 +44,9 @@ struct State {
     access: HashMap<SecretDigest, AccessRecord>,
     grants_by_subject: HashMap<String, HashSet<String>>,
     grants_by_client: HashMap<String, HashSet<String>>,
-    next_sweep: UnixTime,
+    /// When records become due for removal. An entry may be stale (its record
+    /// was extended or removed since); the record's own `expires_at` decides.
+    expiry_queue: BTreeMap<UnixTime, Vec<Expiring>>,
 }
 
 impl Default for MemoryStorage {
@@ -87,26 +99,63 @@ impl State {
         true
     }
 
-    /// Drops every expired record; returns how many.
-    fn sweep(&mut self, now: UnixTime) -> u64 {
-        let dead_grants: Vec<String> =
-            self.grants.values().filter(|g| !g.is_live(now)).map(|g| g.id.clone()).collect();
-        let mut removed = 0;
-        for id in dead_grants {
-            self.remove_grant(&id);
-            removed += 1;
+    fn schedule(&mut self, at: UnixTime, item: Expiring) {
+        self.expiry_queue.entry(at).or_default().push(item);
+    }
+
+    /// Queues the current expiries of a grant that was stored or changed.
+    fn schedule_grant(
+        &mut self,
+        grant_id: &str,
+        grant_expires_at: UnixTime,
+        access: Option<(SecretDigest, UnixTime)>,
+    ) {
+        self.schedule(grant_expires_at, Expiring::Grant(grant_id.to_string()));
+        if let Some((digest, expires_at)) = access {
+            self.schedule(expires_at, Expiring::Access(digest));
         }
-        let before = self.access.len();
-        self.access.retain(|_, a| a.is_live(now));
-        removed += (before - self.access.len()) as u64;
-        self.next_sweep = now.saturating_add(SWEEP_INTERVAL);
+    }
+
+    /// Removes at most `budget` queued records that are due at `now`; returns
+    /// how many records were removed.
+    fn sweep(&mut self, now: UnixTime, budget: usize) -> u64 {
+        let (mut removed, mut examined) = (0, 0);
+        while examined < budget {
+            let Some(mut due) = self.expiry_queue.first_entry() else { break };
+            if *due.key() > now {
+                break;
+            }
+            let items = due.get_mut();
+            let mut taken = Vec::new();
+            while examined < budget {
+                let Some(item) = items.pop() else { break };
+                taken.push(item);
+                examined += 1;
+            }
+            if items.is_empty() {
+                due.remove();
+            }
+            for item in taken {
+                removed += u64::from(self.remove_if_expired(item, now));
+            }
+        }
         removed
     }
 
-    fn maybe_sweep(&mut self, now: UnixTime) {
-        if now >= self.next_sweep {
-            self.sweep(now);
+    fn remove_if_expired(&mut self, item: Expiring, now: UnixTime) -> bool {
+        match item {
+            Expiring::Grant(id) => {
+                self.grants.get(&id).is_some_and(|g| !g.is_live(now)) && self.remove_grant(&id)
+            }
+            Expiring::Access(digest) => {
+                self.access.get(&digest).is_some_and(|a| !a.is_live(now))
+                    && self.access.remove(&digest).is_some()
+            }
         }
+    }
+
+    fn maybe_sweep(&mut self, now: UnixTime) {
+        self.sweep(now, SWEEP_BATCH);
     }
 
     fn approximate_bytes(&self) -> u64 {
@@ -172,6 +221,8 @@ impl Storage for MemoryStorage {
             index(&mut state.grants_by_subject, subject, &grant.id);
         }
         index(&mut state.grants_by_client, &grant.client_id, &grant.id);
+        let access_expiry = access.as_ref().map(|a| (a.digest, a.record.expires_at));
+        state.schedule_grant(&grant.id, grant.expires_at, access_expiry);
         if let Some(access) = access {
             state.insert_access(access);
         }
@@ -192,10 +243,13 @@ impl Storage for MemoryStorage {
         now: UnixTime,
     ) -> Result<CodeOutcome, StorageError> {
         let mut state = self.lock();
+        state.maybe_sweep(now);
         let Some(grant) = state.grants.get_mut(grant_id) else { return Ok(CodeOutcome::NotFound) };
         let outcome = grant.redeem_code(code_digest, expect, &redemption, now);
         match &outcome {
-            CodeOutcome::Redeemed(_, access) => {
+            CodeOutcome::Redeemed(grant, access) => {
+                let access_expiry = Some((redemption.access_digest, access.expires_at));
+                state.schedule_grant(grant_id, grant.expires_at, access_expiry);
                 state.access.insert(redemption.access_digest, access.clone());
             }
             CodeOutcome::Replayed => {
@@ -231,7 +285,9 @@ impl Storage for MemoryStorage {
         };
         let outcome = grant.rotate_refresh(client_id, presented, &rotation, now);
         match &outcome {
-            RotateOutcome::Rotated(_, access) | RotateOutcome::Retried(_, access) => {
+            RotateOutcome::Rotated(grant, access) | RotateOutcome::Retried(grant, access) => {
+                let access_expiry = Some((rotation.access_digest, access.expires_at));
+                state.schedule_grant(grant_id, grant.expires_at, access_expiry);
                 state.access.insert(rotation.access_digest, access.clone());
             }
             RotateOutcome::Reused => {
@@ -299,6 +355,51 @@ impl Storage for MemoryStorage {
     }
 
     async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> {
-        Ok(self.lock().sweep(now))
+        Ok(self.lock().sweep(now, usize::MAX))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn grant(id: &str, expires_at: UnixTime) -> GrantRecord {
+        GrantRecord {
+            id: id.into(),
+            client_id: "c".into(),
+            subject: Some("s".into()),
+            scopes: Vec::new(),
+            resource: "https://r.example/mcp".into(),
+            props: Default::default(),
+            created_at: 0,
+            expires_at,
+            code: None,
+            refresh: None,
+            access_tokens: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_write_removes_at_most_one_batch_of_expired_records() {
+        let mut state = State::default();
+        for i in 0..(SWEEP_BATCH * 3) {
+            let id = format!("g{i}");
+            state.schedule_grant(&id, 10, None);
+            state.grants.insert(id.clone(), grant(&id, 10));
+        }
+        state.maybe_sweep(11);
+        assert_eq!(state.grants.len(), SWEEP_BATCH * 2, "one batch per write, never the whole store");
+        assert_eq!(state.sweep(11, usize::MAX), (SWEEP_BATCH * 2) as u64);
+        assert!(state.grants.is_empty() && state.expiry_queue.is_empty());
+    }
+
+    #[test]
+    fn stale_queue_entries_never_remove_an_extended_record() {
+        let mut state = State::default();
+        state.schedule_grant("g", 10, None);
+        state.grants.insert("g".into(), grant("g", 100));
+        assert_eq!(state.sweep(50, usize::MAX), 0);
+        assert!(state.grants.contains_key("g"));
+        assert!(state.expiry_queue.is_empty(), "the stale entry is dropped");
     }
 }
