@@ -14,8 +14,10 @@ for component in rustfmt clippy; do
 done
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
-step "redis-server (for the Redis backend tests)"
-command -v redis-server >/dev/null || (apt-get update && apt-get install -y redis-server)
+step "redis-server and redis-cli (for the Redis backend tests, standalone and cluster)"
+if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+  apt-get update && apt-get install -y redis-server redis-tools
+fi
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -31,5 +33,17 @@ cargo check --locked --lib --features redis
 step "the core builds for wasm32-unknown-unknown"
 cargo build --locked --lib --target wasm32-unknown-unknown
 
-step "tests (unit, conformance on memory and Redis, provider flows, HTTP endpoints, server end to end, doc tests)"
+step "tests (unit, conformance on memory, Redis and a Redis Cluster, faults and races, provider flows, HTTP endpoints, server end to end on memory and Redis, doc tests)"
 cargo test --locked --all-features
+
+step "the server binary without the redis feature refuses Redis storage"
+cargo test --locked --features server --bin simply-mcp-oauth-server
+
+
+# The WebAssembly side: npm package (size budget, node --test, deno test), the
+# Worker in local workerd and the Deno example, the conformance suite in wasm
+# under Node and headless Chromium.
+bash scripts/test-wasm.sh
+
+step "benchmarks build and run once (bash scripts/bench.sh measures; bench-load.sh and bench-soak.sh load the server)"
+bash scripts/bench.sh --smoke --no-build-pkg

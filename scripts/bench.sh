@@ -1,0 +1,95 @@
+#!/usr/bin/env bash
+# Runs every benchmark and prints one table: verify, code exchange, refresh and
+# a full flow on native MemoryStorage and RedisStorage (benches/ops.rs, profile
+# bench = release at opt-level 3) and on the wasm package in Node over
+# InMemoryStorage and KvStorage (pkg/bench/bench.mjs); redis-benchmark GET at
+# the same concurrency as the Redis verify rows; wasm cold start and size.
+#
+#   bash scripts/bench.sh            measure (a few minutes; rebuilds pkg/dist)
+#   bash scripts/bench.sh --smoke    build and run everything once, tiny counts (CI)
+#   --no-build-pkg                   use pkg/dist as it is
+# Raw results (JSON lines): target/bench/results.jsonl. Needs node, redis-server,
+# redis-cli and redis-benchmark (Debian: redis-server redis-tools).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+smoke=0 build_pkg=1
+for arg in "$@"; do
+  case "$arg" in
+    --smoke) smoke=1 ;;
+    --no-build-pkg) build_pkg=0 ;;
+    *) echo "usage: $0 [--smoke] [--no-build-pkg]" >&2; exit 2 ;;
+  esac
+done
+concurrency=${BENCH_REDIS_CONCURRENCY:-16}
+
+for tool in node redis-server redis-cli redis-benchmark; do
+  command -v "$tool" >/dev/null || { echo "bench.sh: $tool is not on PATH (Debian: nodejs, redis-server, redis-tools)" >&2; exit 1; }
+done
+
+out=target/bench
+mkdir -p "$out"
+results=$out/results.jsonl
+: >"$results"
+
+# A redis-server of our own on a free loopback port, for the bench and redis-benchmark.
+port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
+redis_dir=$(mktemp -d)
+redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$redis_dir" >"$redis_dir/log" 2>&1 &
+redis_pid=$!
+cleanup() { kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; rm -rf "$redis_dir"; }
+trap cleanup EXIT
+for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
+export REDIS_URL=redis://127.0.0.1:$port BENCH_REDIS_CONCURRENCY=$concurrency
+
+printf '{"machine":true,"cpu":%s,"cores":%s,"load":%s,"node":"%s","redis":"%s","smoke":%s}\n' \
+  "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//' | node -e 'process.stdin.on("data",d=>console.log(JSON.stringify(String(d).trim())))')" \
+  "$(nproc)" "\"$(cut -d' ' -f1-3 /proc/loadavg)\"" "$(node --version)" \
+  "$(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p')" "$([ $smoke = 1 ] && echo true || echo false)" >>"$results"
+
+if [ ! -f pkg/dist/simply_mcp_oauth_bg.wasm ] || { [ $smoke = 0 ] && [ $build_pkg = 1 ]; }; then
+  echo "==> bash scripts/build-pkg.sh" >&2
+  bash scripts/build-pkg.sh >&2
+fi
+
+# A private copy of the package: other jobs (build-pkg.sh, test-wasm.sh) may
+# rebuild pkg/dist while the benchmarks run.
+snapshot=$out/pkg
+rm -rf "$snapshot"
+mkdir -p "$snapshot/test"
+cp -r pkg/src pkg/dist pkg/bench pkg/package.json "$snapshot/"
+cp pkg/test/hosts.mjs "$snapshot/test/"
+
+if [ $smoke = 1 ]; then
+  # Test profile, without --bench: ops runs each operation a few times, and
+  # criterion runs each benchmark of storage once.
+  echo "==> cargo test --benches --all-features (smoke)" >&2
+  cargo test --locked --benches --all-features 2>&1 | tee "$out/native.log" | grep '^{' >>"$results" || true
+  grep -q '^Success' "$out/native.log" || { cat "$out/native.log" >&2; echo "bench.sh: benches/storage.rs failed" >&2; exit 1; }
+else
+  echo "==> cargo bench --bench ops --all-features (profile bench: opt-level 3, lto)" >&2
+  cargo bench --locked --bench ops --all-features 2>&1 | tee "$out/native.log" | grep '^{' >>"$results" || true
+fi
+grep -q '"native redis"' "$results" || { cat "$out/native.log" >&2; echo "bench.sh: the native bench failed" >&2; exit 1; }
+
+echo "==> node pkg/bench/bench.mjs" >&2
+node "$snapshot/bench/bench.mjs" $([ $smoke = 1 ] && echo --smoke) >>"$results"
+
+echo "==> redis-benchmark GET, -c 1 and -c $concurrency" >&2
+n=$([ $smoke = 1 ] && echo 1000 || echo 100000)
+# SET first so that every GET finds a value (-d 300: about the size of an access record).
+redis-cli -p "$port" flushall >/dev/null
+for c in 1 "$concurrency"; do
+  line=$(redis-benchmark -h 127.0.0.1 -p "$port" -t set,get -d 300 -n "$n" -c "$c" -q 2>/dev/null | tr '\r' '\n' | grep '^GET:' | tail -1)
+  rps=$(sed -n 's/^GET: \([0-9.]*\) requests per second.*/\1/p' <<<"$line")
+  p50=$(sed -n 's/.*p50=\([0-9.]*\) msec.*/\1/p' <<<"$line")
+  printf '{"redis_benchmark":true,"concurrency":%s,"ops_per_sec":%s,"p50_ms":%s,"command":"redis-benchmark -t set,get -d 300 -n %s -c %s -q"}\n' \
+    "$c" "${rps:-0}" "${p50:-null}" "$n" "$c" >>"$results"
+done
+
+echo "==> node pkg/bench/coldstart.mjs" >&2
+node "$snapshot/bench/coldstart.mjs" "$([ $smoke = 1 ] && echo 2 || echo 15)" >>"$results"
+raw=$snapshot/dist/simply_mcp_oauth_bg.wasm
+printf '{"module_size":true,"raw":%d,"gzipped":%d}\n' "$(wc -c <"$raw")" "$(gzip -9 -c "$raw" | wc -c)" >>"$results"
+
+node scripts/bench-table.mjs "$results"
