@@ -340,10 +340,11 @@ async fn provider_operations_are_one_round_trip_each() {
     let code = authorize(&provider, "my-client", CALLBACK, &[]).await;
     let warm =
         provider.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
-    provider
+    let warm = provider
         .exchange_refresh_token(&confidential(), warm.refresh_token.as_deref().unwrap(), None, None)
         .await
         .unwrap();
+    provider.revoke(&confidential(), warm.refresh_token.as_deref().unwrap()).await.unwrap();
     let code = authorize(&provider, "my-client", CALLBACK, &[]).await;
     let expected = |pairs: &[(&str, u64)]| pairs.iter().map(|(k, v)| (k.to_string(), *v)).collect();
 
@@ -375,4 +376,15 @@ async fn provider_operations_are_one_round_trip_each() {
         "refresh"
     );
     assert!(rotated.refresh_token.is_some());
+
+    let before = command_calls(&mut inspect).await;
+    provider.revoke(&confidential(), rotated.refresh_token.as_deref().unwrap()).await.unwrap();
+    let after = command_calls(&mut inspect).await;
+    let mut sent = commands_between(&before, &after);
+    // One EVALSHA; inside it, one GET of the grant (a refresh token needs no
+    // access-key read) and the cascade's DELs.
+    let deleted = sent.remove("del").unwrap_or(0);
+    assert_eq!(sent, expected(&[("evalsha", 1), ("get", 1)]), "revoke");
+    assert!(deleted >= 2, "the grant and its access tokens are deleted: {deleted}");
+    assert!(provider.verify_access_token(&rotated.access_token).await.is_err());
 }

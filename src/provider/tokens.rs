@@ -164,16 +164,16 @@ impl<S: Storage> Provider<S> {
     /// clients, are answered the same way (success) and change nothing.
     pub async fn revoke(&self, auth: &ClientAuth, token: &str) -> Result<(), OAuthError> {
         let caller = self.authenticate_client(auth).await?;
-        let Some((_, found)) = self.classify(token).await? else { return Ok(()) };
-        let (grant_id, client_id, subject) = match &found {
-            GrantOrAccess::Access(a) => (&a.grant_id, &a.client_id, &a.subject),
-            GrantOrAccess::Grant(g) => (&g.id, &g.client_id, &g.subject),
-        };
-        if *client_id != caller.client_id {
-            return Ok(());
-        }
-        if self.storage.revoke_grant(grant_id).await? {
-            self.audit(AuditKind::GrantRevoked, Some(client_id), subject.as_deref(), Some(grant_id));
+        let Some((grant_id, _)) = split_token(token) else { return Ok(()) };
+        let digest = SecretDigest::of(token);
+        let revoked = self.storage.revoke_token(grant_id, &caller.client_id, &digest, self.now()).await?;
+        if let Some(grant) = revoked {
+            self.audit(
+                AuditKind::GrantRevoked,
+                Some(&grant.client_id),
+                grant.subject.as_deref(),
+                Some(&grant.id),
+            );
         }
         Ok(())
     }

@@ -298,6 +298,26 @@ impl Storage for MemoryStorage {
         Ok(outcome)
     }
 
+    async fn revoke_token(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<GrantRecord>, StorageError> {
+        let mut state = self.lock();
+        let Some(grant) = state.live_grant(grant_id, now).filter(|g| g.client_id == client_id) else {
+            return Ok(None);
+        };
+        let is_access = state.access.get(digest).is_some_and(|a| a.grant_id == grant_id && a.is_live(now));
+        if !is_access && !grant.holds_refresh(digest) {
+            return Ok(None);
+        }
+        let grant = grant.clone();
+        state.remove_grant(grant_id);
+        Ok(Some(grant))
+    }
+
     async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
         Ok(self.lock().remove_grant(grant_id))
     }

@@ -158,6 +158,28 @@ pub trait Storage: MaybeSend {
     /// `false` if there was nothing to revoke.
     async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError>;
 
+    /// RFC 7009 revocation: when `digest` is a live access token of the grant,
+    /// or its current or previous refresh token, and the live grant belongs to
+    /// `client_id`, revokes the grant as [`revoke_grant`](Self::revoke_grant)
+    /// does and returns it; otherwise changes nothing and returns `None`.
+    /// The default reads, then revokes; backends with scripts do it in one step.
+    async fn revoke_token(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<GrantRecord>, StorageError> {
+        let Some(grant) = self.get_grant(grant_id, now).await? else { return Ok(None) };
+        if grant.client_id != client_id {
+            return Ok(None);
+        }
+        if !grant.holds_refresh(digest) && self.get_access(grant_id, digest, now).await?.is_none() {
+            return Ok(None);
+        }
+        Ok(self.revoke_grant(grant_id).await?.then_some(grant))
+    }
+
     /// The live grants of a subject.
     async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError>;
 

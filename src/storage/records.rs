@@ -390,6 +390,14 @@ impl GrantRecord {
         }
     }
 
+    /// Whether `digest` is the grant's current or previous refresh token (the
+    /// two a client may still hold; RFC 7009 revocation accepts either).
+    pub fn holds_refresh(&self, digest: &SecretDigest) -> bool {
+        self.refresh.as_ref().is_some_and(|chain| {
+            chain.current.matches(digest) || chain.previous.is_some_and(|p| p.matches(digest))
+        })
+    }
+
     /// Digests of every access token the grant has issued and not seen expire.
     pub fn access_digests(&self) -> impl Iterator<Item = &SecretDigest> {
         self.access_tokens.iter().map(|a| &a.digest)

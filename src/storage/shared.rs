@@ -63,6 +63,15 @@ impl<T: Storage + ?Sized> Storage for Arc<T> {
     async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
         (**self).revoke_grant(grant_id).await
     }
+    async fn revoke_token(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<GrantRecord>, StorageError> {
+        (**self).revoke_token(grant_id, client_id, digest, now).await
+    }
     async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
         (**self).list_grants(subject, now).await
     }

@@ -319,3 +319,32 @@ pub async fn health_reports_a_healthy_store<S: Storage>(s: S) {
     assert!(health.timestamp > T0 * 1000, "timestamp is Unix milliseconds of the real clock");
     assert!(health.components.contains_key("atomicity"));
 }
+
+pub async fn revoke_token_checks_what_the_token_is<S: Storage>(s: S) {
+    redeemed(&s).await;
+    s.rotate_refresh("g1", "c1", &digest("rt:first"), rotation("second", T0), T0).await.unwrap();
+    // Not this client's, not a token of the grant, a retired refresh token, an
+    // expired access token: nothing changes.
+    assert_eq!(s.revoke_token("g1", "c2", &digest("at:second"), T0).await.unwrap(), None);
+    assert_eq!(s.revoke_token("g1", "c1", &digest("at:guess"), T0).await.unwrap(), None);
+    assert_eq!(s.revoke_token("g2", "c1", &digest("at:second"), T0).await.unwrap(), None);
+    assert_eq!(s.revoke_token("g1", "c1", &digest("at:first"), T0 + 3600).await.unwrap(), None);
+    assert!(s.get_grant("g1", T0).await.unwrap().is_some(), "refused revocations changed nothing");
+    // The previous refresh token still revokes (the client may hold it after a lost response).
+    let revoked = s.revoke_token("g1", "c1", &digest("rt:first"), T0).await.unwrap().expect("revoked");
+    assert_eq!((revoked.id.as_str(), revoked.subject.as_deref()), ("g1", Some("alice")));
+    assert_eq!(s.get_grant("g1", T0).await.unwrap(), None);
+    assert_eq!(
+        s.get_access("g1", &digest("at:second"), T0).await.unwrap(),
+        None,
+        "the cascade reached the access tokens"
+    );
+}
+
+pub async fn revoke_token_by_access_token<S: Storage>(s: S) {
+    redeemed(&s).await;
+    let revoked = s.revoke_token("g1", "c1", &digest("at:first"), T0 + 1).await.unwrap();
+    assert_eq!(revoked.map(|g| g.id), Some("g1".to_string()));
+    assert_eq!(s.get_access("g1", &digest("at:first"), T0 + 1).await.unwrap(), None);
+    assert_eq!(s.revoke_token("g1", "c1", &digest("at:first"), T0 + 1).await.unwrap(), None, "once");
+}

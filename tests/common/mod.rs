@@ -53,6 +53,8 @@ macro_rules! conformance_suite {
             refresh_refuses_other_clients_and_wider_scopes,
             access_tokens_expire_lazily,
             revoke_grant_cascades,
+            revoke_token_checks_what_the_token_is,
+            revoke_token_by_access_token,
             grants_listed_per_subject,
             stats_count_live_records,
             sweep_drops_only_the_expired,

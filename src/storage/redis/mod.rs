@@ -47,6 +47,7 @@ struct Scripts {
     redeem: Script,
     rotate: Script,
     revoke: Script,
+    revoke_token: Script,
 }
 
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
@@ -56,6 +57,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         redeem: with_common(include_str!("scripts/redeem.lua")),
         rotate: with_common(include_str!("scripts/rotate.lua")),
         revoke: with_common(include_str!("scripts/revoke.lua")),
+        revoke_token: with_common(include_str!("scripts/revoke_token.lua")),
     }
 });
 
