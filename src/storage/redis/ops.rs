@@ -11,6 +11,7 @@ use crate::storage::{
     Redemption, RotateOutcome, Rotation, Storage, StorageError, StorageStats, RETIRED_REFRESH_KEPT,
 };
 
+use super::connection::Connection;
 use super::wire::{decode, decode_grant, encode_grant, ttl, KeyKind};
 use super::{RedisStorage, SCRIPTS};
 
@@ -18,6 +19,30 @@ use super::{RedisStorage, SCRIPTS};
 const BATCH: usize = 500;
 
 impl RedisStorage {
+    /// `put_grant` in one round trip: EVALSHA and the index writes in one
+    /// pipeline. `None` when the server does not know the script yet.
+    async fn put_pipelined(
+        &self,
+        connection: &mut Connection,
+        keys: &[String],
+        args: &[String],
+        indexes: &[redis::Cmd],
+    ) -> Result<Option<i64>, StorageError> {
+        let mut pipe = redis::pipe();
+        pipe.cmd("EVALSHA").arg(SCRIPTS.put.get_hash()).arg(keys.len()).arg(keys).arg(args);
+        for index in indexes {
+            pipe.add_command(index.clone()).ignore();
+        }
+        self.bounded(async {
+            match pipe.query_async::<(i64,)>(connection).await {
+                Ok((stored,)) => Ok(Some(stored)),
+                Err(e) if e.kind() == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) => Ok(None),
+                Err(e) => Err(e),
+            }
+        })
+        .await
+    }
+
     fn to_json<T: serde::Serialize>(&self, value: &T) -> Result<String, StorageError> {
         serde_json::to_string(value)
             .map_err(|e| StorageError::Configuration(format!("encoding a record: {e}")))
@@ -121,23 +146,47 @@ impl Storage for RedisStorage {
         access: Option<NewAccess>,
         now: UnixTime,
     ) -> Result<(), StorageError> {
-        let mut invocation = SCRIPTS.put.key(self.keys.grant(&grant.id));
-        invocation.arg(encode_grant(&grant)?).arg(ttl(grant.expires_at, now));
+        let mut keys = vec![self.keys.grant(&grant.id)];
+        let mut args = vec![encode_grant(&grant)?, ttl(grant.expires_at, now).to_string()];
         if let Some(access) = &access {
-            invocation.key(self.keys.access(&grant.id, &access.digest));
-            invocation.arg(self.to_json(&access.record)?).arg(ttl(access.record.expires_at, now));
+            keys.push(self.keys.access(&grant.id, &access.digest));
+            args.push(self.to_json(&access.record)?);
+            args.push(ttl(access.record.expires_at, now).to_string());
+        }
+        // Indexes live in other slots: best-effort (readers skip ids whose
+        // grant is gone), so on one server they ride in the script's pipeline.
+        let mut indexes = vec![redis::Cmd::sadd(self.keys.client_grants(&grant.client_id), &grant.id)];
+        if let Some(subject) = &grant.subject {
+            indexes.push(redis::Cmd::sadd(self.keys.subject(subject), &grant.id));
         }
         let mut connection = self.connection()?;
-        let stored: i64 = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        let pipelined = match connection {
+            Connection::Single(_) => self.put_pipelined(&mut connection, &keys, &args, &indexes).await?,
+            Connection::Cluster(_) => None,
+        };
+        let stored = match pipelined {
+            Some(stored) => stored,
+            None => {
+                // A cluster (indexes in other slots), or the script not yet
+                // loaded on this server: the script alone, then the indexes.
+                let mut invocation = SCRIPTS.put.prepare_invoke();
+                for key in &keys {
+                    invocation.key(key);
+                }
+                for arg in &args {
+                    invocation.arg(arg);
+                }
+                let stored: i64 = self.bounded(invocation.invoke_async(&mut connection)).await?;
+                if stored == 1 {
+                    self.each(&mut connection, indexes).await?;
+                }
+                stored
+            }
+        };
         if stored == 0 {
             return Err(StorageError::Conflict(format!("grant {} exists", grant.id)));
         }
-        // Indexes live in other slots: best-effort, after the grant exists.
-        let mut commands = vec![redis::Cmd::sadd(self.keys.client_grants(&grant.client_id), &grant.id)];
-        if let Some(subject) = &grant.subject {
-            commands.push(redis::Cmd::sadd(self.keys.subject(subject), &grant.id));
-        }
-        self.each(&mut connection, commands).await.map(drop)
+        Ok(())
     }
 
     async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError> {
@@ -244,6 +293,22 @@ impl Storage for RedisStorage {
         let mut connection = self.connection()?;
         let revoked: i64 = self.bounded(invocation.invoke_async(&mut connection)).await?;
         Ok(revoked == 1)
+    }
+
+    async fn revoke_token(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<GrantRecord>, StorageError> {
+        let grant_key = self.keys.grant(grant_id);
+        let mut invocation = SCRIPTS.revoke_token.key(&grant_key);
+        invocation.key(self.keys.access(grant_id, digest));
+        invocation.arg(self.keys.access_base(grant_id)).arg(client_id).arg(digest.to_hex()).arg(now);
+        let mut connection = self.connection()?;
+        let revoked: Option<String> = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        revoked.map(|json| decode_grant(&grant_key, &json)).transpose()
     }
 
     async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
