@@ -86,7 +86,10 @@ async fn an_unreachable_store_is_503_with_retry_after() {
     assert_eq!(bearer_answer.header("retry-after"), Some("5"));
     let revoke = env.send(form_basic("/revoke", &[("token", &access)], CLIENT, SECRET)).await;
     revoke.expect_error(503, "temporarily_unavailable");
-    let page = env.oauth.authorize_request(&authorize_uri(&auth_params(CLIENT, REDIRECT))).await.unwrap_err();
+    // Configured clients are cached by the provider; a client it has not read
+    // yet (registered by another instance, say) needs the store.
+    let uncached = authorize_uri(&auth_params("registered-elsewhere", REDIRECT));
+    let page = env.oauth.authorize_request(&uncached).await.unwrap_err();
     assert_eq!(page.status(), 503);
     assert!(page.headers().get("location").is_none());
 
