@@ -47,3 +47,6 @@ bash scripts/test-wasm.sh
 
 step "benchmarks build and run once (bash scripts/bench.sh measures; bench-load.sh and bench-soak.sh load the server)"
 bash scripts/bench.sh --smoke --no-build-pkg
+
+step "the wasm32-wasip2 component of wit/ (world oauth-provider) under jco"
+bash scripts/test-component.sh

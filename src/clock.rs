@@ -3,7 +3,8 @@
 //! Every expiry decision in the crate reads the time through a [`Clock`], so the
 //! tests drive expiry with [`FakeClock`] instead of sleeping, and the wasm build
 //! never touches `std::time::SystemTime::now()` (which panics on
-//! `wasm32-unknown-unknown`): there the time comes from the host's `Date.now()`.
+//! `wasm32-unknown-unknown`): there the time comes from the host's `Date.now()`;
+//! on WASI (`wasm32-wasip2`) `SystemTime` reads the WASI clock.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -22,12 +23,13 @@ pub trait Clock: Send + Sync + 'static {
     }
 }
 
-/// The real clock: `SystemTime` natively, `Date.now()` on wasm32.
+/// The real clock: `Date.now()` on `wasm32-unknown-unknown` (a JS host),
+/// `SystemTime` everywhere else, WASI targets included.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SystemClock;
 
 impl Clock for SystemClock {
-    #[cfg(not(target_arch = "wasm32"))]
+    #[cfg(not(all(target_arch = "wasm32", target_os = "unknown")))]
     fn now_millis(&self) -> u64 {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -35,7 +37,7 @@ impl Clock for SystemClock {
             .unwrap_or(0)
     }
 
-    #[cfg(target_arch = "wasm32")]
+    #[cfg(all(target_arch = "wasm32", target_os = "unknown"))]
     fn now_millis(&self) -> u64 {
         js_sys::Date::now() as u64
     }
