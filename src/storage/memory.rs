@@ -16,8 +16,8 @@ use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::SecretDigest;
 
 use super::{
-    AccessRecord, ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, HealthCheck, NewAccess,
-    Redemption, RotateOutcome, Rotation, Storage, StorageError, StorageStats,
+    health_components, AccessRecord, ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, HealthCheck,
+    NewAccess, Redemption, RotateOutcome, Rotation, Storage, StorageError, StorageStats,
 };
 
 /// Expired records a write removes at most before doing its own work.
@@ -359,19 +359,12 @@ impl Storage for MemoryStorage {
             let state = self.lock();
             state.clients.len() + state.grants.len() + state.access.len()
         };
-        let timestamp = SystemClock.now_millis();
-        HealthCheck {
-            healthy: true,
-            message: format!("{} is healthy", self.name),
-            response_time_ms: timestamp.saturating_sub(started) as f64,
-            timestamp,
-            components: BTreeMap::from([
-                ("backend".to_string(), "memory".to_string()),
-                ("atomicity".to_string(), "atomic".to_string()),
-                ("records".to_string(), records.to_string()),
-            ]),
-            errors: Vec::new(),
-        }
+        let components = health_components(&[
+            ("backend", "memory"),
+            ("atomicity", "atomic"),
+            ("records", &records.to_string()),
+        ]);
+        HealthCheck::finished(started, true, format!("{} is healthy", self.name), components, Vec::new())
     }
 
     async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> {

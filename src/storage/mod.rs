@@ -254,3 +254,19 @@ pub struct HealthCheck {
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
 }
+
+impl HealthCheck {
+    /// The report of a check that started at `started_ms` (Unix milliseconds)
+    /// and ends now: the response time and timestamp come from the real clock.
+    pub fn finished(
+        started_ms: u64,
+        healthy: bool,
+        message: String,
+        components: BTreeMap<String, String>,
+        errors: Vec<String>,
+    ) -> Self {
+        let timestamp = crate::clock::Clock::now_millis(&crate::clock::SystemClock);
+        let response_time_ms = timestamp.saturating_sub(started_ms) as f64;
+        Self { healthy, message, response_time_ms, timestamp, components, errors }
+    }
+}

@@ -122,18 +122,11 @@ impl MemoryHost {
     pub(crate) fn health(&self) -> HealthCheck {
         let started = SystemClock.now_millis();
         let (records, _) = self.usage();
-        let timestamp = SystemClock.now_millis();
-        HealthCheck {
-            healthy: true,
-            message: format!("{} is healthy", self.name),
-            response_time_ms: timestamp.saturating_sub(started) as f64,
-            timestamp,
-            components: health_components(&[
-                ("backend", "memory"),
-                ("atomicity", "atomic"),
-                ("records", &records.to_string()),
-            ]),
-            errors: Vec::new(),
-        }
+        let components = health_components(&[
+            ("backend", "memory"),
+            ("atomicity", "atomic"),
+            ("records", &records.to_string()),
+        ]);
+        HealthCheck::finished(started, true, format!("{} is healthy", self.name), components, Vec::new())
     }
 }

@@ -164,7 +164,6 @@ impl<H: KvHost> Storage for KvStorage<H> {
     async fn health(&self) -> HealthCheck {
         let started = SystemClock.now_millis();
         let result = self.probe().await;
-        let timestamp = SystemClock.now_millis();
         let atomicity =
             if self.caps.atomic { "atomic" } else { "best-effort (host has no atomic operations)" };
         let components = health_components(&[
@@ -184,14 +183,7 @@ impl<H: KvHost> Storage for KvStorage<H> {
             ),
             Err(e) => (false, "KvStorage is unavailable".to_string(), vec![e.to_string()]),
         };
-        HealthCheck {
-            healthy,
-            message,
-            response_time_ms: timestamp.saturating_sub(started) as f64,
-            timestamp,
-            components,
-            errors,
-        }
+        HealthCheck::finished(started, healthy, message, components, errors)
     }
 
     /// Lists every grant and access key and deletes the expired ones (one read

@@ -387,20 +387,12 @@ impl Storage for RedisStorage {
             self.bounded(redis::cmd("PING").query_async::<String>(&mut connection)).await
         };
         let result = ping.await;
-        let timestamp = SystemClock.now_millis();
         let (healthy, message, errors) = match result {
             Ok(_) => (true, format!("{} is healthy", self.config.name), Vec::new()),
             Err(e) => (false, format!("{} is unhealthy: {e}", self.config.name), vec![e.to_string()]),
         };
         components.insert("connection".into(), if healthy { "up" } else { "down" }.into());
-        HealthCheck {
-            healthy,
-            message,
-            response_time_ms: timestamp.saturating_sub(started) as f64,
-            timestamp,
-            components,
-            errors,
-        }
+        HealthCheck::finished(started, healthy, message, components, errors)
     }
 
     /// Redis evicts expired records by their TTL: nothing to do, returns 0.
