@@ -119,9 +119,7 @@ impl<S: Storage> Provider<S> {
             return Ok(Some((TokenKind::Access, GrantOrAccess::Access(access))));
         }
         let Some(grant) = self.storage.get_grant(grant_id, now).await? else { return Ok(None) };
-        let is_refresh = grant.refresh.as_ref().is_some_and(|chain| {
-            chain.current.matches(&digest) || chain.previous.is_some_and(|p| p.matches(&digest))
-        });
+        let is_refresh = grant.holds_refresh(&digest);
         Ok(is_refresh.then_some((TokenKind::Refresh, GrantOrAccess::Grant(grant))))
     }
 
