@@ -267,7 +267,7 @@ impl Storage for MemoryStorage {
         now: UnixTime,
     ) -> Result<Option<AccessRecord>, StorageError> {
         let state = self.lock();
-        Ok(state.access.get(digest).filter(|a| a.grant_id == grant_id && a.is_live(now)).cloned())
+        Ok(state.access.get(digest).filter(|a| a.answers(grant_id, now)).cloned())
     }
 
     async fn rotate_refresh(
@@ -309,7 +309,7 @@ impl Storage for MemoryStorage {
         let Some(grant) = state.live_grant(grant_id, now).filter(|g| g.client_id == client_id) else {
             return Ok(None);
         };
-        let is_access = state.access.get(digest).is_some_and(|a| a.grant_id == grant_id && a.is_live(now));
+        let is_access = state.access.get(digest).is_some_and(|a| a.answers(grant_id, now));
         if !is_access && !grant.holds_refresh(digest) {
             return Ok(None);
         }

@@ -409,4 +409,10 @@ impl AccessRecord {
     pub fn is_live(&self, now: UnixTime) -> bool {
         self.expires_at > now
     }
+
+    /// Whether this record answers a lookup of a token of `grant_id` at
+    /// `now`: live, and of that grant (a token's key names its grant).
+    pub fn answers(&self, grant_id: &str, now: UnixTime) -> bool {
+        self.grant_id == grant_id && self.is_live(now)
+    }
 }

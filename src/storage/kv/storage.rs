@@ -106,7 +106,7 @@ impl<H: KvHost> Storage for KvStorage<H> {
         now: UnixTime,
     ) -> Result<Option<AccessRecord>, StorageError> {
         let record: Option<AccessRecord> = self.read(&self.keys.access(grant_id, digest)).await?;
-        Ok(record.filter(|a| a.grant_id == grant_id && a.is_live(now)))
+        Ok(record.filter(|a| a.answers(grant_id, now)))
     }
 
     async fn rotate_refresh(

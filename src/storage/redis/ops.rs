@@ -246,7 +246,7 @@ impl Storage for RedisStorage {
         let json: Option<String> =
             self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection)).await?;
         let record: Option<AccessRecord> = json.map(|j| decode(&key, &j)).transpose()?;
-        Ok(record.filter(|a| a.grant_id == grant_id && a.is_live(now)))
+        Ok(record.filter(|a| a.answers(grant_id, now)))
     }
 
     async fn rotate_refresh(
