@@ -61,12 +61,11 @@ impl SecretDigest {
     /// Lowercase hex, as used in storage keys.
     pub fn to_hex(&self) -> String {
         const HEX: &[u8; 16] = b"0123456789abcdef";
-        let mut out = String::with_capacity(64);
-        for byte in self.0 {
-            out.push(HEX[(byte >> 4) as usize] as char);
-            out.push(HEX[(byte & 0xf) as usize] as char);
-        }
-        out
+        // Bytes, not chars: this runs on every verification, and pushing
+        // chars one at a time costs a UTF-8 encoding each in a size-optimised
+        // wasm build.
+        let digits = self.0.iter().flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xf)]]);
+        String::from_utf8(digits.collect()).expect("hex digits are ASCII")
     }
 
     /// Parses 64 hex characters.

@@ -44,11 +44,31 @@ function guard(method) {
   };
 }
 
+// Methods the module answers at once when the store needs no I/O (the value
+// itself, not a Promise): still a Promise to their callers, as typed.
+const ANSWERED_AT_ONCE = new Set(['verifyAccessToken']);
+
+function promised(method) {
+  return function promisedCall(...args) {
+    try {
+      const result = method.apply(this, args);
+      return result instanceof Promise ? result.catch(rethrow) : Promise.resolve(result);
+    } catch (error) {
+      try {
+        rethrow(error);
+      } catch (thrown) {
+        return Promise.reject(thrown);
+      }
+    }
+  };
+}
+
 for (const cls of [raw.SimplyMCPOAuthProvider, raw.InMemoryStorage, raw.KvStorage]) {
   for (const name of Object.getOwnPropertyNames(cls.prototype)) {
     const descriptor = Object.getOwnPropertyDescriptor(cls.prototype, name);
     if (name !== 'constructor' && typeof descriptor.value === 'function') {
-      Object.defineProperty(cls.prototype, name, { ...descriptor, value: guard(descriptor.value) });
+      const wrap = ANSWERED_AT_ONCE.has(name) ? promised : guard;
+      Object.defineProperty(cls.prototype, name, { ...descriptor, value: wrap(descriptor.value) });
     }
   }
 }

@@ -146,16 +146,16 @@ export class DenoKvHost implements KvHost {
   capabilities(): KvCapabilities;
 }
 
-/** What a valid access token stands for. */
+/** What a verified access token stands for. Frozen: the same object may answer later calls. */
 export interface AuthInfo {
-  clientId: string;
-  subject: string | null;
-  scopes: string[];
-  resource: string;
-  props: Record<string, unknown>;
+  readonly clientId: string;
+  readonly subject: string | null;
+  readonly scopes: readonly string[];
+  readonly resource: string;
+  readonly props: Readonly<Record<string, unknown>>;
   /** Unix seconds. */
-  expiresAt: number;
-  grantId: string;
+  readonly expiresAt: number;
+  readonly grantId: string;
 }
 
 /** A checked authorization request, to show consent for. */

@@ -7,6 +7,7 @@
 //! every store is one concrete type, `KvStorage` over an in-module map or a JS
 //! host (`storage::SharedStorage`).
 
+mod auth_objects;
 mod config;
 mod errors;
 mod fetch;

@@ -1,13 +1,16 @@
 //! `SimplyMCPOAuthProvider` and `createOAuthProvider`.
 
 use std::cell::Cell;
+use std::future::Future;
 use std::rc::Rc;
+use std::task::{Context, Poll, Waker};
 
 use js_sys::{Object, Promise, Reflect};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use super::auth_objects::AuthObjects;
 use super::config::provider_config;
 use super::errors::{config_error, from_js, js_error, oauth_error, to_js};
 use super::fetch::{to_http, to_web};
@@ -19,6 +22,7 @@ use crate::provider::{Approval, AuthorizationRequest, AuthorizeError, Provider};
 struct Inner {
     oauth: OAuthHttp<SharedStorage>,
     initialized: Cell<bool>,
+    auth_objects: AuthObjects,
 }
 
 /// The authorization server (the seed's `SimplyMCPOAuthProvider`).
@@ -134,7 +138,9 @@ impl JsProvider {
             lookup(&storage_value)?
         };
         let provider = Provider::new(provider_config, storage).map_err(config_error)?;
-        Ok(Self { inner: Rc::new(Inner { oauth: OAuthHttp::new(provider), initialized: Cell::new(false) }) })
+        let oauth = OAuthHttp::new(provider);
+        let inner = Inner { oauth, initialized: Cell::new(false), auth_objects: AuthObjects::default() };
+        Ok(Self { inner: Rc::new(inner) })
     }
 
     /// The issuer URL; the package's JS layer sends token, registration,
@@ -171,7 +177,7 @@ impl JsProvider {
             let scopes = required_scopes.unwrap_or_default();
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
             match inner.oauth.authenticate(&request, &scopes).await {
-                Ok(auth) => Ok(object("auth", &to_js(&auth)?)),
+                Ok(auth) => Ok(object("auth", &inner.auth_objects.object_for(auth)?)),
                 Err(response) => Ok(object("response", &to_web(response)?.into())),
             }
         })
@@ -220,13 +226,16 @@ impl JsProvider {
         })
     }
 
-    /// What a live access token stands for; rejects with `code: "invalid_token"` otherwise.
+    /// What a live access token stands for; `code: "invalid_token"` otherwise.
+    /// The hot path of every MCP request, so it answers at once when the
+    /// store needs no host I/O (see [`now_or_promise`]); the package's JS
+    /// layer turns the answer into a Promise either way.
     #[wasm_bindgen(js_name = verifyAccessToken)]
-    pub fn verify_access_token(&self, token: String) -> Promise {
+    pub fn verify_access_token(&self, token: String) -> Result<JsValue, JsValue> {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        now_or_promise(async move {
             let auth = inner.oauth.provider().verify_access_token(&token).await.map_err(oauth_error)?;
-            to_js(&auth)
+            inner.auth_objects.object_for(auth)
         })
     }
 
@@ -294,6 +303,21 @@ impl JsProvider {
     pub fn health_check(&self) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move { to_js(&health(inner.oauth.provider().storage()).await) })
+    }
+}
+
+/// Runs `work` to its end now if it never waits (the in-module store answers
+/// without awaiting the host), else hands it to the JS event loop: the value
+/// (or thrown error) itself, or a Promise of it. Skipping the Promise and its
+/// job queue when nothing is pending saves about a tenth of a verify.
+fn now_or_promise(
+    work: impl Future<Output = Result<JsValue, JsValue>> + 'static,
+) -> Result<JsValue, JsValue> {
+    let mut work = Box::pin(work);
+    // A pending host call registers the real waker when the Promise polls again.
+    match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        Poll::Ready(answer) => answer,
+        Poll::Pending => Ok(future_to_promise(work).into()),
     }
 }
 
