@@ -249,10 +249,17 @@ fn main() {
     let smoke = !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--smoke");
     let rt = single_thread();
 
+    // scripts/bench.sh runs this a second time built with sha2's portable
+    // code (`--features sha2/force-soft`), to show what the CPU's SHA
+    // instructions are worth: wasm has none.
+    let label = std::env::var("BENCH_MEMORY_LABEL").unwrap_or_else(|_| "native memory".into());
     let memory = rt.block_on(provider(Arc::new(MemoryStorage::new())));
     let none = |_: &str| json!({ "round_trips": null, "commands": null });
-    measure(&rt, "native memory", &memory, if smoke { SMOKE } else { MEMORY }, &none);
+    measure(&rt, &label, &memory, if smoke { SMOKE } else { MEMORY }, &none);
     drop(memory);
+    if std::env::var_os("BENCH_MEMORY_ONLY").is_some() {
+        return;
+    }
 
     #[cfg(feature = "redis")]
     redis_side::run(&rt, smoke);
@@ -623,5 +630,55 @@ mod redis_side {
             concurrent_verify(&p, tasks, total).await
         });
         row("native redis", "verify", tasks, throughput, &mut t, extras("verify"));
+
+        let (rounds, per_round) = if smoke { (1, 200) } else { (7, 40_000) };
+        for concurrency in [1, tasks] {
+            rt.block_on(beside_redis_benchmark(&p, &url, concurrency, rounds, per_round));
+        }
+    }
+
+    /// Verify and `redis-benchmark -t get` at the same concurrency, taking
+    /// turns for `rounds` rounds, so that both see the same machine (a
+    /// shared VM drifts by more than the 20% the target allows between two
+    /// runs minutes apart). Prints every round and the median of the
+    /// per-round ratios.
+    async fn beside_redis_benchmark(p: &Bench, url: &str, concurrency: usize, rounds: usize, n: usize) {
+        let (host, port) = host_port(url);
+        // redis-benchmark GETs this one key (no -r); a value the size of an access record.
+        let mut c = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
+        let _: () =
+            redis::cmd("SET").arg("key:__rand_int__").arg("x".repeat(300)).query_async(&mut c).await.unwrap();
+        let mut paired = Vec::new();
+        for _ in 0..rounds {
+            let (ours, _) = concurrent_verify(p, concurrency, n).await;
+            let output = Command::new("redis-benchmark")
+                .args(["-h", &host, "-p", &port, "-t", "get", "-q", "-n", &n.to_string()])
+                .args(["-c", &concurrency.to_string()])
+                .stdin(Stdio::null())
+                .output()
+                .expect("redis-benchmark on PATH (Debian: redis-tools)");
+            let get = get_per_sec(&String::from_utf8_lossy(&output.stdout))
+                .unwrap_or_else(|| panic!("redis-benchmark printed no GET rate: {output:?}"));
+            paired.push((ours, get));
+        }
+        let mut ratios: Vec<f64> = paired.iter().map(|(ours, get)| ours / get).collect();
+        ratios.sort_by(f64::total_cmp);
+        let command = format!("redis-benchmark -t get -q -n {n} -c {concurrency}");
+        println!(
+            "{}",
+            json!({
+                "beside_redis_benchmark": true,
+                "concurrency": concurrency,
+                "rounds": paired.iter().map(|(ours, get)| json!({ "verify": ours.round(), "get": get })).collect::<Vec<_>>(),
+                "median_ratio": ratios[ratios.len() / 2],
+                "command": command,
+            })
+        );
+    }
+
+    /// The GET rate from `redis-benchmark -q` output (`GET: 41666.67 requests per second, p50=...`).
+    fn get_per_sec(output: &str) -> Option<f64> {
+        let line = output.split(['\r', '\n']).rfind(|l| l.starts_with("GET: "))?;
+        line.strip_prefix("GET: ")?.split_whitespace().next()?.parse().ok()
     }
 }

@@ -2,8 +2,11 @@
 # Runs every benchmark and prints one table: verify, code exchange, refresh and
 # a full flow on native MemoryStorage and RedisStorage (benches/ops.rs, profile
 # bench = release at opt-level 3) and on the wasm package in Node over
-# InMemoryStorage and KvStorage (pkg/bench/bench.mjs); redis-benchmark GET at
-# the same concurrency as the Redis verify rows; wasm cold start and size.
+# InMemoryStorage and KvStorage (pkg/bench/bench.mjs); Redis verify and
+# redis-benchmark GET taking turns at the same concurrency; native verify again
+# with portable SHA-256 (no SHA instructions, as in wasm); wasm cold start and
+# size. With two or more CPUs, redis-server runs on CPU 0 and every client
+# (our benchmarks, redis-benchmark) on CPU 1, so they do not trade places.
 #
 #   bash scripts/bench.sh            measure (a few minutes; rebuilds pkg/dist)
 #   bash scripts/bench.sh --smoke    build and run everything once, tiny counts (CI)
@@ -35,7 +38,9 @@ results=$out/results.jsonl
 # A redis-server of our own on a free loopback port, for the bench and redis-benchmark.
 port=$(node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})")
 redis_dir=$(mktemp -d)
-redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$redis_dir" >"$redis_dir/log" 2>&1 &
+pin_server=() pin_client=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then pin_server=(taskset -c 0) pin_client=(taskset -c 1); fi
+"${pin_server[@]}" redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$redis_dir" >"$redis_dir/log" 2>&1 &
 redis_pid=$!
 cleanup() { kill "$redis_pid" 2>/dev/null || true; wait "$redis_pid" 2>/dev/null || true; rm -rf "$redis_dir"; }
 trap cleanup EXIT
@@ -60,30 +65,20 @@ mkdir -p "$snapshot/test"
 cp -r pkg/src pkg/dist pkg/bench pkg/package.json "$snapshot/"
 cp pkg/test/hosts.mjs "$snapshot/test/"
 
-if [ $smoke = 1 ]; then
-  # Test profile, without --bench: ops runs each operation a few times.
-  echo "==> cargo test --bench ops --all-features (smoke)" >&2
-  cargo test --locked --bench ops --all-features 2>&1 | tee "$out/native.log" | grep '^{' >>"$results" || true
-else
-  echo "==> cargo bench --bench ops --all-features (profile bench: opt-level 3, lto)" >&2
-  cargo bench --locked --bench ops --all-features 2>&1 | tee "$out/native.log" | grep '^{' >>"$results" || true
-fi
+# Smoke: the test profile, without --bench, so ops runs each operation a few times.
+native_bench() { # features, log name
+  if [ $smoke = 1 ]; then set -- test "$@"; else set -- bench "$@"; fi
+  echo "==> cargo $1 --bench ops --features $2$([ $smoke = 1 ] && echo ' (smoke)')" >&2
+  cargo "$1" --locked --bench ops --features "$2" --no-run >&2
+  "${pin_client[@]}" cargo "$1" --locked --bench ops --features "$2" 2>&1 | tee "$out/$3.log" | grep '^{' >>"$results" || true
+}
+native_bench server,redis native
 grep -q '"native redis"' "$results" || { cat "$out/native.log" >&2; echo "bench.sh: the native bench failed" >&2; exit 1; }
+BENCH_MEMORY_ONLY=1 BENCH_MEMORY_LABEL="native memory, portable SHA-256" native_bench sha2/force-soft native-soft
+grep -q '"native memory, portable SHA-256"' "$results" || { cat "$out/native-soft.log" >&2; echo "bench.sh: the portable-SHA bench failed" >&2; exit 1; }
 
 echo "==> node pkg/bench/bench.mjs" >&2
-node "$snapshot/bench/bench.mjs" $([ $smoke = 1 ] && echo --smoke) >>"$results"
-
-echo "==> redis-benchmark GET, -c 1 and -c $concurrency" >&2
-n=$([ $smoke = 1 ] && echo 1000 || echo 100000)
-# SET first so that every GET finds a value (-d 300: about the size of an access record).
-redis-cli -p "$port" flushall >/dev/null
-for c in 1 "$concurrency"; do
-  line=$(redis-benchmark -h 127.0.0.1 -p "$port" -t set,get -d 300 -n "$n" -c "$c" -q 2>/dev/null | tr '\r' '\n' | grep '^GET:' | tail -1)
-  rps=$(sed -n 's/^GET: \([0-9.]*\) requests per second.*/\1/p' <<<"$line")
-  p50=$(sed -n 's/.*p50=\([0-9.]*\) msec.*/\1/p' <<<"$line")
-  printf '{"redis_benchmark":true,"concurrency":%s,"ops_per_sec":%s,"p50_ms":%s,"command":"redis-benchmark -t set,get -d 300 -n %s -c %s -q"}\n' \
-    "$c" "${rps:-0}" "${p50:-null}" "$n" "$c" >>"$results"
-done
+"${pin_client[@]}" node "$snapshot/bench/bench.mjs" $([ $smoke = 1 ] && echo --smoke) >>"$results"
 
 echo "==> node pkg/bench/coldstart.mjs" >&2
 node "$snapshot/bench/coldstart.mjs" "$([ $smoke = 1 ] && echo 2 || echo 15)" >>"$results"
