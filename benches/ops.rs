@@ -7,7 +7,7 @@
 //! - Each operation runs on a single-threaded tokio runtime (one core), one at
 //!   a time, timed one by one: median and p99 from those timings. Inputs
 //!   (codes, refresh tokens) are made beforehand, outside the timings.
-//! - `ops_per_sec` of verify comes from a separate pass with no clock calls
+//! - `ops_per_sec` of verify is the median of five passes with no clock calls
 //!   inside the loop; for the others it is `count / sum of the timings`.
 //! - Redis: a server of its own on a free loopback port, or `REDIS_URL`.
 //!   Verify also runs with `BENCH_REDIS_CONCURRENCY` (default 16) tasks in
@@ -53,6 +53,9 @@ const MEMORY: Counts = Counts { verify_pass: 3_000_000, verify_timed: 300_000, t
 #[cfg(feature = "redis")]
 const REDIS: Counts = Counts { verify_pass: 50_000, verify_timed: 50_000, token: 10_000, flow: 3_000 };
 const SMOKE: Counts = Counts { verify_pass: 20, verify_timed: 20, token: 5, flow: 3 };
+
+/// Verify's ops/s is the median of this many passes of `verify_pass / VERIFY_PASSES`.
+const VERIFY_PASSES: usize = 5;
 
 fn profile() -> &'static str {
     if cfg!(debug_assertions) {
@@ -195,15 +198,21 @@ fn measure(rt: &Runtime, backend: &str, p: &Bench, counts: Counts, extras: &dyn 
             exchange(p, CLIENT, &code).await.0
         };
 
-        // Verify: warm-up, a pass with no clock inside the loop, then timed.
+        // Verify: warm-up, passes with no clock inside the loop (the median
+        // pass gives ops/s, so one pass disturbed by the machine does not), then timed.
         for _ in 0..counts.verify_timed.min(10_000) {
             verify(p, &access).await;
         }
-        let started = Instant::now();
-        for _ in 0..counts.verify_pass {
-            verify(p, &access).await;
+        let mut rates = Vec::with_capacity(VERIFY_PASSES);
+        for _ in 0..VERIFY_PASSES {
+            let started = Instant::now();
+            for _ in 0..counts.verify_pass / VERIFY_PASSES {
+                verify(p, &access).await;
+            }
+            rates.push(per_sec(counts.verify_pass / VERIFY_PASSES, started.elapsed()));
         }
-        let throughput = per_sec(counts.verify_pass, started.elapsed());
+        rates.sort_by(f64::total_cmp);
+        let throughput = rates[VERIFY_PASSES / 2];
         let mut t = Timings::default();
         for _ in 0..counts.verify_timed {
             t.time(verify(p, &access)).await;
@@ -637,43 +646,80 @@ mod redis_side {
         }
     }
 
-    /// Verify and `redis-benchmark -t get` at the same concurrency, taking
-    /// turns for `rounds` rounds, so that both see the same machine (a
-    /// shared VM drifts by more than the 20% the target allows between two
-    /// runs minutes apart). Prints every round and the median of the
-    /// per-round ratios.
+    /// Verify, a bare GET through the redis crate and `redis-benchmark -t
+    /// get`, all at the same concurrency, taking turns for `rounds` rounds so
+    /// that all three see the same machine (a shared VM drifts by more than
+    /// the 20% the target allows between two runs minutes apart). The bare
+    /// GET tells the client library's cost from ours. Prints every round and
+    /// the medians of the per-round ratios.
     async fn beside_redis_benchmark(p: &Bench, url: &str, concurrency: usize, rounds: usize, n: usize) {
         let (host, port) = host_port(url);
         // redis-benchmark GETs this one key (no -r); a value the size of an access record.
+        const KEY: &str = "key:__rand_int__";
         let mut c = redis::Client::open(url).unwrap().get_multiplexed_async_connection().await.unwrap();
-        let _: () =
-            redis::cmd("SET").arg("key:__rand_int__").arg("x".repeat(300)).query_async(&mut c).await.unwrap();
-        let mut paired = Vec::new();
+        let _: () = redis::cmd("SET").arg(KEY).arg("x".repeat(300)).query_async(&mut c).await.unwrap();
+        let mut measured = Vec::new();
         for _ in 0..rounds {
-            let (ours, _) = concurrent_verify(p, concurrency, n).await;
+            let (verify, _) = concurrent_verify(p, concurrency, n).await;
+            let crate_get = concurrent_get(&c, KEY, concurrency, n).await;
             let output = Command::new("redis-benchmark")
                 .args(["-h", &host, "-p", &port, "-t", "get", "-q", "-n", &n.to_string()])
                 .args(["-c", &concurrency.to_string()])
                 .stdin(Stdio::null())
                 .output()
                 .expect("redis-benchmark on PATH (Debian: redis-tools)");
-            let get = get_per_sec(&String::from_utf8_lossy(&output.stdout))
+            let benchmark_get = get_per_sec(&String::from_utf8_lossy(&output.stdout))
                 .unwrap_or_else(|| panic!("redis-benchmark printed no GET rate: {output:?}"));
-            paired.push((ours, get));
+            measured.push((verify, crate_get, benchmark_get));
         }
-        let mut ratios: Vec<f64> = paired.iter().map(|(ours, get)| ours / get).collect();
-        ratios.sort_by(f64::total_cmp);
-        let command = format!("redis-benchmark -t get -q -n {n} -c {concurrency}");
+        let median = |ratio: fn(&(f64, f64, f64)) -> f64| {
+            let mut ratios: Vec<f64> = measured.iter().map(ratio).collect();
+            ratios.sort_by(f64::total_cmp);
+            ratios[ratios.len() / 2]
+        };
+        let rounds: Vec<Value> = measured
+            .iter()
+            .map(|(verify, crate_get, get)| json!({ "verify": verify.round(), "crate_get": crate_get.round(), "get": get }))
+            .collect();
         println!(
             "{}",
             json!({
                 "beside_redis_benchmark": true,
                 "concurrency": concurrency,
-                "rounds": paired.iter().map(|(ours, get)| json!({ "verify": ours.round(), "get": get })).collect::<Vec<_>>(),
-                "median_ratio": ratios[ratios.len() / 2],
-                "command": command,
+                "rounds": rounds,
+                "median_ratio": median(|(verify, _, get)| verify / get),
+                "median_crate_ratio": median(|(_, crate_get, get)| crate_get / get),
+                "median_verify_to_crate": median(|(verify, crate_get, _)| verify / crate_get),
+                "command": format!("redis-benchmark -t get -q -n {n} -c {concurrency}"),
             })
         );
+    }
+
+    /// GETs of one key with `tasks` in flight on one multiplexed connection:
+    /// the redis crate alone.
+    async fn concurrent_get(
+        connection: &redis::aio::MultiplexedConnection,
+        key: &'static str,
+        tasks: usize,
+        total: usize,
+    ) -> f64 {
+        let per_task = total.div_ceil(tasks);
+        let started = Instant::now();
+        let handles: Vec<_> = (0..tasks)
+            .map(|_| {
+                let mut connection = connection.clone();
+                tokio::spawn(async move {
+                    for _ in 0..per_task {
+                        let _: Option<String> =
+                            redis::cmd("GET").arg(key).query_async(&mut connection).await.expect("GET");
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.await.unwrap();
+        }
+        per_sec(per_task * tasks, started.elapsed())
     }
 
     /// The GET rate from `redis-benchmark -q` output (`GET: 41666.67 requests per second, p50=...`).

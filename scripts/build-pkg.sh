@@ -2,8 +2,20 @@
 # Builds the npm package in pkg/: the release wasm module, its wasm-bindgen
 # bindings (--target web, initialised per runtime by pkg/src/*.js), and an
 # optimised module (wasm-opt -Oz from npm binaryen@132.0.0). Prints the sizes.
+#
+#   bash scripts/build-pkg.sh           the shipped, size-optimised module
+#   bash scripts/build-pkg.sh --speed   opt-level 3 and wasm-opt -O3 instead: for
+#                                       measuring what size costs in speed (it
+#                                       is over the size budget; not shipped)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+rust_opt=() wasm_opt=-Oz
+case "${1:-}" in
+  "") ;;
+  --speed) rust_opt=(--config 'profile.release.opt-level=3') wasm_opt=-O3 ;;
+  *) echo "usage: $0 [--speed]" >&2; exit 2 ;;
+esac
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 
@@ -15,15 +27,17 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want"
 fi
 
-cargo rustc --locked --lib --release --target wasm32-unknown-unknown --crate-type cdylib
+cargo rustc --locked --lib --release --target wasm32-unknown-unknown --crate-type cdylib "${rust_opt[@]}"
 rm -rf pkg/dist
 wasm-bindgen --target web --out-dir pkg/dist --out-name simply_mcp_oauth \
   target/wasm32-unknown-unknown/release/simply_mcp_oauth.wasm
 
 (cd pkg && { [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund; })
 raw=pkg/dist/simply_mcp_oauth_bg.wasm
-pkg/node_modules/.bin/wasm-opt -Oz "$raw" -o "$raw.opt"
+pkg/node_modules/.bin/wasm-opt "$wasm_opt" "$raw" -o "$raw.opt"
 mv "$raw.opt" "$raw"
+# For the benchmark table (not part of the package's files).
+echo "release wasm ($([ $wasm_opt = -Oz ] && echo '-Oz' || echo 'opt-level 3, -O3: not shipped'))" >pkg/dist/build-profile.txt
 
 bytes=$(wc -c < "$raw")
 gzipped=$(gzip -9 -c "$raw" | wc -c)
