@@ -99,9 +99,7 @@ impl Shard {
         let outcome = grant.redeem_code(code_digest, expect, &redemption, now);
         match &outcome {
             CodeOutcome::Redeemed(grant, access) => {
-                let access_expiry = Some((redemption.access_digest, access.expires_at));
-                self.schedule_grant(grant_id, grant.expires_at, access_expiry);
-                self.access.insert(redemption.access_digest, Box::new(access.clone()));
+                self.keep_issued(grant_id, grant.expires_at, redemption.access_digest, access);
             }
             CodeOutcome::Replayed => {
                 self.remove_grant(grant_id);
@@ -133,9 +131,7 @@ impl Shard {
         let outcome = grant.rotate_refresh(client_id, presented, &rotation, now);
         match &outcome {
             RotateOutcome::Rotated(grant, access) | RotateOutcome::Retried(grant, access) => {
-                let access_expiry = Some((rotation.access_digest, access.expires_at));
-                self.schedule_grant(grant_id, grant.expires_at, access_expiry);
-                self.access.insert(rotation.access_digest, Box::new(access.clone()));
+                self.keep_issued(grant_id, grant.expires_at, rotation.access_digest, access);
             }
             RotateOutcome::Reused => {
                 self.remove_grant(grant_id);
@@ -160,6 +156,19 @@ impl Shard {
         let grant = grant.clone();
         self.remove_grant(grant_id);
         Some(grant)
+    }
+
+    /// Keeps the access record a transition of a grant issued, and queues
+    /// its expiry with the grant's (possibly extended) one.
+    fn keep_issued(
+        &mut self,
+        grant_id: &str,
+        grant_expires_at: UnixTime,
+        digest: SecretDigest,
+        access: &AccessRecord,
+    ) {
+        self.schedule_grant(grant_id, grant_expires_at, Some((digest, access.expires_at)));
+        self.access.insert(digest, Box::new(access.clone()));
     }
 
     /// Removes a grant with its access records and index entries.
