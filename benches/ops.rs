@@ -24,21 +24,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-use simply_mcp_oauth::crypto::pkce_s256;
-use simply_mcp_oauth::provider::{Approval, ClientAuth, ClientMetadata};
-use simply_mcp_oauth::{ClientConfig, MemoryStorage, Params, Provider, ProviderConfig, Storage};
+use simply_mcp_oauth::MemoryStorage;
 use tokio::runtime::Runtime;
 
-#[cfg(feature = "redis")]
-#[allow(dead_code)]
-#[path = "../tests/common/redis_server.rs"]
-mod redis_server;
+mod common;
 
-const REDIRECT: &str = "http://127.0.0.1/callback";
-const VERIFIER: &str = "bench-code-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
-const CLIENT: &str = "bench";
-
-type Bench = Arc<Provider<Arc<dyn Storage>>>;
+use common::*;
 
 /// Iteration counts: `(verify throughput, verify timed, exchange/refresh, full flow)`.
 #[derive(Clone, Copy)]
@@ -63,83 +54,6 @@ fn profile() -> &'static str {
     } else {
         "bench"
     }
-}
-
-async fn provider(storage: Arc<dyn Storage>) -> Bench {
-    let config = ProviderConfig {
-        clients: vec![ClientConfig {
-            client_id: CLIENT.into(),
-            client_secret: None,
-            redirect_uris: vec![REDIRECT.into()],
-            scopes: vec!["mcp".into()],
-        }],
-        ..ProviderConfig::new("http://127.0.0.1:8080")
-    };
-    Arc::new(Provider::create(config, storage).await.expect("provider"))
-}
-
-/// `/authorize` parsed and approved: the code.
-async fn authorize(p: &Bench, client_id: &str) -> String {
-    let challenge = pkce_s256(VERIFIER);
-    let params = Params::from_pairs([
-        ("response_type", "code"),
-        ("client_id", client_id),
-        ("redirect_uri", REDIRECT),
-        ("code_challenge", challenge.as_str()),
-        ("code_challenge_method", "S256"),
-        ("scope", "mcp"),
-    ]);
-    let request = p.parse_authorization(&params).await.expect("authorization request");
-    let approval = Approval { subject: "bench-user".into(), ..Default::default() };
-    let location = p.complete_authorization(&request, approval).await.expect("approval");
-    // Codes are `<base64url>.<base64url>`: nothing to percent-decode.
-    let query = location.split_once('?').map_or("", |(_, q)| q);
-    query.split('&').find_map(|pair| pair.strip_prefix("code=")).expect("a code").to_string()
-}
-
-/// A code exchanged: `(access token, refresh token)`.
-async fn exchange(p: &Bench, client_id: &str, code: &str) -> (String, String) {
-    let t = p
-        .exchange_authorization_code(&ClientAuth::public(client_id), code, REDIRECT, VERIFIER, None)
-        .await
-        .expect("tokens");
-    (t.access_token, t.refresh_token.expect("a refresh token"))
-}
-
-async fn refresh(p: &Bench, client_id: &str, token: &str) -> (String, String) {
-    let t =
-        p.exchange_refresh_token(&ClientAuth::public(client_id), token, None, None).await.expect("refresh");
-    (t.access_token, t.refresh_token.expect("a successor"))
-}
-
-async fn verify(p: &Bench, token: &str) {
-    p.verify_access_token(token).await.expect("verify");
-}
-
-fn public_metadata() -> ClientMetadata {
-    ClientMetadata {
-        redirect_uris: vec![REDIRECT.into()],
-        token_endpoint_auth_method: Some("none".into()),
-        ..Default::default()
-    }
-}
-
-async fn full_flow(p: &Bench) {
-    let client = p.register_client(public_metadata()).await.expect("registration");
-    let code = authorize(p, &client.client_id).await;
-    let (access, refresh_token) = exchange(p, &client.client_id, &code).await;
-    verify(p, &access).await;
-    let (_, successor) = refresh(p, &client.client_id, &refresh_token).await;
-    p.revoke(&ClientAuth::public(&client.client_id), &successor).await.expect("revoke");
-}
-
-async fn fresh_code(p: &Bench) -> String {
-    authorize(p, CLIENT).await
-}
-
-async fn fresh_refresh(p: &Bench) -> String {
-    let code = authorize(p, CLIENT).await;
-    exchange(p, CLIENT, &code).await.1
 }
 
 /// Per-operation timings in nanoseconds.
@@ -249,10 +163,6 @@ fn measure(rt: &Runtime, backend: &str, p: &Bench, counts: Counts, extras: &dyn 
     });
 }
 
-fn single_thread() -> Runtime {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime")
-}
-
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let smoke = !args.iter().any(|a| a == "--bench") || args.iter().any(|a| a == "--smoke");
@@ -284,7 +194,9 @@ mod redis_side {
     use std::sync::mpsc;
 
     use super::*;
+    use simply_mcp_oauth::provider::ClientAuth;
     use simply_mcp_oauth::storage::{RedisConfig, RedisStorage};
+    use simply_mcp_oauth::Storage;
 
     /// What one operation sends, per run.
     #[derive(Default)]
@@ -603,19 +515,7 @@ mod redis_side {
     }
 
     pub fn run(rt: &Runtime, smoke: bool) {
-        let on_path = Command::new("redis-server").arg("--version").output().is_ok();
-        let (_server, url) = match std::env::var("REDIS_URL") {
-            Ok(url) => (None, url),
-            Err(_) if on_path => {
-                let server = redis_server::RedisServer::start();
-                let url = server.url();
-                (Some(server), url)
-            }
-            Err(_) => {
-                eprintln!("redis-server is not on PATH and REDIS_URL is unset: Redis rows skipped");
-                return;
-            }
-        };
+        let Some((_server, url)) = redis_target() else { return };
         let p = rt.block_on(async {
             let storage: Arc<dyn Storage> =
                 Arc::new(RedisStorage::connect(RedisConfig::from_url(&url).unwrap()).await.unwrap());

@@ -11,8 +11,9 @@ const lines = readFileSync(process.argv[2] ?? 'target/bench/results.jsonl', 'utf
   .map((l) => JSON.parse(l));
 
 const machine = lines.find((l) => l.machine) ?? {};
-const rows = lines.filter((l) => l.backend);
+const rows = lines.filter((l) => l.backend && !l.criterion);
 const beside = lines.filter((l) => l.beside_redis_benchmark);
+const criterion = lines.filter((l) => l.criterion);
 const cold = lines.find((l) => l.cold_start);
 const size = lines.find((l) => l.module_size);
 
@@ -29,11 +30,17 @@ function table(header, body, align) {
   return out.join('\n');
 }
 
+/** criterion's estimate for a native row at concurrency 1, if it ran. */
+function criterionCell(r) {
+  const c = r.concurrency === 1 && criterion.find((e) => e.backend === r.backend && e.op === r.op);
+  return c ? `${us(c.median_ns / 1000)} [${us(c.low_ns / 1000)}, ${us(c.high_ns / 1000)}]` : '-';
+}
+
 console.log(`\n## Benchmarks${machine.smoke ? ' (SMOKE: tiny counts, figures meaningless)' : ''}`);
 console.log(`machine: ${machine.cpu}, ${machine.cores} cores, load average ${machine.load} before the run; node ${machine.node}; redis ${machine.redis}\n`);
 console.log(
   table(
-    ['backend', 'operation', 'profile', 'conc.', 'ops/s', 'median', 'p99', 'store round trips/op', 'Redis cmds/op (incl. Lua)'],
+    ['backend', 'operation', 'profile', 'conc.', 'ops/s', 'median', 'p99', 'criterion median [95% CI]', 'store round trips/op', 'Redis cmds/op (incl. Lua)'],
     rows.map((r) => [
       r.backend,
       OPS[r.op] ?? r.op,
@@ -42,10 +49,11 @@ console.log(
       int(r.ops_per_sec),
       us(r.p50_us),
       us(r.p99_us),
+      criterionCell(r),
       num(r.round_trips),
       num(r.commands),
     ]),
-    ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r'],
+    ['l', 'l', 'l', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
   ),
 );
 console.log(`
@@ -55,7 +63,9 @@ verify: one multiplexed connection). Native rows: the Provider API; wasm rows: t
 SHA-256": sha2 built with force-soft, the code wasm runs, instead of the CPU's SHA instructions.
 Full flow: register -> authorize -> exchange -> verify -> refresh -> revoke. Round trips: commands the client
 sent to Redis (MONITOR), or calls into the KV host; "Redis cmds" adds those Lua scripts ran inside
-Redis (INFO commandstats delta). Profiles: bench = release with opt-level 3 (lto, 1 codegen unit);
+Redis (INFO commandstats delta). criterion: benches/criterion.rs, the same operations; each
+sample times a batch, so its median of per-sample means sits near 1/(ops/s), above the
+per-operation median. Profiles: bench = release with opt-level 3 (lto, 1 codegen unit);
 release wasm = opt-level "z" + wasm-opt -Oz, as shipped in pkg/.`);
 
 const redisRows = rows.filter((r) => r.backend === 'native redis' && r.concurrency === 1);

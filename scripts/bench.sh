@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every benchmark and prints one table: verify, code exchange, refresh and
 # a full flow on native MemoryStorage and RedisStorage (benches/ops.rs, profile
-# bench = release at opt-level 3) and on the wasm package in Node over
+# bench = release at opt-level 3; benches/criterion.rs beside it) and on the wasm package in Node over
 # InMemoryStorage and KvStorage (pkg/bench/bench.mjs); Redis verify and
 # redis-benchmark GET taking turns at the same concurrency; native verify again
 # with portable SHA-256 (no SHA instructions, as in wasm); wasm cold start and
@@ -74,6 +74,31 @@ native_bench() { # features, log name
 }
 native_bench server,redis native
 grep -q '"native redis"' "$results" || { cat "$out/native.log" >&2; echo "bench.sh: the native bench failed" >&2; exit 1; }
+# The same native operations under criterion: its medians and 95% confidence
+# intervals go beside the table's figures (smoke: each benchmark runs once).
+export CRITERION_HOME=$out/criterion
+rm -rf "$CRITERION_HOME"
+if [ $smoke = 1 ]; then
+  echo "==> cargo test --bench criterion --features server,redis (smoke)" >&2
+  cargo test --locked --bench criterion --features server,redis >"$out/criterion.log" 2>&1 || true
+  [ "$(grep -c '^Success' "$out/criterion.log")" = 8 ] || { cat "$out/criterion.log" >&2; echo "bench.sh: benches/criterion.rs failed" >&2; exit 1; }
+else
+  echo "==> cargo bench --bench criterion --features server,redis" >&2
+  cargo bench --locked --bench criterion --features server,redis --no-run >&2
+  "${pin_client[@]}" cargo bench --locked --bench criterion --features server,redis >"$out/criterion.log" 2>&1 \
+    || { cat "$out/criterion.log" >&2; echo "bench.sh: benches/criterion.rs failed" >&2; exit 1; }
+  node -e '
+    const fs = require("fs"), path = require("path");
+    for (const [group, backend] of [["memory", "native memory"], ["redis", "native redis"]]) {
+      for (const op of ["verify", "exchange", "refresh", "full_flow"]) {
+        const file = path.join(process.argv[1], group, op, "new", "estimates.json");
+        if (!fs.existsSync(file)) continue;
+        const { point_estimate, confidence_interval: ci } = JSON.parse(fs.readFileSync(file, "utf8")).median;
+        console.log(JSON.stringify({ criterion: true, backend, op, median_ns: point_estimate, low_ns: ci.lower_bound, high_ns: ci.upper_bound }));
+      }
+    }' "$CRITERION_HOME" >>"$results"
+fi
+
 BENCH_MEMORY_ONLY=1 BENCH_MEMORY_LABEL="native memory, portable SHA-256" native_bench sha2/force-soft native-soft
 grep -q '"native memory, portable SHA-256"' "$results" || { cat "$out/native-soft.log" >&2; echo "bench.sh: the portable-SHA bench failed" >&2; exit 1; }
 
