@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs every benchmark and prints one table: verify, code exchange, refresh and
 # a full flow on native MemoryStorage and RedisStorage (benches/ops.rs, profile
-# bench = release at opt-level 3; benches/criterion.rs beside it) and on the wasm package in Node over
-# InMemoryStorage and KvStorage (pkg/bench/bench.mjs); Redis verify and
+# bench = release at opt-level 3, with benches/criterion.rs's estimates beside
+# them) and on the wasm package in Node over InMemoryStorage and KvStorage
+# (pkg/bench/bench.mjs); Redis verify, a bare redis-crate GET and
 # redis-benchmark GET taking turns at the same concurrency; native verify again
 # with portable SHA-256 (no SHA instructions, as in wasm); wasm cold start and
 # size. With two or more CPUs, redis-server runs on CPU 0 and every client
