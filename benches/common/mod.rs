@@ -18,8 +18,10 @@ pub const REDIRECT: &str = "http://127.0.0.1/callback";
 pub const VERIFIER: &str = "bench-code-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
 pub const CLIENT: &str = "bench";
 
+/// A provider on any store, shared by the tasks of a concurrent run.
 pub type Bench = Arc<Provider<Arc<dyn Storage>>>;
 
+/// A provider with one public client, `CLIENT`, on `storage`.
 pub async fn provider(storage: Arc<dyn Storage>) -> Bench {
     let config = ProviderConfig {
         clients: vec![ClientConfig {
@@ -61,16 +63,19 @@ pub async fn exchange(p: &Bench, client_id: &str, code: &str) -> (String, String
     (t.access_token, t.refresh_token.expect("a refresh token"))
 }
 
+/// A refresh token rotated: `(access token, successor)`.
 pub async fn refresh(p: &Bench, client_id: &str, token: &str) -> (String, String) {
     let t =
         p.exchange_refresh_token(&ClientAuth::public(client_id), token, None, None).await.expect("refresh");
     (t.access_token, t.refresh_token.expect("a successor"))
 }
 
+/// An access token verified (panics if it is not live).
 pub async fn verify(p: &Bench, token: &str) {
     p.verify_access_token(token).await.expect("verify");
 }
 
+/// What a public MCP client registers (RFC 7591).
 pub fn public_metadata() -> ClientMetadata {
     ClientMetadata {
         redirect_uris: vec![REDIRECT.into()],
@@ -79,6 +84,7 @@ pub fn public_metadata() -> ClientMetadata {
     }
 }
 
+/// register -> authorize -> exchange -> verify -> refresh -> revoke.
 pub async fn full_flow(p: &Bench) {
     let client = p.register_client(public_metadata()).await.expect("registration");
     let code = authorize(p, &client.client_id).await;
@@ -88,10 +94,12 @@ pub async fn full_flow(p: &Bench) {
     p.revoke(&ClientAuth::public(&client.client_id), &successor).await.expect("revoke");
 }
 
+/// A new code of `CLIENT`, for an exchange to time.
 pub async fn fresh_code(p: &Bench) -> String {
     authorize(p, CLIENT).await
 }
 
+/// A new refresh token of `CLIENT`, for a refresh to time.
 pub async fn fresh_refresh(p: &Bench) -> String {
     let code = authorize(p, CLIENT).await;
     exchange(p, CLIENT, &code).await.1
