@@ -20,18 +20,15 @@ use simply_mcp_oauth::MemoryStorage;
 use tokio::runtime::Runtime;
 
 /// Times `op` on inputs made by `input` beforehand, outside the clock.
-async fn timed_on_inputs<I, In, Op, F>(iters: u64, mut input: In, mut op: Op) -> Duration
+async fn timed_on_inputs<I, In, Op, F>(iters: u64, input: In, mut op: Op) -> Duration
 where
     In: AsyncFnMut() -> I,
     Op: FnMut(I) -> F,
     F: Future<Output = ()>,
 {
-    let mut inputs = Vec::with_capacity(iters as usize);
-    for _ in 0..iters {
-        inputs.push(input().await);
-    }
+    let made = inputs(iters as usize, input).await;
     let started = Instant::now();
-    for item in inputs {
+    for item in made {
         op(item).await;
     }
     started.elapsed()
@@ -39,7 +36,7 @@ where
 
 /// One group per backend: `<group>/verify`, `/exchange`, `/refresh`, `/full_flow`.
 fn operations(c: &mut Criterion, rt: &Runtime, group: &str, p: &Bench) {
-    let access = rt.block_on(async { exchange(p, CLIENT, &fresh_code(p).await).await.0 });
+    let access = rt.block_on(fresh_access(p));
     let mut g = c.benchmark_group(group);
     g.bench_function("verify", |b| b.to_async(rt).iter(|| verify(p, &access)));
     g.bench_function("exchange", |b| {

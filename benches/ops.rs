@@ -107,10 +107,7 @@ fn per_sec(count: usize, spent: Duration) -> f64 {
 /// Sequential measurements of every operation on one backend.
 fn measure(rt: &Runtime, backend: &str, p: &Bench, counts: Counts, extras: &dyn Fn(&str) -> Value) {
     rt.block_on(async {
-        let access = {
-            let code = fresh_code(p).await;
-            exchange(p, CLIENT, &code).await.0
-        };
+        let access = fresh_access(p).await;
 
         // Verify: warm-up, passes with no clock inside the loop (the median
         // pass gives ops/s, so one pass disturbed by the machine does not), then timed.
@@ -133,10 +130,7 @@ fn measure(rt: &Runtime, backend: &str, p: &Bench, counts: Counts, extras: &dyn 
         }
         row(backend, "verify", 1, throughput, &mut t, extras("verify"));
 
-        let mut codes = Vec::with_capacity(counts.token);
-        for _ in 0..counts.token {
-            codes.push(fresh_code(p).await);
-        }
+        let codes = inputs(counts.token, async || fresh_code(p).await).await;
         let mut t = Timings::default();
         for code in &codes {
             t.time(exchange(p, CLIENT, code)).await;
@@ -145,10 +139,7 @@ fn measure(rt: &Runtime, backend: &str, p: &Bench, counts: Counts, extras: &dyn 
 
         // A fresh grant for every refresh: a grant refreshed thousands of times
         // in a row remembers thousands of live access tokens, which no client does.
-        let mut tokens = Vec::with_capacity(counts.token);
-        for _ in 0..counts.token {
-            tokens.push(fresh_refresh(p).await);
-        }
+        let tokens = inputs(counts.token, async || fresh_refresh(p).await).await;
         let mut t = Timings::default();
         for token in &tokens {
             t.time(refresh(p, CLIENT, token)).await;
@@ -429,17 +420,11 @@ mod redis_side {
         full_flow(p).await;
         let mut monitor = Monitor::start(url).await;
         let monitor = &mut monitor;
-        let access = {
-            let code = fresh_code(p).await;
-            exchange(p, CLIENT, &code).await.0
-        };
+        let access = fresh_access(p).await;
         let mut out = BTreeMap::new();
         let sent = count((&mut *monitor, &proxy), N, |_| verify(p, &access)).await;
         out.insert("verify", sent.extra());
-        let mut codes = Vec::new();
-        for _ in 0..N {
-            codes.push(fresh_code(p).await);
-        }
+        let codes = inputs(N, async || fresh_code(p).await).await;
         let sent = count((&mut *monitor, &proxy), N, |i| {
             let code = codes[i].clone();
             async move {
@@ -448,10 +433,7 @@ mod redis_side {
         })
         .await;
         out.insert("exchange", sent.extra());
-        let mut tokens = Vec::new();
-        for _ in 0..N {
-            tokens.push(fresh_refresh(p).await);
-        }
+        let tokens = inputs(N, async || fresh_refresh(p).await).await;
         let sent = count((&mut *monitor, &proxy), N, |i| {
             let token = tokens[i].clone();
             async move {
@@ -473,10 +455,7 @@ mod redis_side {
         })
         .await;
         out.insert("authorize", sent.extra());
-        let mut tokens = Vec::new();
-        for _ in 0..N {
-            tokens.push(fresh_refresh(p).await);
-        }
+        let tokens = inputs(N, async || fresh_refresh(p).await).await;
         let sent = count((&mut *monitor, &proxy), N, |i| {
             let token = tokens[i].clone();
             async move {
@@ -490,8 +469,7 @@ mod redis_side {
 
     /// Verify with `tasks` in flight on the one (multiplexed) connection.
     async fn concurrent_verify(p: &Bench, tasks: usize, total: usize) -> (f64, Timings) {
-        let code = fresh_code(p).await;
-        let access = Arc::new(exchange(p, CLIENT, &code).await.0);
+        let access = Arc::new(fresh_access(p).await);
         let per_task = total.div_ceil(tasks);
         let started = Instant::now();
         let handles: Vec<_> = (0..tasks)

@@ -99,6 +99,20 @@ pub async fn fresh_code(p: &Bench) -> String {
     authorize(p, CLIENT).await
 }
 
+/// A new live access token of `CLIENT`, for verifies to time.
+pub async fn fresh_access(p: &Bench) -> String {
+    exchange(p, CLIENT, &fresh_code(p).await).await.0
+}
+
+/// `n` inputs made one after another, before anything is timed.
+pub async fn inputs<T>(n: usize, mut make: impl AsyncFnMut() -> T) -> Vec<T> {
+    let mut made = Vec::with_capacity(n);
+    for _ in 0..n {
+        made.push(make().await);
+    }
+    made
+}
+
 /// A new refresh token of `CLIENT`, for a refresh to time.
 pub async fn fresh_refresh(p: &Bench) -> String {
     let code = authorize(p, CLIENT).await;
