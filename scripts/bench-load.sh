@@ -38,42 +38,14 @@ for tool in curl redis-server redis-cli node; do
   command -v "$tool" >/dev/null || { echo "bench-load.sh: $tool is not on PATH" >&2; exit 1; }
 done
 
-echo "==> cargo build --profile bench --features server,redis --bin simply-mcp-oauth-server" >&2
-cargo build --locked --profile bench --features server,redis --bin simply-mcp-oauth-server >&2
-# The bench profile builds into target/release.
-server_bin=target/release/simply-mcp-oauth-server
+source scripts/bench-server.sh
+build_server
 
 out=target/bench
 mkdir -p "$out"
 rm -f "$out"/wrk-*.txt
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
-free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 json_field() { node -e "let d='';process.stdin.on('data',c=>d+=c).on('end',()=>{const v=JSON.parse(d)[process.argv[1]];if(v===undefined){console.error(d);process.exit(1)}console.log(v)})" "$1"; }
-
-# Starts the server; sets $base (http://address). Extra arguments go to the server.
-start_server() {
-  local log=$work/server-$1.log
-  shift
-  "$server_bin" --bind 127.0.0.1:0 --token-expiration 120 "$@" >"$log" 2>&1 &
-  server_pid=$!
-  pids+=("$server_pid")
-  for _ in $(seq 200); do
-    base=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$log")
-    [ -n "$base" ] && return 0
-    kill -0 "$server_pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  cat "$log" >&2
-  echo "bench-load.sh: the server did not start" >&2
-  exit 1
-}
 
 # Parses wrk --latency output into one table row.
 summarise() { # storage route file
@@ -96,21 +68,10 @@ for storage in $storages; do
     for _ in $(seq 100); do redis-cli -p "$port" ping >/dev/null 2>&1 && break; sleep 0.1; done
     args+=(--redis-url "redis://127.0.0.1:$port")
   fi
-  start_server "$storage" "${args[@]}"
+  start_server "$work/server-$storage.log" --token-expiration 120 "${args[@]}"
   echo "==> $storage: server at $base" >&2
 
-  client=$(curl -fsS "$base/register" -H 'content-type: application/json' \
-    -d '{"client_name":"load","token_endpoint_auth_method":"client_secret_basic","grant_types":["client_credentials"],"scope":"mcp"}')
-  client_id=$(json_field client_id <<<"$client")
-  client_secret=$(json_field client_secret <<<"$client")
-  basic=$(printf '%s:%s' "$client_id" "$client_secret" | base64 -w0)
-
-  cat >"$work/token.lua" <<LUA
-wrk.method = "POST"
-wrk.body = "grant_type=client_credentials&scope=mcp"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $basic"
-LUA
+  load_client load
   # One request by hand first: it must succeed.
   curl -fsS "$base/token" -H "authorization: Basic $basic" -d 'grant_type=client_credentials&scope=mcp' >/dev/null
   echo "==> wrk POST /token ($storage), $connections connections, ${duration}s" >&2

@@ -28,44 +28,20 @@ done
 duration=$((minutes * 60))
 
 command -v wrk >/dev/null || { apt-get update && apt-get install -y wrk; }
-echo "==> cargo build --profile bench --features server,redis --bin simply-mcp-oauth-server" >&2
-cargo build --locked --profile bench --features server,redis --bin simply-mcp-oauth-server >&2
-server_bin=target/release/simply-mcp-oauth-server
+source scripts/bench-server.sh
+build_server
 
 out=target/bench
 mkdir -p "$out"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
 
-"$server_bin" --bind 127.0.0.1:0 --storage memory \
-  --token-expiration 5 --refresh-token-expiration 10 --code-expiration 5 >"$work/server.log" 2>&1 &
-server_pid=$!
-pids+=("$server_pid")
-for _ in $(seq 200); do
-  base=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$work/server.log")
-  [ -n "$base" ] && break
-  sleep 0.05
-done
-[ -n "$base" ] || { cat "$work/server.log" >&2; exit 1; }
+start_server "$work/server.log" --storage memory \
+  --token-expiration 5 --refresh-token-expiration 10 --code-expiration 5
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$server_pid/status"; }
 metrics() { curl -fsS "$base/metrics"; }
 echo "==> server at $base (pid $server_pid), RSS at rest $(rss) kB" >&2
 rss_rest=$(rss)
 
-client=$(curl -fsS "$base/register" -H 'content-type: application/json' \
-  -d '{"client_name":"soak","token_endpoint_auth_method":"client_secret_basic","grant_types":["client_credentials"],"scope":"mcp"}')
-basic=$(node -e "const c=JSON.parse(process.argv[1]);console.log(Buffer.from(c.client_id+':'+c.client_secret).toString('base64'))" "$client")
-cat >"$work/token.lua" <<LUA
-wrk.method = "POST"
-wrk.body = "grant_type=client_credentials&scope=mcp"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $basic"
-LUA
+load_client soak
 
 total=$((warmup + duration))
 echo "==> load for ${total}s (warm-up ${warmup}s, then ${minutes} min measured)" >&2

@@ -1,0 +1,56 @@
+# Shared by bench-load.sh and bench-soak.sh (sourced, not run): the native
+# server built for measuring, started on a free loopback port, a confidential
+# client for client_credentials load, and every process started here stopped
+# on exit.
+
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Builds the server with --profile bench (release at opt-level 3, into
+# target/release); sets $server_bin.
+build_server() {
+  echo "==> cargo build --profile bench --features server,redis --bin simply-mcp-oauth-server" >&2
+  cargo build --locked --profile bench --features server,redis --bin simply-mcp-oauth-server >&2
+  server_bin=target/release/simply-mcp-oauth-server
+}
+
+free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
+
+# Starts the server with its log in $1 and the other arguments as its flags;
+# sets $base (http://address) and $server_pid.
+start_server() {
+  local log=$1
+  shift
+  "$server_bin" --bind 127.0.0.1:0 "$@" >"$log" 2>&1 &
+  server_pid=$!
+  pids+=("$server_pid")
+  for _ in $(seq 200); do
+    base=$(sed -n 's/^listening on \(http:[^ ]*\)$/\1/p' "$log")
+    [ -n "$base" ] && return 0
+    kill -0 "$server_pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  cat "$log" >&2
+  echo "$(basename "$0"): the server did not start" >&2
+  exit 1
+}
+
+# Registers a confidential client_credentials client named $1; sets $basic
+# (its Basic credentials) and writes $work/token.lua (wrk's POST /token).
+load_client() {
+  local client
+  client=$(curl -fsS "$base/register" -H 'content-type: application/json' \
+    -d "{\"client_name\":\"$1\",\"token_endpoint_auth_method\":\"client_secret_basic\",\"grant_types\":[\"client_credentials\"],\"scope\":\"mcp\"}")
+  basic=$(node -e "const c=JSON.parse(process.argv[1]);console.log(Buffer.from(c.client_id+':'+c.client_secret).toString('base64'))" "$client")
+  cat >"$work/token.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "grant_type=client_credentials&scope=mcp"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $basic"
+LUA
+}
