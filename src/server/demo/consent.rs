@@ -21,6 +21,7 @@ use sha2::{Digest as _, Sha256};
 use super::{DemoState, DEMO_SUBJECT};
 use crate::crypto::{constant_time_eq, random_secret};
 use crate::error::{ErrorCode, OAuthError};
+use crate::http::escape_html as escape;
 use crate::params::Params;
 use crate::provider::{Approval, AuthorizationRequest, AuthorizeError};
 use crate::server::body::{buffer_request, into_axum_response};
@@ -161,22 +162,6 @@ fn csrf_token(key: &[u8; 32], nonce: &str, fields: &[(String, String)]) -> Strin
     URL_SAFE_NO_PAD.encode(mac)
 }
 
-/// Escapes text for HTML element content and quoted attribute values.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// Where the browser will be sent: the host of the redirect URI, or the
 /// scheme of an app-specific one.
 fn redirect_target(redirect_uri: &str) -> String {
@@ -289,11 +274,6 @@ fn see_other(location: &str) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_everything_that_matters() {
-        assert_eq!(escape(r#"<a href="x">'&'</a>"#), "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;");
-    }
 
     #[test]
     fn token_binds_nonce_and_fields_not_order() {
