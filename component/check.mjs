@@ -22,7 +22,9 @@ const live = (key) => {
   if (entry.expiresAt && entry.expiresAt <= Date.now()) { store.delete(key); return undefined; }
   return entry;
 };
-const write = (key, value, ttl) => store.set(key, { value, expiresAt: ttl > 0n ? Date.now() + Number(ttl) * 1000 : 0 });
+let lastVersion = 0;
+const write = (key, value, ttl) =>
+  store.set(key, { value, version: ++lastVersion, expiresAt: ttl > 0n ? Date.now() + Number(ttl) * 1000 : 0 });
 
 const kv = {
   get(key) { count('get'); check(); return live(key)?.value; },
@@ -36,8 +38,20 @@ const kv = {
     const next = start + page.length;
     return { keys: page, cursor: next < keys.length ? String(next) : undefined };
   },
-  take(key) { count('take'); check(); const entry = live(key); store.delete(key); return entry?.value; },
-  putIfAbsent(key, value, ttl) { count('putIfAbsent'); check(); if (live(key)) return false; write(key, value, ttl); return true; },
+  getVersioned(key) {
+    count('getVersioned'); check();
+    const entry = live(key);
+    return entry && { value: entry.value, version: String(entry.version) };
+  },
+  commit(checks, mutations) {
+    count('commit'); check();
+    if (!checks.every((c) => (live(c.key) ? String(live(c.key).version) : undefined) === c.version)) return false;
+    for (const m of mutations) {
+      if (m.tag === 'set') write(m.val.key, m.val.value, m.val.ttlSeconds);
+      else store.delete(m.val);
+    }
+    return true;
+  },
   capabilities() { count('capabilities'); return { atomic: true, minTtlSeconds: 1n, consistentReads: true }; },
 };
 

@@ -156,7 +156,6 @@ async fn corrupt_records_are_reported_with_their_key() {
             other => panic!("expected Corrupt, got {other:?}"),
         }
     }
-    assert!(!host.contains(&format!("{DEFAULT_KEY_PREFIX}{{g1}}:lock")), "the lock is released on errors");
 }
 
 #[tokio::test]
@@ -173,7 +172,7 @@ async fn health_says_whether_single_use_is_atomic() {
 }
 
 #[tokio::test]
-async fn keys_follow_the_documented_layout_and_hold_no_lock_afterwards() {
+async fn keys_follow_the_documented_layout() {
     let host = MapHost::atomic();
     let s = KvStorage::with_default_prefix(host.clone());
     populate(&s).await;
@@ -206,19 +205,74 @@ async fn listing_pages_through_many_keys() {
     assert_eq!(s.stats(T0).await.unwrap().client_count, 1205);
 }
 
+/// A host on which every commit loses its race: another writer always
+/// changed the grant between the read and the commit.
+struct AlwaysOutraced(MapHost);
+
+#[async_trait::async_trait]
+impl KvHost for AlwaysOutraced {
+    async fn get(&self, key: &str) -> Result<Option<String>, KvError> {
+        self.0.get(key).await
+    }
+    async fn put(&self, key: &str, value: &str, ttl: u64) -> Result<(), KvError> {
+        self.0.put(key, value, ttl).await
+    }
+    async fn delete(&self, key: &str) -> Result<(), KvError> {
+        self.0.delete(key).await
+    }
+    async fn list(&self, prefix: &str, cursor: Option<String>, limit: u32) -> Result<KvPage, KvError> {
+        self.0.list(prefix, cursor, limit).await
+    }
+    async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, KvError> {
+        let read = self.0.get_versioned(key).await?;
+        Ok(read.map(|v| Versioned { version: format!("stale-{}", v.version), ..v }))
+    }
+    async fn commit(&self, checks: &[KvCheck], mutations: &[KvMutation]) -> Result<bool, KvError> {
+        self.0.commit(checks, mutations).await
+    }
+    fn capabilities(&self) -> KvCapabilities {
+        self.0.capabilities()
+    }
+}
+
 #[tokio::test]
-async fn a_busy_grant_lock_becomes_unavailable_after_bounded_attempts() {
+async fn a_transition_that_always_loses_its_race_is_unavailable_after_bounded_attempts() {
     let host = MapHost::atomic();
-    let s = KvStorage::with_default_prefix(host.clone()).with_lock_attempts(5);
-    redeemed(&s).await;
-    // Another instance holds the lock (and died): waiters give up with a 503, not a hang.
-    host.put_if_absent("oauth:{g1}:lock", "locked", 30).await.unwrap();
+    redeemed(&KvStorage::with_default_prefix(host.clone())).await;
+    let s = KvStorage::with_default_prefix(AlwaysOutraced(host.clone())).with_commit_attempts(5);
+    host.take_call_count();
     let err = s.rotate_refresh("g1", "c1", &digest("rt:first"), rotation("x", T0), T0).await.unwrap_err();
     assert!(matches!(err, StorageError::Unavailable(_)), "{err:?}");
-    // The lock's TTL frees the grant.
-    host.advance(30);
-    let outcome = s.rotate_refresh("g1", "c1", &digest("rt:first"), rotation("x", T0), T0).await.unwrap();
+    assert_eq!(host.calls().get("commit"), Some(&5), "one commit per attempt, then a 503, not a hang");
+    // Nothing was written: the grant still rotates from the first token.
+    let plain = KvStorage::with_default_prefix(host);
+    let outcome = plain.rotate_refresh("g1", "c1", &digest("rt:first"), rotation("x", T0), T0).await.unwrap();
     assert!(matches!(outcome, RotateOutcome::Rotated(..)));
+}
+
+/// The host calls of each step on an atomic host: verify one read, the
+/// single-use transitions one versioned read and one commit, a new grant one
+/// commit.
+#[tokio::test]
+async fn each_step_costs_at_most_two_host_calls_on_an_atomic_host() {
+    let host = MapHost::atomic();
+    let s = KvStorage::with_default_prefix(host.clone());
+    s.put_client(client("c1")).await.unwrap();
+    host.take_call_count();
+    s.put_grant(pending_grant("g1", "c1", "alice"), None, T0).await.unwrap();
+    assert_eq!(host.take_call_count(), 1, "authorize: one commit");
+    let (code, expect) = (code_digest("g1"), expectation("c1"));
+    let outcome = s.consume_code("g1", &code, &expect, redemption("first", T0), T0).await.unwrap();
+    assert!(matches!(outcome, CodeOutcome::Redeemed(..)));
+    assert_eq!(host.take_call_count(), 2, "exchange: a versioned read and a commit");
+    assert!(s.get_access("g1", &digest("at:first"), T0).await.unwrap().is_some());
+    assert_eq!(host.take_call_count(), 1, "verify: one read");
+    let outcome =
+        s.rotate_refresh("g1", "c1", &digest("rt:first"), rotation("second", T0), T0).await.unwrap();
+    assert!(matches!(outcome, RotateOutcome::Rotated(..)));
+    assert_eq!(host.take_call_count(), 2, "refresh: a versioned read and a commit");
+    assert!(s.revoke_token("g1", "c1", &digest("rt:second"), T0).await.unwrap().is_some());
+    assert_eq!(host.take_call_count(), 2, "revocation: a versioned read and a commit");
 }
 
 #[tokio::test]

@@ -29,8 +29,22 @@ export function map_host(atomic, minTtl) {
     },
   };
   if (atomic) {
-    host.take = async (key) => { const value = map.get(key) ?? null; map.delete(key); return value; };
-    host.putIfAbsent = async (key, value) => { if (map.has(key)) return false; map.set(key, value); return true; };
+    // Versions from one counter; each call awaits once, so requests interleave.
+    const versions = new Map();
+    let last = 0;
+    const plainPut = host.put;
+    host.put = async (key, value, ttl) => { await plainPut(key, value, ttl); versions.set(key, String(++last)); };
+    host.delete = async (key) => { map.delete(key); versions.delete(key); };
+    host.getVersioned = async (key) => (map.has(key) ? { value: map.get(key), version: versions.get(key) } : null);
+    host.commit = async (checks, mutations) => {
+      await null;
+      if (!checks.every((c) => (versions.get(c.key) ?? null) === c.version)) return false;
+      for (const m of mutations) {
+        if (m.type === 'set') { map.set(m.key, m.value); versions.set(m.key, String(++last)); }
+        else { map.delete(m.key); versions.delete(m.key); }
+      }
+      return true;
+    };
   }
   return host;
 }

@@ -42,7 +42,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use simply_mcp_oauth::clock::Clock;
 use simply_mcp_oauth::http::OAuthHttp;
-use simply_mcp_oauth::storage::{KvCapabilities, KvError, KvHost, KvPage, KvStorage};
+use simply_mcp_oauth::storage::{KvCapabilities, KvCheck, KvError, KvHost, KvMutation, KvPage, KvStorage, Versioned};
 use simply_mcp_oauth::{Provider, ProviderConfig};
 
 wit_bindgen::generate!({
@@ -90,12 +90,26 @@ impl KvHost for ComponentHost {
         Ok(KvPage { keys: page.keys, cursor: page.cursor })
     }
 
-    async fn take(&self, key: &str) -> Result<Option<String>, KvError> {
-        kv::take(key).map_err(kv_error)
+    async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, KvError> {
+        let entry = kv::get_versioned(key).map_err(kv_error)?;
+        Ok(entry.map(|e| Versioned { value: e.value, version: e.version }))
     }
 
-    async fn put_if_absent(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<bool, KvError> {
-        kv::put_if_absent(key, value, ttl_seconds).map_err(kv_error)
+    async fn commit(&self, checks: &[KvCheck], mutations: &[KvMutation]) -> Result<bool, KvError> {
+        let checks: Vec<kv::KvCheck> =
+            checks.iter().map(|c| kv::KvCheck { key: c.key.clone(), version: c.version.clone() }).collect();
+        let mutations: Vec<kv::KvMutation> = mutations
+            .iter()
+            .map(|m| match m {
+                KvMutation::Set { key, value, ttl_seconds } => kv::KvMutation::Set(kv::KvSet {
+                    key: key.clone(),
+                    value: value.clone(),
+                    ttl_seconds: *ttl_seconds,
+                }),
+                KvMutation::Delete { key } => kv::KvMutation::Delete(key.clone()),
+            })
+            .collect();
+        kv::commit(&checks, &mutations).map_err(kv_error)
     }
 
     fn capabilities(&self) -> KvCapabilities {

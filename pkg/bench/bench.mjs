@@ -7,7 +7,7 @@
 // (median, p99); inputs made beforehand; verify's ops/s the median of five
 // passes with no clock calls inside the loop, the others' from count / sum of
 // the timings.
-// "round_trips" for KvStorage: calls into the host (get, put, take, ...) per
+// "round_trips" for KvStorage: calls into the host (get, getVersioned, commit, ...) per
 // operation, what a remote KV store would be sent.
 //
 //   node pkg/bench/bench.mjs [--smoke]

@@ -101,12 +101,33 @@ export interface KvHost {
   put(key: string, value: string, ttlSeconds: number): Promise<void> | void;
   delete(key: string): Promise<void> | void;
   list(prefix: string, cursor: string | null, limit: number): Promise<KvPage> | KvPage;
-  /** Atomic get-and-delete; required when `capabilities().atomic`. */
-  take?(key: string): Promise<string | null> | string | null;
-  /** Atomic write-if-absent; required when `capabilities().atomic`. */
-  putIfAbsent?(key: string, value: string, ttlSeconds: number): Promise<boolean> | boolean;
+  /** The value with its version; required when `capabilities().atomic` (else `get` is used). */
+  getVersioned?(key: string): Promise<KvVersioned | null> | KvVersioned | null;
+  /**
+   * Every mutation if and only if every check holds, atomically; `false` when
+   * a check failed. Required when `capabilities().atomic` (else the writes
+   * are made one by one).
+   */
+  commit?(checks: KvCheck[], mutations: KvMutation[]): Promise<boolean> | boolean;
   capabilities?(): KvCapabilities;
 }
+
+/** A value and its version (WIT `versioned`). */
+export interface KvVersioned {
+  value: string;
+  version: string;
+}
+
+/** A precondition of `commit`: the key still has `version`, or (`null`) does not exist. */
+export interface KvCheck {
+  key: string;
+  version: string | null;
+}
+
+/** One write of `commit`; `ttlSeconds` 0 means no expiry. */
+export type KvMutation =
+  | { type: 'set'; key: string; value: string; ttlSeconds: number }
+  | { type: 'delete'; key: string };
 
 export interface KvPage {
   keys: string[];
@@ -131,6 +152,8 @@ export class WorkersKvHost implements KvHost {
   put(key: string, value: string, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
   list(prefix: string, cursor: string | null, limit: number): Promise<KvPage>;
+  getVersioned(key: string): Promise<KvVersioned | null>;
+  commit(checks: KvCheck[], mutations: KvMutation[]): Promise<boolean>;
   capabilities(): KvCapabilities;
 }
 
@@ -141,8 +164,8 @@ export class DenoKvHost implements KvHost {
   put(key: string, value: string, ttlSeconds: number): Promise<void>;
   delete(key: string): Promise<void>;
   list(prefix: string, cursor: string | null, limit: number): Promise<KvPage>;
-  take(key: string): Promise<string | null>;
-  putIfAbsent(key: string, value: string, ttlSeconds: number): Promise<boolean>;
+  getVersioned(key: string): Promise<KvVersioned | null>;
+  commit(checks: KvCheck[], mutations: KvMutation[]): Promise<boolean>;
   capabilities(): KvCapabilities;
 }
 

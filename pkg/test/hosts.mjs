@@ -32,15 +32,42 @@ export class MapHost {
   }
 }
 
+// Atomic through versions: every write takes the next number of one counter,
+// and a commit applies only if each checked key still has the version read.
+// Each call awaits once, so concurrent requests really interleave.
 export class AtomicMapHost extends MapHost {
-  async take(key) {
-    const value = this.map.get(key) ?? null;
-    this.map.delete(key);
-    return value;
+  constructor(options) {
+    super(options);
+    this.versions = new Map();
+    this.lastVersion = 0;
   }
-  async putIfAbsent(key, value) {
-    if (this.map.has(key)) return false;
-    this.map.set(key, value);
+  async put(key, value, ttlSeconds) {
+    await super.put(key, value, ttlSeconds);
+    this.versions.set(key, String(++this.lastVersion));
+  }
+  async delete(key) {
+    await super.delete(key);
+    this.versions.delete(key);
+  }
+  async getVersioned(key) {
+    this.calls++;
+    await null;
+    return this.map.has(key) ? { value: this.map.get(key), version: this.versions.get(key) } : null;
+  }
+  async commit(checks, mutations) {
+    this.calls++;
+    await null;
+    if (!checks.every(({ key, version }) => (this.versions.get(key) ?? null) === version)) return false;
+    for (const m of mutations) {
+      if (m.type === 'set') {
+        if (m.ttlSeconds !== 0 && m.ttlSeconds < this.minTtlSeconds) throw new Error(`TTL ${m.ttlSeconds} below the minimum`);
+        this.map.set(m.key, m.value);
+        this.versions.set(m.key, String(++this.lastVersion));
+      } else {
+        this.map.delete(m.key);
+        this.versions.delete(m.key);
+      }
+    }
     return true;
   }
 }

@@ -1,10 +1,12 @@
 // KvStorage over JS hosts: the full flow on an atomic Map host and on a
-// Workers-KV-like host, and host failures answered as 503, never a trap.
+// Workers-KV-like host, host failures answered as 503, never a trap, and the
+// single-use races on every atomic store with their host-call counts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createOAuthProvider, KvStorage, WorkersKvHost } from '../src/node.js';
+import { createOAuthProvider, InMemoryStorage, KvStorage, WorkersKvHost } from '../src/node.js';
 import { ISSUER, authorize, bearer, post } from './helpers.mjs';
 import { AtomicMapHost, MapHost } from './hosts.mjs';
+import { RACE_CLIENTS, raceExchanges, raceRefreshes } from './races.mjs';
 
 const clients = [{ clientId: 'conf', clientSecret: 'conf-secret', redirectUris: ['https://app.example/cb'], scopes: ['read'] }];
 
@@ -69,6 +71,8 @@ test('a failing host is a 503 with Retry-After, and health says unhealthy', asyn
   const provider = await createOAuthProvider({ issuer: ISSUER, clients, storage });
   host.get = async () => { throw new Error('KV is down'); };
   host.put = () => Promise.reject(new Error('KV is down'));
+  host.getVersioned = host.get;
+  host.commit = () => { throw new Error('KV is down'); };
   const response = await provider.fetch(post('/token', { grant_type: 'refresh_token', refresh_token: `${'a'.repeat(22)}.${'b'.repeat(43)}`, client_id: 'conf', client_secret: 'conf-secret' }));
   assert.equal(response.status, 503);
   assert.ok(response.headers.get('retry-after'));
@@ -82,5 +86,38 @@ test('a failing host is a 503 with Retry-After, and health says unhealthy', asyn
 test('hosts missing required methods are refused at construction', () => {
   assert.throws(() => new KvStorage({ get() {} }), /no put\(\) method/);
   const notReallyAtomic = { ...new MapHost(), capabilities: () => ({ atomic: true }), get() {}, put() {}, delete() {}, list() {} };
-  assert.throws(() => new KvStorage(notReallyAtomic), /take\(\) and putIfAbsent\(\)/);
+  assert.throws(() => new KvStorage(notReallyAtomic), /getVersioned\(\) and commit\(\)/);
+});
+
+for (const [name, make] of [
+  ['InMemoryStorage', () => new InMemoryStorage()],
+  ['an atomic Map host whose calls interleave', () => new KvStorage(new AtomicMapHost())],
+]) {
+  test(`${name}: 50 concurrent exchanges of one code give exactly one token response`, async () => {
+    await raceExchanges(await createOAuthProvider({ issuer: ISSUER, clients: RACE_CLIENTS, storage: make() }));
+  });
+
+  test(`${name}: 50 concurrent refreshes of one token leave one chain`, async () => {
+    await raceRefreshes(await createOAuthProvider({ issuer: ISSUER, clients: RACE_CLIENTS, storage: make() }));
+  });
+}
+
+test('an atomic Map host: each single-use step is at most two host calls', async () => {
+  const host = new AtomicMapHost();
+  const provider = await createOAuthProvider({ issuer: ISSUER, clients, storage: new KvStorage(host) });
+  const creds = { clientId: 'conf', clientSecret: 'conf-secret' };
+  // Warm the provider's client cache, so only the step itself is counted.
+  await provider.introspectToken({ ...creds, token: 'x' });
+  host.calls = 0;
+  const { code, verifier } = await authorize(provider, { clientId: 'conf', redirectUri: 'https://app.example/cb' });
+  assert.equal(host.calls, 1, 'authorize: one commit');
+  host.calls = 0;
+  const tokens = await provider.exchangeAuthorizationCode({ ...creds, code, redirectUri: 'https://app.example/cb', codeVerifier: verifier });
+  assert.equal(host.calls, 2, 'exchange: a versioned read and a commit');
+  host.calls = 0;
+  await provider.verifyAccessToken(tokens.access_token);
+  assert.equal(host.calls, 1, 'verify: one read');
+  host.calls = 0;
+  await provider.exchangeRefreshToken({ ...creds, refreshToken: tokens.refresh_token });
+  assert.equal(host.calls, 2, 'refresh: a versioned read and a commit');
 });

@@ -69,7 +69,8 @@ pub use self::redis::{RedisConfig, RedisStorage};
 #[cfg(target_arch = "wasm32")]
 pub(crate) use kv::sort_keys;
 pub use kv::{
-    KvCapabilities, KvError, KvFunction, KvHost, KvPage, KvStorage, DEFAULT_LOCK_ATTEMPTS, KV_FUNCTIONS,
+    KvCapabilities, KvCheck, KvError, KvFunction, KvHost, KvMutation, KvPage, KvStorage, Versioned,
+    COMMIT_ATTEMPTS, KV_FUNCTIONS,
 };
 pub use memory::MemoryStorage;
 

@@ -8,7 +8,7 @@ use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
-use crate::storage::{KvCapabilities, KvError, KvHost, KvPage, KV_FUNCTIONS};
+use crate::storage::{KvCapabilities, KvCheck, KvError, KvHost, KvMutation, KvPage, Versioned, KV_FUNCTIONS};
 
 /// A host object such as the package's Workers KV or Deno KV adapter.
 ///
@@ -37,11 +37,10 @@ impl JsKvHost {
                 capabilities.min_ttl_seconds = min as u64;
             }
         }
-        if capabilities.atomic
-            && (method(&object, js_name("take")).is_none()
-                || method(&object, js_name("put_if_absent")).is_none())
-        {
-            return Err("a host that says it is atomic must have take() and putIfAbsent()".into());
+        let versioned = method(&object, js_name("get_versioned")).is_some();
+        let commits = method(&object, js_name("commit")).is_some();
+        if capabilities.atomic && !(versioned && commits) {
+            return Err("a host that says it is atomic must have getVersioned() and commit()".into());
         }
         Ok(Self { object, capabilities })
     }
@@ -130,20 +129,78 @@ impl JsKvHost {
         Ok(KvPage { keys, cursor })
     }
 
-    pub(crate) async fn kv_take(&self, key: &str) -> Result<Option<String>, KvError> {
-        optional_string(self.call("take", &[key.into()]).await?, "take")
+    /// `getVersioned(key)`: `{ value, version }` or null. A host without
+    /// it (one that is not atomic) is read with `get` and the empty version.
+    pub(crate) async fn kv_get_versioned(&self, key: &str) -> Result<Option<Versioned>, KvError> {
+        if method(&self.object, js_name("get_versioned")).is_none() {
+            return Ok(self.kv_get(key).await?.map(|value| Versioned { value, version: String::new() }));
+        }
+        let entry = self.call("get_versioned", &[key.into()]).await?;
+        if entry.is_null() || entry.is_undefined() {
+            return Ok(None);
+        }
+        let field = |name: &str| Reflect::get(&entry, &name.into()).unwrap_or(JsValue::UNDEFINED);
+        let (value, version) = (field("value").as_string(), field("version").as_string());
+        match (value, version) {
+            (Some(value), Some(version)) => Ok(Some(Versioned { value, version })),
+            _ => Err(KvError::Unavailable(
+                "getVersioned must resolve to { value, version } strings or null".into(),
+            )),
+        }
     }
 
-    pub(crate) async fn kv_put_if_absent(
+    /// `commit(checks, mutations)`: checks are `{ key, version }` (`null`:
+    /// absent), mutations `{ type: 'set', key, value, ttlSeconds }` or
+    /// `{ type: 'delete', key }`. A host without it is written key by key.
+    pub(crate) async fn kv_commit(
         &self,
-        key: &str,
-        value: &str,
-        ttl_seconds: u64,
+        checks: &[KvCheck],
+        mutations: &[KvMutation],
     ) -> Result<bool, KvError> {
-        let written =
-            self.call("put_if_absent", &[key.into(), value.into(), (ttl_seconds as f64).into()]).await?;
-        written.as_bool().ok_or_else(|| KvError::Unavailable("putIfAbsent must resolve to a boolean".into()))
+        if method(&self.object, js_name("commit")).is_none() {
+            for mutation in mutations {
+                match mutation {
+                    KvMutation::Set { key, value, ttl_seconds } => {
+                        self.kv_put(key, value, *ttl_seconds).await?
+                    }
+                    KvMutation::Delete { key } => self.kv_delete(key).await?,
+                }
+            }
+            return Ok(true);
+        }
+        let checks: js_sys::Array = checks
+            .iter()
+            .map(|check| {
+                let version = check.version.as_deref().map_or(JsValue::NULL, JsValue::from);
+                object(&[("key", check.key.as_str().into()), ("version", version)])
+            })
+            .collect();
+        let mutations: js_sys::Array = mutations
+            .iter()
+            .map(|mutation| match mutation {
+                KvMutation::Set { key, value, ttl_seconds } => object(&[
+                    ("type", "set".into()),
+                    ("key", key.as_str().into()),
+                    ("value", value.as_str().into()),
+                    ("ttlSeconds", (*ttl_seconds as f64).into()),
+                ]),
+                KvMutation::Delete { key } => {
+                    object(&[("type", "delete".into()), ("key", key.as_str().into())])
+                }
+            })
+            .collect();
+        let done = self.call("commit", &[checks.into(), mutations.into()]).await?;
+        done.as_bool().ok_or_else(|| KvError::Unavailable("commit must resolve to a boolean".into()))
     }
+}
+
+/// A plain JS object with these fields.
+fn object(fields: &[(&str, JsValue)]) -> JsValue {
+    let object = js_sys::Object::new();
+    for (name, value) in fields {
+        let _ = Reflect::set(&object, &(*name).into(), value);
+    }
+    object.into()
 }
 
 #[async_trait::async_trait(?Send)]
@@ -164,12 +221,12 @@ impl KvHost for JsKvHost {
         self.kv_list(prefix, cursor, limit).await
     }
 
-    async fn take(&self, key: &str) -> Result<Option<String>, KvError> {
-        self.kv_take(key).await
+    async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, KvError> {
+        self.kv_get_versioned(key).await
     }
 
-    async fn put_if_absent(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<bool, KvError> {
-        self.kv_put_if_absent(key, value, ttl_seconds).await
+    async fn commit(&self, checks: &[KvCheck], mutations: &[KvMutation]) -> Result<bool, KvError> {
+        self.kv_commit(checks, mutations).await
     }
 
     fn capabilities(&self) -> KvCapabilities {

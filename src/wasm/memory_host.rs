@@ -2,8 +2,8 @@
 //! `KvStorage` runs on, so the module carries one storage backend instead of
 //! two (`MemoryStorage` stays the native default).
 //!
-//! JS runs one thread and nothing here awaits, so `take` and `put_if_absent`
-//! are atomic as they stand. Expiry is lazy, by the host's clock: a read past
+//! JS runs one thread and nothing here awaits, so `commit` is atomic as it
+//! stands; versions come from one counter, bumped by every write. Expiry is lazy, by the host's clock: a read past
 //! an entry's TTL removes it, and writes sweep every expired entry at most once
 //! a minute; no timers.
 
@@ -11,7 +11,9 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 
 use crate::clock::{Clock, SystemClock, UnixTime};
-use crate::storage::{health_components, HealthCheck, KvCapabilities, KvPage};
+use crate::storage::{
+    health_components, HealthCheck, KvCapabilities, KvCheck, KvMutation, KvPage, Versioned,
+};
 
 /// Seconds between two sweeps run by writes.
 const SWEEP_INTERVAL: u64 = 60;
@@ -20,13 +22,14 @@ const SWEEP_INTERVAL: u64 = 60;
 pub(crate) const CAPABILITIES: KvCapabilities =
     KvCapabilities { atomic: true, min_ttl_seconds: 1, consistent_reads: true };
 
-/// A value and the second it expires at (`u64::MAX`: never).
-type Entry = (String, UnixTime);
+/// A value, the second it expires at (`u64::MAX`: never) and its version.
+type Entry = (String, UnixTime, u64);
 
 pub(crate) struct MemoryHost {
     name: String,
     entries: RefCell<HashMap<String, Entry>>,
     next_sweep: Cell<UnixTime>,
+    last_version: Cell<u64>,
 }
 
 impl std::fmt::Debug for MemoryHost {
@@ -41,41 +44,55 @@ fn now() -> UnixTime {
 
 impl MemoryHost {
     pub(crate) fn new(name: String) -> Self {
-        Self { name, entries: RefCell::default(), next_sweep: Cell::new(0) }
+        Self { name, entries: RefCell::default(), next_sweep: Cell::new(0), last_version: Cell::new(0) }
     }
 
     /// The live value under `key`; drops the entry if it expired.
     pub(crate) fn get(&self, key: &str) -> Option<String> {
+        self.get_versioned(key).map(|v| v.value)
+    }
+
+    /// The live value under `key` with its version.
+    pub(crate) fn get_versioned(&self, key: &str) -> Option<Versioned> {
         let mut entries = self.entries.borrow_mut();
         match entries.get(key) {
-            Some((value, expires)) if *expires > now() => Some(value.clone()),
+            Some((value, expires, version)) if *expires > now() => {
+                Some(Versioned { value: value.clone(), version: version.to_string() })
+            }
             Some(_) => entries.remove(key).and(None),
             None => None,
         }
     }
 
-    pub(crate) fn take(&self, key: &str) -> Option<String> {
-        let (value, expires) = self.entries.borrow_mut().remove(key)?;
-        (expires > now()).then_some(value)
+    /// Every mutation if every check holds; nothing otherwise.
+    pub(crate) fn commit(&self, checks: &[KvCheck], mutations: &[KvMutation]) -> bool {
+        let holds = |check: &KvCheck| {
+            let version = self.get_versioned(&check.key).map(|v| v.version);
+            version == check.version
+        };
+        if !checks.iter().all(holds) {
+            return false;
+        }
+        for mutation in mutations {
+            match mutation {
+                KvMutation::Set { key, value, ttl_seconds } => self.put(key, value, *ttl_seconds),
+                KvMutation::Delete { key } => self.delete(key),
+            }
+        }
+        true
     }
 
     pub(crate) fn put(&self, key: &str, value: &str, ttl_seconds: u64) {
         let now = now();
         let mut entries = self.entries.borrow_mut();
         if now >= self.next_sweep.get() {
-            entries.retain(|_, (_, expires)| *expires > now);
+            entries.retain(|_, (_, expires, _)| *expires > now);
             self.next_sweep.set(now + SWEEP_INTERVAL);
         }
         let expires = if ttl_seconds == 0 { UnixTime::MAX } else { now.saturating_add(ttl_seconds.max(1)) };
-        entries.insert(key.to_string(), (value.to_string(), expires));
-    }
-
-    pub(crate) fn put_if_absent(&self, key: &str, value: &str, ttl_seconds: u64) -> bool {
-        let absent = self.get(key).is_none();
-        if absent {
-            self.put(key, value, ttl_seconds);
-        }
-        absent
+        let version = self.last_version.get() + 1;
+        self.last_version.set(version);
+        entries.insert(key.to_string(), (value.to_string(), expires, version));
     }
 
     pub(crate) fn delete(&self, key: &str) {
@@ -89,7 +106,7 @@ impl MemoryHost {
         let entries = self.entries.borrow();
         let mut keys: Vec<String> = entries
             .iter()
-            .filter(|(key, (_, expires))| {
+            .filter(|(key, (_, expires, _))| {
                 key.starts_with(prefix)
                     && *expires > now
                     && cursor.as_deref().is_none_or(|c| key.as_str() > c)
@@ -107,8 +124,8 @@ impl MemoryHost {
     fn usage(&self) -> (u64, u64) {
         let now = now();
         let entries = self.entries.borrow();
-        let live = entries.iter().filter(|(_, (_, expires))| *expires > now);
-        live.fold((0, 0), |(count, bytes), (key, (value, _))| {
+        let live = entries.iter().filter(|(_, (_, expires, _))| *expires > now);
+        live.fold((0, 0), |(count, bytes), (key, (value, _, _))| {
             (count + 1, bytes + (key.len() + value.len() + 48) as u64)
         })
     }

@@ -18,7 +18,9 @@ use super::errors::{config_error, js_error, to_js};
 use super::kv_host::JsKvHost;
 use super::memory_host::{MemoryHost, CAPABILITIES};
 use crate::clock::{Clock, SystemClock};
-use crate::storage::{HealthCheck, KvCapabilities, KvError, KvHost, KvPage, KvStorage, Storage};
+use crate::storage::{
+    HealthCheck, KvCapabilities, KvCheck, KvError, KvHost, KvMutation, KvPage, KvStorage, Storage, Versioned,
+};
 
 /// The one store type of the JS API: `KvStorage` over an in-module map
 /// (`InMemoryStorage`) or over a JS host object (`KvStorage`). One concrete
@@ -80,17 +82,17 @@ impl KvHost for Host {
         }
     }
 
-    async fn take(&self, key: &str) -> Result<Option<String>, KvError> {
+    async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, KvError> {
         match &*self.0 {
-            HostKind::Memory(map) => Ok(map.take(key)),
-            HostKind::Js(js) => js.kv_take(key).await,
+            HostKind::Memory(map) => Ok(map.get_versioned(key)),
+            HostKind::Js(js) => js.kv_get_versioned(key).await,
         }
     }
 
-    async fn put_if_absent(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<bool, KvError> {
+    async fn commit(&self, checks: &[KvCheck], mutations: &[KvMutation]) -> Result<bool, KvError> {
         match &*self.0 {
-            HostKind::Memory(map) => Ok(map.put_if_absent(key, value, ttl_seconds)),
-            HostKind::Js(js) => js.kv_put_if_absent(key, value, ttl_seconds).await,
+            HostKind::Memory(map) => Ok(map.commit(checks, mutations)),
+            HostKind::Js(js) => js.kv_commit(checks, mutations).await,
         }
     }
 

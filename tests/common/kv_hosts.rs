@@ -13,13 +13,15 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use simply_mcp_oauth::storage::{KvCapabilities, KvError, KvHost, KvPage};
+use simply_mcp_oauth::storage::{KvCapabilities, KvCheck, KvError, KvHost, KvMutation, KvPage, Versioned};
 
 #[derive(Debug, Clone)]
 struct Entry {
     value: String,
     /// Host-clock second at which the entry is evicted; `None` never.
     evict_at: Option<u64>,
+    /// Bumped by every write of any key (the host's versionstamp).
+    version: u64,
 }
 
 /// A `Mutex<BTreeMap>` store; cloning shares it.
@@ -35,6 +37,9 @@ struct Inner {
     clock: AtomicU64,
     failing: AtomicBool,
     ttls: Mutex<Vec<(String, u64)>>,
+    last_version: AtomicU64,
+    /// Host calls answered, by function name.
+    calls: Mutex<BTreeMap<&'static str, u64>>,
 }
 
 impl MapHost {
@@ -46,10 +51,12 @@ impl MapHost {
             clock: AtomicU64::new(0),
             failing: AtomicBool::new(false),
             ttls: Mutex::new(Vec::new()),
+            last_version: AtomicU64::new(0),
+            calls: Mutex::new(BTreeMap::new()),
         }))
     }
 
-    /// Atomic `take`/`put_if_absent`, TTLs from 1 s, consistent reads, calls answer at once.
+    /// Atomic versioned reads and commits, TTLs from 1 s, consistent reads, calls answer at once.
     pub fn atomic() -> Self {
         Self::with(KvCapabilities { atomic: true, min_ttl_seconds: 1, consistent_reads: true }, false)
     }
@@ -59,8 +66,8 @@ impl MapHost {
         Self::with(KvCapabilities { atomic: true, min_ttl_seconds: 1, consistent_reads: true }, true)
     }
 
-    /// Like Cloudflare Workers KV: no atomics (`take`/`put_if_absent` unsupported),
-    /// TTLs below 60 s refused, every call yields. Reads are consistent here
+    /// Like Cloudflare Workers KV: no atomics (the trait's unchecked
+    /// `commit`), TTLs below 60 s refused, every call yields. Reads are consistent here
     /// (one process), which real Workers KV does not promise across locations.
     pub fn workers_like() -> Self {
         Self::with(KvCapabilities { atomic: false, min_ttl_seconds: 60, consistent_reads: false }, true)
@@ -76,7 +83,17 @@ impl MapHost {
         self.0.clock.fetch_add(seconds, Ordering::SeqCst);
     }
 
-    /// Every (key, ttl) passed to `put` and `put_if_absent` so far.
+    /// Host calls made so far, by WIT function name.
+    pub fn calls(&self) -> BTreeMap<&'static str, u64> {
+        self.0.calls.lock().unwrap().clone()
+    }
+
+    /// The total of [`calls`](Self::calls), and a reset to zero.
+    pub fn take_call_count(&self) -> u64 {
+        std::mem::take(&mut *self.0.calls.lock().unwrap()).values().sum()
+    }
+
+    /// Every (key, ttl) written so far.
     pub fn ttls(&self) -> Vec<(String, u64)> {
         self.0.ttls.lock().unwrap().clone()
     }
@@ -89,7 +106,8 @@ impl MapHost {
 
     /// Replaces a stored value as is, to simulate corruption.
     pub fn overwrite_raw(&self, key: &str, value: &str) {
-        self.entries().insert(key.to_string(), Entry { value: value.to_string(), evict_at: None });
+        let version = self.next_version();
+        self.entries().insert(key.to_string(), Entry { value: value.to_string(), evict_at: None, version });
     }
 
     /// Every key and value, one per line (for the no-secrets check).
@@ -106,8 +124,13 @@ impl MapHost {
         self.0.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The common start of every call: maybe yield, maybe fail, then evict.
-    async fn enter(&self, call: &str) -> Result<MutexGuard<'_, BTreeMap<String, Entry>>, KvError> {
+    fn next_version(&self) -> u64 {
+        self.0.last_version.fetch_add(1, Ordering::SeqCst) + 1
+    }
+
+    /// The common start of every call: count it, maybe yield, maybe fail, then evict.
+    async fn enter(&self, call: &'static str) -> Result<MutexGuard<'_, BTreeMap<String, Entry>>, KvError> {
+        *self.0.calls.lock().unwrap().entry(call).or_default() += 1;
         if self.0.yields {
             YieldOnce(false).await;
         }
@@ -144,7 +167,8 @@ impl KvHost for MapHost {
     async fn put(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<(), KvError> {
         let mut entries = self.enter("put").await?;
         let evict_at = self.check_ttl(key, ttl_seconds)?;
-        entries.insert(key.to_string(), Entry { value: value.to_string(), evict_at });
+        let version = self.next_version();
+        entries.insert(key.to_string(), Entry { value: value.to_string(), evict_at, version });
         Ok(())
     }
 
@@ -168,28 +192,57 @@ impl KvHost for MapHost {
         Ok(KvPage { keys, cursor })
     }
 
-    async fn take(&self, key: &str) -> Result<Option<String>, KvError> {
-        if !self.0.caps.atomic {
-            return Err(KvError::Unsupported("take".into()));
-        }
-        Ok(self.enter("take").await?.remove(key).map(|e| e.value))
+    async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, KvError> {
+        let entries = self.enter("get-versioned").await?;
+        let version = |e: &Entry| if self.0.caps.atomic { e.version.to_string() } else { String::new() };
+        Ok(entries.get(key).map(|e| Versioned { value: e.value.clone(), version: version(e) }))
     }
 
-    async fn put_if_absent(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<bool, KvError> {
+    async fn commit(&self, checks: &[KvCheck], mutations: &[KvMutation]) -> Result<bool, KvError> {
         if !self.0.caps.atomic {
-            return Err(KvError::Unsupported("put-if-absent".into()));
+            // What a host without atomics does: one write after another, unchecked.
+            *self.0.calls.lock().unwrap().entry("commit").or_default() += 1;
+            for mutation in mutations {
+                let mut entries = self.enter("commit-write").await?;
+                self.apply(&mut entries, mutation)?;
+            }
+            return Ok(true);
         }
-        let mut entries = self.enter("put-if-absent").await?;
-        if entries.contains_key(key) {
+        let mut entries = self.enter("commit").await?;
+        let holds = |c: &KvCheck| entries.get(&c.key).map(|e| e.version.to_string()) == c.version;
+        if !checks.iter().all(holds) {
             return Ok(false);
         }
-        let evict_at = self.check_ttl(key, ttl_seconds)?;
-        entries.insert(key.to_string(), Entry { value: value.to_string(), evict_at });
+        // Validate every TTL before writing anything: a commit is all or nothing.
+        for mutation in mutations {
+            if let KvMutation::Set { key, ttl_seconds, .. } = mutation {
+                self.check_ttl(key, *ttl_seconds)?;
+            }
+        }
+        for mutation in mutations {
+            self.apply(&mut entries, mutation)?;
+        }
         Ok(true)
     }
 
     fn capabilities(&self) -> KvCapabilities {
         self.0.caps
+    }
+}
+
+impl MapHost {
+    fn apply(&self, entries: &mut BTreeMap<String, Entry>, mutation: &KvMutation) -> Result<(), KvError> {
+        match mutation {
+            KvMutation::Set { key, value, ttl_seconds } => {
+                let evict_at = self.check_ttl(key, *ttl_seconds)?;
+                let version = self.next_version();
+                entries.insert(key.clone(), Entry { value: value.clone(), evict_at, version });
+            }
+            KvMutation::Delete { key } => {
+                entries.remove(key);
+            }
+        }
+        Ok(())
     }
 }
 
@@ -213,8 +266,11 @@ impl KvHost for DownHost {
     async fn list(&self, _: &str, _: Option<String>, _: u32) -> Result<KvPage, KvError> {
         Err(KvError::Unavailable("list: connection refused".into()))
     }
-    async fn put_if_absent(&self, _: &str, _: &str, _: u64) -> Result<bool, KvError> {
-        Err(KvError::Unavailable("put-if-absent: connection refused".into()))
+    async fn get_versioned(&self, _: &str) -> Result<Option<Versioned>, KvError> {
+        Err(KvError::Unavailable("get-versioned: connection refused".into()))
+    }
+    async fn commit(&self, _: &[KvCheck], _: &[KvMutation]) -> Result<bool, KvError> {
+        Err(KvError::Unavailable("commit: connection refused".into()))
     }
     fn capabilities(&self) -> KvCapabilities {
         KvCapabilities { atomic: true, min_ttl_seconds: 1, consistent_reads: true }

@@ -1,7 +1,9 @@
 // The Deno KV adapter under Deno: the full flow on KvStorage(DenoKvHost), and
-// its atomics (one winner among concurrent exchanges of one code).
+// its atomics (one winner among concurrent exchanges of one code, one chain
+// among concurrent refreshes) and its size limits.
 import { createOAuthProvider, DenoKvHost, KvStorage } from '../../src/deno.js';
 import { ISSUER, authorize, bearer } from '../helpers.mjs';
+import { raceExchanges, raceRefreshes } from '../races.mjs';
 
 function assert(condition, message) {
   if (!condition) throw new Error(message);
@@ -38,30 +40,57 @@ Deno.test('full flow over Deno KV, nothing in clear, atomic health', async () =>
 
 Deno.test('50 concurrent exchanges of one code over Deno KV: exactly one succeeds', async () => {
   const { kv, provider } = await setup();
-  const { code, verifier } = await authorize(provider, { clientId: 'conf', redirectUri: 'https://app.example/cb' });
-  const attempts = Array.from({ length: 50 }, () =>
-    provider.exchangeAuthorizationCode({ ...creds, code, redirectUri: 'https://app.example/cb', codeVerifier: verifier }).then(
-      () => 'ok',
-      (error) => error.code,
-    ),
-  );
-  const outcomes = await Promise.all(attempts);
-  assert(outcomes.filter((o) => o === 'ok').length === 1, `winners: ${outcomes.join(',')}`);
-  assert(outcomes.every((o) => o === 'ok' || o === 'invalid_grant'), `unexpected: ${outcomes.join(',')}`);
+  await raceExchanges(provider);
   kv.close();
 });
 
-Deno.test('putIfAbsent and take are atomic', async () => {
+Deno.test('50 concurrent refreshes of one token over Deno KV: one successor, one chain', async () => {
+  const { kv, provider } = await setup();
+  await raceRefreshes(provider);
+  kv.close();
+});
+
+Deno.test('commit is atomic: of concurrent commits checking one versionstamp, one wins', async () => {
   const kv = await Deno.openKv(':memory:');
   const host = new DenoKvHost(kv);
-  const writes = await Promise.all(Array.from({ length: 20 }, (_, i) => host.putIfAbsent('k', `v${i}`, 60)));
-  assert(writes.filter(Boolean).length === 1, 'one putIfAbsent wins');
-  const takes = await Promise.all(Array.from({ length: 20 }, () => host.take('k')));
-  assert(takes.filter((v) => v !== null).length === 1, 'one take gets the value');
-  assert((await host.get('k')) === null, 'taken');
+  const created = await Promise.all(Array.from({ length: 20 }, (_, i) =>
+    host.commit([{ key: 'k', version: null }], [{ type: 'set', key: 'k', value: `v${i}`, ttlSeconds: 60 }])));
+  assert(created.filter(Boolean).length === 1, 'one create-if-absent wins');
+  const read = await host.getVersioned('k');
+  const moves = await Promise.all(Array.from({ length: 20 }, (_, i) => host.commit(
+    [{ key: 'k', version: read.version }],
+    [{ type: 'set', key: 'k', value: `moved${i}`, ttlSeconds: 0 }, { type: 'set', key: `side${i}`, value: 'x', ttlSeconds: 0 }],
+  )));
+  assert(moves.filter(Boolean).length === 1, 'one checked commit wins');
+  const sides = await host.list('side', null, 100);
+  assert(sides.keys.length === 1, `a lost commit wrote nothing: ${JSON.stringify(sides.keys)}`);
+  const now = await host.getVersioned('k');
+  assert(now.version !== read.version && now.value.startsWith('moved'), 'the version moved with the write');
+  assert(await host.commit([{ key: 'k', version: now.version }], [{ type: 'delete', key: 'k' }]), 'checked delete');
+  assert((await host.get('k')) === null, 'deleted');
   for (let i = 0; i < 7; i++) await host.put(`p:${i}`, 'x', 0);
   const first = await host.list('p:', null, 5);
   const second = await host.list('p:', first.cursor, 5);
   assert(first.keys.length === 5 && second.keys.length === 2 && second.cursor === null, JSON.stringify([first, second]));
   kv.close();
 });
+
+Deno.test('Deno KV limits are named before Deno refuses: 64 KiB values, 2 KiB keys', async () => {
+  const kv = await Deno.openKv(':memory:');
+  const host = new DenoKvHost(kv);
+  await rejects(() => host.put('big', 'x'.repeat(64 * 1024 + 1), 0), /64 KiB/);
+  await rejects(() => host.commit([], [{ type: 'set', key: 'k'.repeat(2100), value: 'v', ttlSeconds: 0 }]), /2 KiB/);
+  await host.put('fits', 'x'.repeat(60 * 1024), 0);
+  assert((await host.get('fits')).length === 60 * 1024, 'a value under the limit is stored');
+  kv.close();
+});
+
+async function rejects(call, pattern) {
+  try {
+    await call();
+  } catch (error) {
+    assert(pattern.test(String(error)), `wrong error: ${error}`);
+    return;
+  }
+  throw new Error(`expected a rejection matching ${pattern}`);
+}

@@ -3,6 +3,12 @@
 //! The WIT file is the contract; this trait mirrors it function for function
 //! (see [`KV_FUNCTIONS`]), so a JS host, a component host and a Rust host all
 //! implement the same seven calls.
+//!
+//! Atomicity comes from one primitive, the Deno KV model: a read that returns
+//! the entry's version ([`KvHost::get_versioned`]), then one conditional
+//! commit of several keys ([`KvHost::commit`]) that applies only if every
+//! checked key still has the version that was read. Every single-use
+//! transition of `KvStorage` is then two host calls and takes no lock.
 
 use crate::storage::{MaybeSend, StorageError};
 
@@ -33,10 +39,57 @@ pub struct KvPage {
     pub cursor: Option<String>,
 }
 
+/// A value with the version the host gave it (WIT `versioned`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Versioned {
+    /// The stored value.
+    pub value: String,
+    /// Opaque; changes whenever the key is written or deleted (a Deno KV
+    /// versionstamp, a row counter). Hosts without atomics may answer `""`.
+    pub version: String,
+}
+
+/// A precondition of [`KvHost::commit`] (WIT `kv-check`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KvCheck {
+    /// The key.
+    pub key: String,
+    /// The version it must still have; `None`: it must not exist.
+    pub version: Option<String>,
+}
+
+/// One write of [`KvHost::commit`] (WIT `kv-mutation`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KvMutation {
+    /// Creates or replaces `key` (TTL as in [`KvHost::put`]).
+    Set {
+        /// The key.
+        key: String,
+        /// The value.
+        value: String,
+        /// 0: no expiry; otherwise at least the host's minimum.
+        ttl_seconds: u64,
+    },
+    /// Removes `key`; a missing key is not an error.
+    Delete {
+        /// The key.
+        key: String,
+    },
+}
+
+impl KvMutation {
+    /// The key this mutation writes.
+    pub fn key(&self) -> &str {
+        match self {
+            Self::Set { key, .. } | Self::Delete { key } => key,
+        }
+    }
+}
+
 /// What a host's store can do (WIT `kv-capabilities`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct KvCapabilities {
-    /// `take` and `put_if_absent` exist and are atomic.
+    /// `get_versioned` and `commit` honour versions atomically.
     pub atomic: bool,
     /// The smallest non-zero TTL the store accepts (Workers KV: 60).
     pub min_ttl_seconds: u64,
@@ -83,8 +136,8 @@ kv_functions! {
     "put" => put / "put",
     "delete" => delete / "delete",
     "list" => list / "list",
-    "take" => take / "take",
-    "put-if-absent" => put_if_absent / "putIfAbsent",
+    "get-versioned" => get_versioned / "getVersioned",
+    "commit" => commit / "commit",
     "capabilities" => capabilities / "capabilities",
 }
 
@@ -108,19 +161,27 @@ pub trait KvHost: MaybeSend {
     /// A page of at most `limit` keys starting with `prefix`, from `cursor`.
     async fn list(&self, prefix: &str, cursor: Option<String>, limit: u32) -> Result<KvPage, KvError>;
 
-    /// Atomic get-and-delete. Optional: hosts without atomics keep this default.
-    async fn take(&self, key: &str) -> Result<Option<String>, KvError> {
-        let _ = key;
-        Err(KvError::Unsupported("take".into()))
+    /// The value under `key` with its version. The default (hosts without
+    /// atomics) is [`get`](Self::get) with the empty version.
+    async fn get_versioned(&self, key: &str) -> Result<Option<Versioned>, KvError> {
+        Ok(self.get(key).await?.map(|value| Versioned { value, version: String::new() }))
     }
 
-    /// Atomic write-if-absent; `true` if this call wrote. Optional: hosts
-    /// without atomics keep this default.
-    async fn put_if_absent(&self, key: &str, value: &str, ttl_seconds: u64) -> Result<bool, KvError> {
-        let _ = (key, value, ttl_seconds);
-        Err(KvError::Unsupported("put-if-absent".into()))
+    /// Applies every mutation, in order, if and only if every check holds,
+    /// as one atomic step; `false` (nothing written) when a check failed.
+    /// The default (hosts without atomics) ignores the checks and writes one
+    /// key after another: best-effort, as [`KvCapabilities::atomic`] `false` says.
+    async fn commit(&self, checks: &[KvCheck], mutations: &[KvMutation]) -> Result<bool, KvError> {
+        let _ = checks;
+        for mutation in mutations {
+            match mutation {
+                KvMutation::Set { key, value, ttl_seconds } => self.put(key, value, *ttl_seconds).await?,
+                KvMutation::Delete { key } => self.delete(key).await?,
+            }
+        }
+        Ok(true)
     }
 
-    /// What the store can do; read once per operation that needs it.
+    /// What the store can do; read once, when `KvStorage` is built.
     fn capabilities(&self) -> KvCapabilities;
 }

@@ -31,11 +31,7 @@ impl Keys {
         format!("{}{{{grant_id}}}:at:", self.prefix)
     }
 
-    pub(crate) fn lock(&self, grant_id: &str) -> String {
-        format!("{}{{{grant_id}}}:lock", self.prefix)
-    }
-
-    /// Every grant, access and lock key starts with this.
+    /// Every grant and access key starts with this.
     pub(crate) fn grants_prefix(&self) -> String {
         format!("{}{{", self.prefix)
     }
@@ -76,7 +72,7 @@ pub(crate) enum GrantKey<'a> {
     Grant(&'a str),
     /// An access record.
     Access,
-    /// Anything else (locks).
+    /// Anything else.
     Other,
 }
 
@@ -99,8 +95,17 @@ pub(crate) fn classify<'a>(keys: &Keys, key: &'a str) -> GrantKey<'a> {
     }
 }
 
-/// Escapes `%` and `:` so that an escaped component never contains the separator.
+/// Components longer than this are replaced by their digest, so that every
+/// key stays far below Deno KV's 2 KiB limit whatever a subject or client id is.
+const MAX_COMPONENT_BYTES: usize = 256;
+
+/// Escapes `%` and `:` so that an escaped component never contains the
+/// separator; a long component becomes `%h` and its SHA-256 in hex, which no
+/// escaped component can spell (a literal `%` is always `%25`).
 fn escape(component: &str) -> String {
+    if component.len() > MAX_COMPONENT_BYTES {
+        return format!("%h{}", SecretDigest::of(component).to_hex());
+    }
     let mut out = String::with_capacity(component.len());
     for c in component.chars() {
         match c {
@@ -126,11 +131,23 @@ mod tests {
     }
 
     #[test]
+    fn long_components_are_digested_and_cannot_collide_with_short_ones() {
+        let keys = Keys::new("oauth:");
+        let long = "s".repeat(5000);
+        let key = keys.by_subject(&long, "g1");
+        assert!(key.len() < 200, "{} bytes", key.len());
+        assert_ne!(key, keys.by_subject(&"s".repeat(5001), "g1"));
+        let spelled = format!("%h{}", SecretDigest::of(&long).to_hex());
+        assert_ne!(keys.by_subject(&spelled, "g1"), key, "a literal %h is escaped");
+        assert_eq!(keys.by_subject(&"a".repeat(256), "g"), format!("oauth:subject:{}:g", "a".repeat(256)));
+    }
+
+    #[test]
     fn grant_keys_are_classified() {
         let keys = Keys::new("p:");
         assert_eq!(classify(&keys, &keys.grant("g1")), GrantKey::Grant("g1"));
         assert_eq!(classify(&keys, &keys.access("g1", &SecretDigest::of("x"))), GrantKey::Access);
-        assert_eq!(classify(&keys, &keys.lock("g1")), GrantKey::Other);
+        assert_eq!(classify(&keys, &format!("{}{{g1}}:lock", keys.prefix())), GrantKey::Other);
         let hex = SecretDigest::of("x").to_hex();
         let prefix = keys.grants_prefix();
         assert_eq!(classify(&keys, &format!("{prefix}{{a}}:at:b}}:at:{hex}")), GrantKey::Access);

@@ -9,7 +9,6 @@
 //! |---|---|
 //! | `<prefix>{<grant id>}:grant` | a [`GrantRecord`] |
 //! | `<prefix>{<grant id>}:at:<digest hex>` | an [`AccessRecord`] |
-//! | `<prefix>{<grant id>}:lock` | a short per-grant lock (atomic hosts) |
 //! | `<prefix>client:<client id>` | a [`ClientRecord`](crate::storage::ClientRecord) (no TTL) |
 //! | `<prefix>subject:<subject>:<grant id>` | the grant id (index) |
 //! | `<prefix>clientgrant:<client id>:<grant id>` | the grant id (index) |
@@ -27,21 +26,25 @@
 //! even where the host still holds it.
 //!
 //! Atomicity depends on the host ([`KvCapabilities::atomic`]):
-//! - **Atomic hosts** (Deno KV, a `Map`): the single-use transitions
-//!   (`consume_code`, `rotate_refresh`, revocation) run under a short per-grant
-//!   lock `<prefix>{<grant id>}:lock` taken with `put_if_absent` and released
-//!   with `delete`, so codes are redeemed exactly once and refresh tokens rotate
-//!   exactly once. A waiter retries a bounded number of times (yielding between
-//!   attempts, so other tasks progress), then gets [`StorageError::Unavailable`]
-//!   (HTTP 503: retry later). A holder that dies leaves the lock to its TTL.
-//! - **Hosts without atomics** (Workers KV): the same transitions are plain
-//!   read-modify-writes, so single use is best-effort: two exchanges of one
+//! - **Atomic hosts** (Deno KV, a Durable Object, a `Map`): each single-use
+//!   transition (`consume_code`, `rotate_refresh`, revocation) is one
+//!   versioned read of the grant and one conditional commit of every key it
+//!   changes, checked against that version: two host calls, no lock. A commit
+//!   that loses a race reads again and re-runs the transition on what won
+//!   (a second exchange of a code then sees it used; a second refresh sees
+//!   its token as the previous one and gets the same successor). After
+//!   [`COMMIT_ATTEMPTS`] lost races the caller gets
+//!   [`StorageError::Unavailable`] (HTTP 503: retry later). `put_grant` is
+//!   one commit checked for absence.
+//! - **Hosts without atomics** (Workers KV): the same commits are written key
+//!   by key, unchecked, so single use is best-effort: two exchanges of one
 //!   code that race within the store's consistency window may both succeed.
 //!   [`Storage::health`](crate::storage::Storage::health) says so (`"atomicity"`), and revocation also lists
 //!   the grant's access keys to catch tokens a lost race wrote.
 //!
 //! Costs: `get_access`, `get_client`, `get_grant` are one read; the single-use
-//! transitions a handful of calls. `stats`, `sweep` and `list_clients` list
+//! transitions two calls (`get_versioned`, `commit`), `put_grant` one on an
+//! atomic host and two (a read, then the commit) elsewhere. `stats`, `sweep` and `list_clients` list
 //! keys by prefix (one `list` per 1000 keys, plus one read per grant for
 //! `stats` and `sweep`): meant for dashboards and scheduled jobs, not for every
 //! request (Workers KV bills list operations separately).
@@ -60,21 +63,23 @@ use serde::Serialize;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::SecretDigest;
 
-use super::{
-    AccessRecord, CodeExpectation, CodeOutcome, GrantRecord, Redemption, RotateOutcome, Rotation,
-    StorageError,
+use super::{GrantRecord, StorageError};
+pub use host::{
+    KvCapabilities, KvCheck, KvError, KvFunction, KvHost, KvMutation, KvPage, Versioned, KV_FUNCTIONS,
 };
-pub use host::{KvCapabilities, KvError, KvFunction, KvHost, KvPage, KV_FUNCTIONS};
 use keys::Keys;
 
 /// Keys asked for per `list` call (Workers KV's maximum).
 const LIST_PAGE: u32 = 1000;
-/// Lock attempts before a single-use transition gives up with a 503.
-pub const DEFAULT_LOCK_ATTEMPTS: u32 = 1000;
-/// Seconds a per-grant lock lives if its holder never releases it.
-const LOCK_TTL: u64 = 30;
-/// Most scheduler yields between two lock attempts.
+/// Lost commit races a transition survives before answering a 503. A burst
+/// of `n` refreshes of one token resolves one winner per round (each retry
+/// of the previous token records its new access token in the grant), so the
+/// bound is set above the hundred-way race of the conformance suite.
+pub const COMMIT_ATTEMPTS: u32 = 128;
+/// Most scheduler yields between two attempts.
 const MAX_BACKOFF_YIELDS: u32 = 16;
+/// TTL of the health probe's key.
+const PROBE_TTL: u64 = 30;
 
 /// The [`Storage`](crate::storage::Storage) contract over a host key-value store; see the module docs.
 #[derive(Debug, Clone)]
@@ -82,7 +87,21 @@ pub struct KvStorage<H: KvHost> {
     host: H,
     keys: Keys,
     caps: KvCapabilities,
-    lock_attempts: u32,
+    commit_attempts: u32,
+}
+
+/// A grant as read, with the version its commit must check.
+struct Read {
+    grant: GrantRecord,
+    version: String,
+}
+
+/// What one attempt of a transition decided.
+enum Step<T> {
+    /// Done without writing.
+    Answer(T),
+    /// Write these (checked against the version read), then answer.
+    Commit(Vec<KvMutation>, T),
 }
 
 impl<H: KvHost> KvStorage<H> {
@@ -91,7 +110,7 @@ impl<H: KvHost> KvStorage<H> {
     /// host's capabilities once, here.
     pub fn new(host: H, key_prefix: impl Into<String>) -> Self {
         let caps = host.capabilities();
-        Self { host, keys: Keys::new(key_prefix), caps, lock_attempts: DEFAULT_LOCK_ATTEMPTS }
+        Self { host, keys: Keys::new(key_prefix), caps, commit_attempts: COMMIT_ATTEMPTS }
     }
 
     /// A store over `host` under the default prefix `oauth:`.
@@ -99,10 +118,10 @@ impl<H: KvHost> KvStorage<H> {
         Self::new(host, crate::config::DEFAULT_KEY_PREFIX)
     }
 
-    /// How many times a single-use transition tries to take its grant's lock
-    /// before answering [`StorageError::Unavailable`] (atomic hosts only).
-    pub fn with_lock_attempts(mut self, attempts: u32) -> Self {
-        self.lock_attempts = attempts.max(1);
+    /// How many lost commit races a single-use transition survives before
+    /// answering [`StorageError::Unavailable`] (atomic hosts only).
+    pub fn with_commit_attempts(mut self, attempts: u32) -> Self {
+        self.commit_attempts = attempts.max(1);
         self
     }
 
@@ -128,9 +147,7 @@ impl<H: KvHost> KvStorage<H> {
 
     async fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, StorageError> {
         let Some(text) = self.host.get(key).await? else { return Ok(None) };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| StorageError::Corrupt { key: key.to_string(), reason: e.to_string() })
+        parse(key, &text).map(Some)
     }
 
     async fn write<T: Serialize>(&self, key: &str, value: &T, ttl: u64) -> Result<(), StorageError> {
@@ -152,16 +169,34 @@ impl<H: KvHost> KvStorage<H> {
         }
     }
 
-    /// Takes the grant's lock on an atomic host; `None` (no lock) otherwise.
-    async fn lock(&self, grant_id: &str) -> Result<Option<String>, StorageError> {
-        if !self.caps.atomic {
-            return Ok(None);
-        }
-        let key = self.keys.lock(grant_id);
-        let ttl = LOCK_TTL.max(self.caps.min_ttl_seconds);
-        for attempt in 0..self.lock_attempts {
-            if self.host.put_if_absent(&key, "locked", ttl).await? {
-                return Ok(Some(key));
+    /// The grant with its version, for a transition.
+    async fn read_grant(&self, grant_id: &str) -> Result<Option<Read>, StorageError> {
+        let key = self.keys.grant(grant_id);
+        let Some(entry) = self.host.get_versioned(&key).await? else { return Ok(None) };
+        Ok(Some(Read { grant: parse(&key, &entry.value)?, version: entry.version }))
+    }
+
+    /// Runs a single-use transition of one grant: read it with its version,
+    /// let `decide` choose, commit the writes checked against that version,
+    /// and start again on a lost race. `None` reaches `decide` when there is
+    /// no grant.
+    async fn transition<T>(
+        &self,
+        grant_id: &str,
+        mut decide: impl FnMut(Option<GrantRecord>) -> Result<Step<T>, StorageError>,
+    ) -> Result<T, StorageError> {
+        let key = self.keys.grant(grant_id);
+        for attempt in 0..self.commit_attempts {
+            let read = self.read_grant(grant_id).await?;
+            let version = read.as_ref().map(|r| r.version.clone());
+            match decide(read.map(|r| r.grant))? {
+                Step::Answer(answer) => return Ok(answer),
+                Step::Commit(mutations, answer) => {
+                    let check = KvCheck { key: key.clone(), version };
+                    if self.host.commit(&[check], &mutations).await? {
+                        return Ok(answer);
+                    }
+                }
             }
             for _ in 0..(attempt + 1).min(MAX_BACKOFF_YIELDS) {
                 YieldNow(false).await;
@@ -170,117 +205,84 @@ impl<H: KvHost> KvStorage<H> {
         Err(StorageError::Unavailable(format!("grant {grant_id} is busy; retry later")))
     }
 
-    /// Releases a lock; a failed release only delays the next holder until the lock's TTL.
-    async fn unlock(&self, lock: Option<String>) {
-        if let Some(key) = lock {
-            let _ = self.host.delete(&key).await;
-        }
+    fn set<T: Serialize>(
+        &self,
+        key: String,
+        value: &T,
+        ttl_seconds: u64,
+    ) -> Result<KvMutation, StorageError> {
+        let value = to_json(&key, value)?;
+        Ok(KvMutation::Set { key, value, ttl_seconds })
     }
 
-    /// Writes a grant with its index keys, which live as long as it does.
-    async fn write_grant(&self, grant: &GrantRecord, now: UnixTime) -> Result<(), StorageError> {
+    /// Writes of a grant with its index keys, which live as long as it does.
+    fn grant_writes(&self, grant: &GrantRecord, now: UnixTime) -> Result<Vec<KvMutation>, StorageError> {
         let ttl = self.ttl(grant.expires_at, now);
-        self.write(&self.keys.grant(&grant.id), grant, ttl).await?;
-        self.write_indexes(grant, ttl).await
-    }
-
-    async fn write_indexes(&self, grant: &GrantRecord, ttl: u64) -> Result<(), StorageError> {
+        let mut writes = vec![self.set(self.keys.grant(&grant.id), grant, ttl)?];
         if let Some(subject) = &grant.subject {
-            self.host.put(&self.keys.by_subject(subject, &grant.id), &grant.id, ttl).await?;
+            let key = self.keys.by_subject(subject, &grant.id);
+            writes.push(KvMutation::Set { key, value: grant.id.clone(), ttl_seconds: ttl });
         }
-        self.host.put(&self.keys.by_client(&grant.client_id, &grant.id), &grant.id, ttl).await?;
-        Ok(())
+        let key = self.keys.by_client(&grant.client_id, &grant.id);
+        writes.push(KvMutation::Set { key, value: grant.id.clone(), ttl_seconds: ttl });
+        Ok(writes)
     }
 
-    async fn write_access(
+    fn access_write(
         &self,
         digest: &SecretDigest,
-        record: &AccessRecord,
+        record: &super::AccessRecord,
         now: UnixTime,
-    ) -> Result<(), StorageError> {
-        let key = self.keys.access(&record.grant_id, digest);
-        self.write(&key, record, self.ttl(record.expires_at, now)).await
+    ) -> Result<KvMutation, StorageError> {
+        self.set(self.keys.access(&record.grant_id, digest), record, self.ttl(record.expires_at, now))
     }
 
-    /// Deletes a grant's access tokens first (verification stops at once), then
-    /// the grant (refresh stops), then its index keys.
-    async fn remove_grant(&self, grant: &GrantRecord) -> Result<(), StorageError> {
-        for digest in grant.access_digests() {
-            self.host.delete(&self.keys.access(&grant.id, digest)).await?;
-        }
-        if !self.caps.atomic {
-            // A lost read-modify-write race may have stored tokens the grant does not list.
-            for key in self.list_all(&self.keys.access_prefix(&grant.id)).await? {
-                self.host.delete(&key).await?;
-            }
-        }
-        self.host.delete(&self.keys.grant(&grant.id)).await?;
+    /// Deletes of a grant's keys: its access tokens first (verification stops
+    /// at once), then the grant (refresh stops), then its index keys.
+    fn removal(&self, grant: &GrantRecord) -> Vec<KvMutation> {
+        let mut deletes: Vec<KvMutation> = grant
+            .access_digests()
+            .map(|d| KvMutation::Delete { key: self.keys.access(&grant.id, d) })
+            .collect();
+        deletes.push(KvMutation::Delete { key: self.keys.grant(&grant.id) });
         if let Some(subject) = &grant.subject {
-            self.host.delete(&self.keys.by_subject(subject, &grant.id)).await?;
+            deletes.push(KvMutation::Delete { key: self.keys.by_subject(subject, &grant.id) });
         }
-        self.host.delete(&self.keys.by_client(&grant.client_id, &grant.id)).await?;
+        deletes.push(KvMutation::Delete { key: self.keys.by_client(&grant.client_id, &grant.id) });
+        deletes
+    }
+
+    /// Without atomics a lost read-modify-write race may have stored access
+    /// tokens the grant does not list: delete whatever is under its prefix.
+    async fn remove_stray_access(&self, grant_id: &str) -> Result<(), StorageError> {
+        if self.caps.atomic {
+            return Ok(());
+        }
+        for key in self.list_all(&self.keys.access_prefix(grant_id)).await? {
+            self.host.delete(&key).await?;
+        }
         Ok(())
     }
 
-    async fn consume_code_unlocked(
+    /// Revokes a grant if `keep` refuses it: one checked commit of its removal.
+    /// `Some(grant)` if this call removed it.
+    async fn remove_grant_if(
         &self,
         grant_id: &str,
-        code_digest: &SecretDigest,
-        expect: &CodeExpectation,
-        redemption: Redemption,
-        now: UnixTime,
-    ) -> Result<CodeOutcome, StorageError> {
-        let Some(mut grant) = self.read::<GrantRecord>(&self.keys.grant(grant_id)).await? else {
-            return Ok(CodeOutcome::NotFound);
-        };
-        let before = grant.clone();
-        let outcome = grant.redeem_code(code_digest, expect, &redemption, now);
-        match &outcome {
-            CodeOutcome::Redeemed(grant, access) => {
-                self.write_grant(grant, now).await?;
-                self.write_access(&redemption.access_digest, access, now).await?;
-            }
-            CodeOutcome::Replayed => self.remove_grant(&before).await?,
-            _ => {}
+        mut remove: impl FnMut(&GrantRecord) -> bool,
+    ) -> Result<Option<GrantRecord>, StorageError> {
+        let removed = self
+            .transition(grant_id, |grant| {
+                Ok(match grant {
+                    Some(grant) if remove(&grant) => Step::Commit(self.removal(&grant), Some(grant)),
+                    _ => Step::Answer(None),
+                })
+            })
+            .await?;
+        if removed.is_some() {
+            self.remove_stray_access(grant_id).await?;
         }
-        Ok(outcome)
-    }
-
-    async fn rotate_refresh_unlocked(
-        &self,
-        grant_id: &str,
-        client_id: &str,
-        presented: &SecretDigest,
-        rotation: Rotation,
-        now: UnixTime,
-    ) -> Result<RotateOutcome, StorageError> {
-        let Some(mut grant) = self.read::<GrantRecord>(&self.keys.grant(grant_id)).await? else {
-            return Ok(RotateOutcome::NotFound);
-        };
-        let before = grant.clone();
-        let outcome = grant.rotate_refresh(client_id, presented, &rotation, now);
-        match &outcome {
-            RotateOutcome::Rotated(grant, access) => {
-                self.write_grant(grant, now).await?;
-                self.write_access(&rotation.access_digest, access, now).await?;
-            }
-            RotateOutcome::Retried(grant, access) => {
-                // Same expiry: the index keys keep theirs.
-                self.write(&self.keys.grant(grant_id), grant, self.ttl(grant.expires_at, now)).await?;
-                self.write_access(&rotation.access_digest, access, now).await?;
-            }
-            RotateOutcome::Reused => self.remove_grant(&before).await?,
-            _ => {}
-        }
-        Ok(outcome)
-    }
-
-    async fn revoke_unlocked(&self, grant_id: &str) -> Result<bool, StorageError> {
-        let Some(grant) = self.read::<GrantRecord>(&self.keys.grant(grant_id)).await? else {
-            return Ok(false);
-        };
-        self.remove_grant(&grant).await?;
-        Ok(true)
+        Ok(removed)
     }
 
     /// Grant ids listed under an index prefix.
@@ -297,7 +299,7 @@ impl<H: KvHost> KvStorage<H> {
     async fn probe(&self) -> Result<(), StorageError> {
         let key = self.keys.health();
         let value = format!("probe-{}", SystemClock.now_millis());
-        self.host.put(&key, &value, LOCK_TTL.max(self.caps.min_ttl_seconds)).await?;
+        self.host.put(&key, &value, PROBE_TTL.max(self.caps.min_ttl_seconds)).await?;
         let read = self.host.get(&key).await?;
         self.host.delete(&key).await?;
         if read.as_deref() == Some(value.as_str()) || !self.caps.consistent_reads {
@@ -306,6 +308,11 @@ impl<H: KvHost> KvStorage<H> {
             Err(StorageError::Unavailable("the store did not return what was just written".into()))
         }
     }
+}
+
+fn parse<T: DeserializeOwned>(key: &str, text: &str) -> Result<T, StorageError> {
+    serde_json::from_str(text)
+        .map_err(|e| StorageError::Corrupt { key: key.to_string(), reason: e.to_string() })
 }
 
 fn to_json<T: Serialize>(key: &str, value: &T) -> Result<String, StorageError> {

@@ -9,7 +9,7 @@ use crate::storage::{
 };
 
 use super::keys::{classify, GrantKey};
-use super::{to_json, KvHost, KvStorage};
+use super::{KvCheck, KvHost, KvStorage, Step};
 
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
@@ -30,16 +30,10 @@ impl<H: KvHost> Storage for KvStorage<H> {
         let prefix = self.keys.client_grants_prefix(client_id);
         for grant_id in self.indexed(&prefix).await? {
             // The index may be stale; only the grant record says whose it is.
-            let lock = self.lock(&grant_id).await?;
-            let result = match self.read::<GrantRecord>(&self.keys.grant(&grant_id)).await {
-                Ok(Some(grant)) if grant.client_id == client_id => self.remove_grant(&grant).await,
-                Ok(_) => {
-                    self.host.delete(&self.keys.by_client(client_id, &grant_id)).await.map_err(Into::into)
-                }
-                Err(e) => Err(e),
-            };
-            self.unlock(lock).await;
-            result?;
+            let removed = self.remove_grant_if(&grant_id, |grant| grant.client_id == client_id).await?;
+            if removed.is_none() {
+                self.host.delete(&self.keys.by_client(client_id, &grant_id)).await?;
+            }
         }
         Ok(existed)
     }
@@ -58,24 +52,19 @@ impl<H: KvHost> Storage for KvStorage<H> {
         now: UnixTime,
     ) -> Result<(), StorageError> {
         let key = self.keys.grant(&grant.id);
-        let ttl = self.ttl(grant.expires_at, now);
-        let text = to_json(&key, &grant)?;
-        let fresh = if self.caps.atomic {
-            self.host.put_if_absent(&key, &text, ttl).await?
-        } else {
-            // Best-effort: grant ids are random, a collision is not a race anyone wins.
-            let exists = self.host.get(&key).await?.is_some();
-            if !exists {
-                self.host.put(&key, &text, ttl).await?;
-            }
-            !exists
-        };
-        if !fresh {
-            return Err(StorageError::Conflict(format!("grant {} exists", grant.id)));
+        let conflict = || StorageError::Conflict(format!("grant {} exists", grant.id));
+        // Without atomics the commit's check is not honoured: look first
+        // (grant ids are random, so a collision is not a race anyone wins).
+        if !self.caps.atomic && self.host.get(&key).await?.is_some() {
+            return Err(conflict());
         }
-        self.write_indexes(&grant, ttl).await?;
-        if let Some(access) = access {
-            self.write_access(&access.digest, &access.record, now).await?;
+        let mut writes = self.grant_writes(&grant, now)?;
+        if let Some(access) = &access {
+            writes.push(self.access_write(&access.digest, &access.record, now)?);
+        }
+        let absent = KvCheck { key, version: None };
+        if !self.host.commit(&[absent], &writes).await? {
+            return Err(conflict());
         }
         Ok(())
     }
@@ -93,10 +82,25 @@ impl<H: KvHost> Storage for KvStorage<H> {
         redemption: Redemption,
         now: UnixTime,
     ) -> Result<CodeOutcome, StorageError> {
-        let lock = self.lock(grant_id).await?;
-        let outcome = self.consume_code_unlocked(grant_id, code_digest, expect, redemption, now).await;
-        self.unlock(lock).await;
-        outcome
+        let outcome = self
+            .transition(grant_id, |grant| {
+                let Some(mut grant) = grant else { return Ok(Step::Answer(CodeOutcome::NotFound)) };
+                let before = grant.clone();
+                Ok(match grant.redeem_code(code_digest, expect, &redemption, now) {
+                    CodeOutcome::Redeemed(grant, access) => {
+                        let mut writes = self.grant_writes(&grant, now)?;
+                        writes.push(self.access_write(&redemption.access_digest, &access, now)?);
+                        Step::Commit(writes, CodeOutcome::Redeemed(grant, access))
+                    }
+                    CodeOutcome::Replayed => Step::Commit(self.removal(&before), CodeOutcome::Replayed),
+                    other => Step::Answer(other),
+                })
+            })
+            .await?;
+        if outcome == CodeOutcome::Replayed {
+            self.remove_stray_access(grant_id).await?;
+        }
+        Ok(outcome)
     }
 
     async fn get_access(
@@ -117,18 +121,58 @@ impl<H: KvHost> Storage for KvStorage<H> {
         rotation: Rotation,
         now: UnixTime,
     ) -> Result<RotateOutcome, StorageError> {
-        let lock = self.lock(grant_id).await?;
-        let outcome = self.rotate_refresh_unlocked(grant_id, client_id, presented, rotation, now).await;
-        self.unlock(lock).await;
-        outcome
+        let outcome = self
+            .transition(grant_id, |grant| {
+                let Some(mut grant) = grant else { return Ok(Step::Answer(RotateOutcome::NotFound)) };
+                let before = grant.clone();
+                Ok(match grant.rotate_refresh(client_id, presented, &rotation, now) {
+                    RotateOutcome::Rotated(grant, access) => {
+                        let mut writes = self.grant_writes(&grant, now)?;
+                        writes.push(self.access_write(&rotation.access_digest, &access, now)?);
+                        Step::Commit(writes, RotateOutcome::Rotated(grant, access))
+                    }
+                    RotateOutcome::Retried(grant, access) => {
+                        // Same expiry: the index keys keep theirs.
+                        let ttl = self.ttl(grant.expires_at, now);
+                        let writes = vec![
+                            self.set(self.keys.grant(grant_id), &grant, ttl)?,
+                            self.access_write(&rotation.access_digest, &access, now)?,
+                        ];
+                        Step::Commit(writes, RotateOutcome::Retried(grant, access))
+                    }
+                    RotateOutcome::Reused => Step::Commit(self.removal(&before), RotateOutcome::Reused),
+                    other => Step::Answer(other),
+                })
+            })
+            .await?;
+        if outcome == RotateOutcome::Reused {
+            self.remove_stray_access(grant_id).await?;
+        }
+        Ok(outcome)
     }
 
     async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
-        // Locked too: a rotation running meanwhile would otherwise write the grant back.
-        let lock = self.lock(grant_id).await?;
-        let revoked = self.revoke_unlocked(grant_id).await;
-        self.unlock(lock).await;
-        revoked
+        Ok(self.remove_grant_if(grant_id, |_| true).await?.is_some())
+    }
+
+    /// One versioned read and one checked commit: the token is checked
+    /// against the grant as read, and the removal applies only to that state.
+    async fn revoke_token(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<GrantRecord>, StorageError> {
+        let listed = |grant: &GrantRecord| {
+            grant.access_tokens.iter().any(|a| a.expires_at > now && a.digest.matches(digest))
+        };
+        self.remove_grant_if(grant_id, |grant| {
+            grant.is_live(now)
+                && grant.client_id == client_id
+                && (grant.holds_refresh(digest) || listed(grant))
+        })
+        .await
     }
 
     async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
@@ -194,14 +238,8 @@ impl<H: KvHost> Storage for KvStorage<H> {
         for key in self.list_all(&self.keys.grants_prefix()).await? {
             match classify(&self.keys, &key) {
                 GrantKey::Grant(grant_id) => {
-                    let lock = self.lock(grant_id).await?;
-                    let result = match self.read::<GrantRecord>(&key).await {
-                        Ok(Some(grant)) if !grant.is_live(now) => self.remove_grant(&grant).await.map(|()| 1),
-                        Ok(_) => Ok(0),
-                        Err(e) => Err(e),
-                    };
-                    self.unlock(lock).await;
-                    removed += result?;
+                    removed +=
+                        u64::from(self.remove_grant_if(grant_id, |g| !g.is_live(now)).await?.is_some());
                 }
                 GrantKey::Access => {
                     if let Some(access) = self.read::<AccessRecord>(&key).await? {
