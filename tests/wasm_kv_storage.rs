@@ -87,7 +87,7 @@ mod in_memory_storage {
     }
 
     async fn dump(storage: &SharedStorage) -> String {
-        format!("{:?}", storage.host())
+        format!("{storage:?}")
     }
 
     crate::conformance_suite!(make = make, dump = dump);

@@ -4,9 +4,10 @@
 // path (the HTTP layer) answers them.
 import * as raw from '../dist/simply_mcp_oauth.js';
 
-export { InMemoryStorage, KvStorage } from '../dist/simply_mcp_oauth.js';
+export { DurableObjectStorage, InMemoryStorage, KvStorage } from '../dist/simply_mcp_oauth.js';
 export { WorkersKvHost } from './adapters/workers-kv.js';
 export { DenoKvHost } from './adapters/deno-kv.js';
+export { DurableObjectSqlHost } from './adapters/durable-object-sql.js';
 
 /** An OAuth error answer: `code` is the RFC 6749 error, `status` the HTTP status. */
 export class OAuthError extends Error {
@@ -63,7 +64,7 @@ function promised(method) {
   };
 }
 
-for (const cls of [raw.SimplyMCPOAuthProvider, raw.InMemoryStorage, raw.KvStorage]) {
+for (const cls of [raw.SimplyMCPOAuthProvider, raw.InMemoryStorage, raw.KvStorage, raw.DurableObjectStorage]) {
   for (const name of Object.getOwnPropertyNames(cls.prototype)) {
     const descriptor = Object.getOwnPropertyDescriptor(cls.prototype, name);
     if (name !== 'constructor' && typeof descriptor.value === 'function') {
@@ -134,6 +135,9 @@ export { Provider as SimplyMCPOAuthProvider };
 export function createOAuthProvider(config) {
   return raw.createOAuthProvider(config).catch(rethrow);
 }
+
+/** Inside an OAuthStorageObject: runs one storage operation (see durable-object.js). */
+export const executeStorageOperation = guard(raw.executeStorageOperation);
 
 /** For the package's own tests: a deliberate panic, guarded like every call. */
 export const __panicForTests = guard(raw.__panicForTests);

@@ -60,8 +60,16 @@ export interface ProviderStats {
 export interface StorageOptions {
   name?: string;
   debug?: boolean;
-  /** Key prefix for KvStorage. Default `oauth:`. */
+  /** Key prefix for KvStorage; for DurableObjectStorage, the prefix of the object names. Default `oauth:`. */
   keyPrefix?: string;
+}
+
+export interface DurableObjectStorageOptions extends StorageOptions {
+  /**
+   * How many objects grants are spread over (by grant id). Default 32, at most
+   * 1024. Part of the data layout: keep it fixed for a deployment.
+   */
+  shards?: number;
 }
 
 interface StorageMethods {
@@ -144,6 +152,51 @@ export class KvStorage implements StorageMethods {
   listClients(): Promise<string[]>;
   free(): void;
 }
+
+/**
+ * Storage on SQLite-backed Durable Objects (Cloudflare Workers), sharded by
+ * grant id: strongly consistent single use, one RPC per token request.
+ * `namespace` is the binding of the OAuthStorageObject class (env.OAUTH_STORE).
+ */
+export class DurableObjectStorage implements StorageMethods {
+  constructor(namespace: unknown, options?: DurableObjectStorageOptions);
+  readonly name: string;
+  connect(): Promise<void>;
+  disconnect(): Promise<void>;
+  healthCheck(): Promise<HealthCheck>;
+  getStats(): Promise<StorageStats>;
+  listClients(): Promise<string[]>;
+  free(): void;
+}
+
+/**
+ * The Durable Object class DurableObjectStorage talks to (Workers entry only).
+ * Export it from the Worker's main module and bind it under
+ * `durable_objects.bindings`, with a `new_sqlite_classes` migration.
+ */
+export class OAuthStorageObject {
+  constructor(ctx: unknown, env: unknown);
+  /** One encoded storage operation in, its encoded reply out. */
+  run(request: string): Promise<string>;
+  alarm(): void;
+}
+
+/** A SQLite-backed Durable Object's `ctx.storage` as an atomic `kv` host. */
+export class DurableObjectSqlHost implements KvHost {
+  constructor(storage: unknown);
+  get(key: string): string | null;
+  put(key: string, value: string, ttlSeconds: number): void;
+  delete(key: string): void;
+  list(prefix: string, cursor: string | null, limit: number): KvPage;
+  getVersioned(key: string): KvVersioned | null;
+  commit(checks: KvCheck[], mutations: KvMutation[]): boolean;
+  capabilities(): KvCapabilities;
+  /** Drops expired rows (the object's alarm calls it); returns how many. */
+  sweepExpired(): number;
+}
+
+/** Inside a Durable Object: runs one encoded storage operation on `storage`. */
+export function executeStorageOperation(storage: KvStorage, request: string): Promise<string>;
 
 /** Cloudflare Workers KV (no atomics, 60 s minimum TTL). */
 export class WorkersKvHost implements KvHost {

@@ -6,3 +6,4 @@ import { initSync } from '../dist/simply_mcp_oauth.js';
 initSync({ module });
 
 export * from './core.js';
+export { OAuthStorageObject } from './durable-object.js';

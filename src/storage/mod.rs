@@ -55,11 +55,12 @@ mod memory;
 mod records;
 #[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
 mod redis;
+mod sharded;
 mod shared;
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixTime;
 use crate::crypto::SecretDigest;
@@ -73,6 +74,7 @@ pub use kv::{
     COMMIT_ATTEMPTS, KV_FUNCTIONS,
 };
 pub use memory::MemoryStorage;
+pub use sharded::{execute, ShardTransport, ShardedStorage, StorageOp, DEFAULT_SHARDS};
 
 /// [`HealthCheck::components`] from pairs, built by insertion:
 /// `BTreeMap::from` sorts its input first, which would bring a stable sort
@@ -190,12 +192,22 @@ pub trait Storage: MaybeSend {
     /// Whether the store answers; never fails.
     async fn health(&self) -> HealthCheck;
 
+    /// How long, in seconds, a write may stay invisible to a read made
+    /// elsewhere (Workers KV: up to 60 s across locations); `None` for a
+    /// store whose reads always see the latest write. Within that window the
+    /// provider answers a token it cannot find yet with a retryable 503
+    /// rather than a final `invalid_grant` (see `provider::token`).
+    fn consistency_window(&self) -> Option<u64> {
+        None
+    }
+
     /// Removes records that expired before `now`; returns how many.
     async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError>;
 }
 
 /// A storage failure.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum StorageError {
     /// The store cannot be reached now; retrying later may work (HTTP 503).
@@ -218,7 +230,7 @@ pub enum StorageError {
 }
 
 /// Live record counts (the seed's `getStats()`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StorageStats {
     /// Live access tokens.
@@ -238,7 +250,7 @@ pub struct StorageStats {
 }
 
 /// The seed's `healthCheck()` result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct HealthCheck {
     /// Whether the store works.
@@ -252,7 +264,7 @@ pub struct HealthCheck {
     /// Per-component details (for example `"atomicity": "atomic"`).
     pub components: BTreeMap<String, String>,
     /// What went wrong, if anything.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
 }
 

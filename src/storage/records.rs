@@ -162,7 +162,7 @@ pub struct AccessRecord {
 }
 
 /// A new access token to store along with a grant transition.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewAccess {
     /// Digest of the token.
     pub digest: SecretDigest,
@@ -171,7 +171,7 @@ pub struct NewAccess {
 }
 
 /// What the token request must agree with for a code to be redeemed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeExpectation {
     /// The authenticated client.
     pub client_id: String,
@@ -184,7 +184,7 @@ pub struct CodeExpectation {
 }
 
 /// The tokens to issue when a code is redeemed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redemption {
     /// Digest of the new access token.
     pub access_digest: SecretDigest,
@@ -199,7 +199,7 @@ pub struct Redemption {
 /// Result of [`Storage::consume_code`](crate::storage::Storage::consume_code).
 // Built once per token request and matched at once: boxing would buy nothing.
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CodeOutcome {
     /// Redeemed: the grant as it now stands and the access token stored with it.
     Redeemed(GrantRecord, AccessRecord),
@@ -214,7 +214,7 @@ pub enum CodeOutcome {
 }
 
 /// A proposed rotation of a grant's refresh token.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rotation {
     /// Digest of the successor derived from the presented token and `salt`.
     pub successor: SecretDigest,
@@ -234,7 +234,7 @@ pub struct Rotation {
 
 /// Result of [`Storage::rotate_refresh`](crate::storage::Storage::rotate_refresh).
 #[allow(clippy::large_enum_variant)]
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RotateOutcome {
     /// The presented token was current: the chain moved on to the proposed successor.
     Rotated(GrantRecord, AccessRecord),

@@ -81,6 +81,9 @@ impl<T: Storage + ?Sized> Storage for Arc<T> {
     async fn health(&self) -> HealthCheck {
         (**self).health().await
     }
+    fn consistency_window(&self) -> Option<u64> {
+        (**self).consistency_window()
+    }
     async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> {
         (**self).sweep(now).await
     }

@@ -84,6 +84,17 @@ impl Field {
         }
         self.value.as_bool().ok_or_else(|| self.error("must be true or false"))
     }
+
+    /// A whole number in `1..=max`, or `default` when absent.
+    fn count(&self, default: u32, max: u32) -> Result<u32, ConfigError> {
+        if self.absent() {
+            return Ok(default);
+        }
+        match self.value.as_f64() {
+            Some(n) if n.fract() == 0.0 && (1.0..=f64::from(max)).contains(&n) => Ok(n as u32),
+            _ => Err(self.error(&format!("must be a whole number from 1 to {max}"))),
+        }
+    }
 }
 
 /// Reads a provider configuration (everything but `storage`) and validates it.
@@ -131,11 +142,17 @@ fn client(field: &Field) -> Result<ClientConfig, ConfigError> {
     })
 }
 
-/// The options of a JS storage object: `{ name, debug, keyPrefix }`.
+/// The options of a JS storage object: `{ name, debug, keyPrefix, shards }`.
 pub(crate) struct StorageOptions {
     pub(crate) name: String,
     pub(crate) key_prefix: String,
+    /// Durable Object shards (`DurableObjectStorage` only).
+    pub(crate) shards: u32,
 }
+
+/// The most shards a `DurableObjectStorage` may spread over: listings and
+/// counts ask every one.
+pub(crate) const MAX_SHARDS: u32 = 1024;
 
 impl StorageOptions {
     /// Reads the options (`debug` is accepted for the seed's sake; this
@@ -151,6 +168,7 @@ impl StorageOptions {
             .child("keyPrefix")
             .opt_string()?
             .unwrap_or_else(|| crate::config::DEFAULT_KEY_PREFIX.to_string());
-        Ok(Self { name, key_prefix })
+        let shards = root.child("shards").count(crate::storage::DEFAULT_SHARDS, MAX_SHARDS)?;
+        Ok(Self { name, key_prefix, shards })
     }
 }

@@ -9,6 +9,7 @@
 
 mod auth_objects;
 mod config;
+mod durable;
 mod errors;
 mod fetch;
 mod kv_host;
@@ -20,6 +21,7 @@ use std::cell::RefCell;
 
 use wasm_bindgen::prelude::*;
 
+pub use durable::{DurableObjectShards, JsDurableObjectStorage};
 pub use kv_host::JsKvHost;
 pub use provider::{create_oauth_provider, JsProvider};
 pub use storage::{memory_store, Host, JsInMemoryStorage, JsKvStorage, SharedStorage};

@@ -14,18 +14,121 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::config::StorageOptions;
+use super::durable::DurableObjectShards;
 use super::errors::{config_error, js_error, to_js};
 use super::kv_host::JsKvHost;
 use super::memory_host::{MemoryHost, CAPABILITIES};
-use crate::clock::{Clock, SystemClock};
+use crate::clock::{Clock, SystemClock, UnixTime};
+use crate::crypto::SecretDigest;
 use crate::storage::{
-    HealthCheck, KvCapabilities, KvCheck, KvError, KvHost, KvMutation, KvPage, KvStorage, Storage, Versioned,
+    AccessRecord, ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, HealthCheck, KvCapabilities,
+    KvCheck, KvError, KvHost, KvMutation, KvPage, KvStorage, NewAccess, Redemption, RotateOutcome, Rotation,
+    ShardedStorage, Storage, StorageError, StorageStats, Versioned,
 };
 
 /// The one store type of the JS API: `KvStorage` over an in-module map
-/// (`InMemoryStorage`) or over a JS host object (`KvStorage`). One concrete
-/// backend keeps the module small; clones share the host.
-pub type SharedStorage = KvStorage<Host>;
+/// (`InMemoryStorage`) or over a JS host object (`KvStorage`), or the
+/// Durable Object shards (`DurableObjectStorage`). One type for every
+/// provider keeps the module small; clones share the host.
+#[derive(Clone, Debug)]
+pub enum SharedStorage {
+    /// `InMemoryStorage` and `KvStorage`.
+    Kv(KvStorage<Host>),
+    /// `DurableObjectStorage`.
+    Sharded(Rc<ShardedStorage<DurableObjectShards>>),
+}
+
+/// Calls the same method on whichever store this is.
+macro_rules! on_store {
+    ($self:ident, $store:ident => $call:expr) => {
+        match $self {
+            SharedStorage::Kv($store) => $call,
+            SharedStorage::Sharded($store) => $call,
+        }
+    };
+}
+
+#[async_trait::async_trait(?Send)]
+impl Storage for SharedStorage {
+    async fn put_client(&self, client: ClientRecord) -> Result<(), StorageError> {
+        on_store!(self, s => s.put_client(client).await)
+    }
+    async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StorageError> {
+        on_store!(self, s => s.get_client(client_id).await)
+    }
+    async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<bool, StorageError> {
+        on_store!(self, s => s.delete_client(client_id, now).await)
+    }
+    async fn list_clients(&self) -> Result<Vec<String>, StorageError> {
+        on_store!(self, s => s.list_clients().await)
+    }
+    async fn put_grant(
+        &self,
+        grant: GrantRecord,
+        access: Option<NewAccess>,
+        now: UnixTime,
+    ) -> Result<(), StorageError> {
+        on_store!(self, s => s.put_grant(grant, access, now).await)
+    }
+    async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError> {
+        on_store!(self, s => s.get_grant(grant_id, now).await)
+    }
+    async fn consume_code(
+        &self,
+        grant_id: &str,
+        code_digest: &SecretDigest,
+        expect: &CodeExpectation,
+        redemption: Redemption,
+        now: UnixTime,
+    ) -> Result<CodeOutcome, StorageError> {
+        on_store!(self, s => s.consume_code(grant_id, code_digest, expect, redemption, now).await)
+    }
+    async fn get_access(
+        &self,
+        grant_id: &str,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<AccessRecord>, StorageError> {
+        on_store!(self, s => s.get_access(grant_id, digest, now).await)
+    }
+    async fn rotate_refresh(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        presented: &SecretDigest,
+        rotation: Rotation,
+        now: UnixTime,
+    ) -> Result<RotateOutcome, StorageError> {
+        on_store!(self, s => s.rotate_refresh(grant_id, client_id, presented, rotation, now).await)
+    }
+    async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
+        on_store!(self, s => s.revoke_grant(grant_id).await)
+    }
+    async fn revoke_token(
+        &self,
+        grant_id: &str,
+        client_id: &str,
+        digest: &SecretDigest,
+        now: UnixTime,
+    ) -> Result<Option<GrantRecord>, StorageError> {
+        on_store!(self, s => s.revoke_token(grant_id, client_id, digest, now).await)
+    }
+    async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
+        on_store!(self, s => s.list_grants(subject, now).await)
+    }
+    async fn stats(&self, now: UnixTime) -> Result<StorageStats, StorageError> {
+        on_store!(self, s => s.stats(now).await)
+    }
+    async fn health(&self) -> HealthCheck {
+        on_store!(self, s => s.health().await)
+    }
+    fn consistency_window(&self) -> Option<u64> {
+        on_store!(self, s => s.consistency_window())
+    }
+    async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> {
+        on_store!(self, s => s.sweep(now).await)
+    }
+}
 
 /// Where a [`SharedStorage`] keeps its keys; clones share it. `Debug` shows
 /// every stored key and value (digests only: no secret is ever stored).
@@ -107,15 +210,23 @@ impl KvHost for Host {
 /// An in-module store named `name`: what the JS `InMemoryStorage` runs on
 /// (public for the wasm conformance tests).
 pub fn memory_store(name: String) -> SharedStorage {
-    KvStorage::with_default_prefix(Host(Rc::new(HostKind::Memory(MemoryHost::new(name)))))
+    SharedStorage::Kv(KvStorage::with_default_prefix(Host(Rc::new(HostKind::Memory(MemoryHost::new(name))))))
 }
 
 /// The store's health in the seed's shape: an in-module store reports like
-/// `InMemoryStorage`, a host store like `KvStorage`.
+/// `InMemoryStorage`, a host store like `KvStorage`, the shards with
+/// `"backend": "durable-object"`.
 pub(crate) async fn health(store: &SharedStorage) -> HealthCheck {
-    match &*store.host().0 {
-        HostKind::Memory(map) => map.health(),
-        HostKind::Js(_) => store.health().await,
+    match store {
+        SharedStorage::Kv(kv) => match &*kv.host().0 {
+            HostKind::Memory(map) => map.health(),
+            HostKind::Js(_) => kv.health().await,
+        },
+        SharedStorage::Sharded(sharded) => {
+            let mut health = sharded.health().await;
+            health.components.insert("backend".into(), "durable-object".into());
+            health
+        }
     }
 }
 
@@ -176,8 +287,10 @@ impl StorageCore {
                 .stats(SystemClock.now())
                 .await
                 .map_err(|e| js_error(&e.to_string(), Some("storage")))?;
-            if let HostKind::Memory(map) = &*store.host().0 {
-                stats.memory_usage = Some(map.memory_usage());
+            if let SharedStorage::Kv(kv) = &store {
+                if let HostKind::Memory(map) = &*kv.host().0 {
+                    stats.memory_usage = Some(map.memory_usage());
+                }
             }
             to_js(&stats)
         })
@@ -280,6 +393,8 @@ impl JsInMemoryStorage {
     }
 }
 
+pub(crate) use storage_methods;
+
 storage_methods!(JsInMemoryStorage, "InMemoryStorage");
 
 /// Storage on a host key-value store (`wit/` `interface kv`): Workers KV,
@@ -297,7 +412,7 @@ impl JsKvStorage {
         let options = StorageOptions::read(&options.unwrap_or(JsValue::UNDEFINED), "KvStorage")
             .map_err(config_error)?;
         let host = JsKvHost::new(host).map_err(|e| js_error(&e, Some("invalid_configuration")))?;
-        let store = KvStorage::new(Host(Rc::new(HostKind::Js(host))), options.key_prefix);
+        let store = SharedStorage::Kv(KvStorage::new(Host(Rc::new(HostKind::Js(host))), options.key_prefix));
         Ok(Self { core: StorageCore::new(options.name, store) })
     }
 }

@@ -1,18 +1,41 @@
-// Cloudflare Worker entry: an MCP server behind OAuth 2.1, state in Workers KV.
+// Cloudflare Worker entry: an MCP server behind OAuth 2.1.
+//
+// Storage, by STORAGE_MODE:
+//   "durable-object" (the default when OAUTH_STORE is bound): grants, codes and
+//     tokens in SQLite-backed Durable Objects, sharded by grant id; single use
+//     of codes and refresh tokens holds, and every token request is one RPC to
+//     one object. OAUTH_KV keeps only what suits KV (the per-deployment CSRF key).
+//   "kv": everything in Workers KV. No atomics and eventually consistent
+//     across locations: single use is best-effort (see the README).
 // The package's `workerd` entry imports its .wasm as a compiled module.
-import { createOAuthProvider, KvStorage, WorkersKvHost } from 'simply-mcp-oauth';
+import { createOAuthProvider, DurableObjectStorage, KvStorage, WorkersKvHost } from 'simply-mcp-oauth';
 import { createApp, randomToken } from './app.js';
+
+// Durable Object classes must be exported by the Worker's main module.
+export { OAuthStorageObject } from 'simply-mcp-oauth';
 
 // A Worker sees `env` only in fetch: build the provider on the first request
 // and keep it for the life of the isolate (a failed build is retried).
 let app;
+
+/** The storage STORAGE_MODE asks for, or the reason it cannot be had. */
+export function storageFor(env) {
+  const mode = env.STORAGE_MODE || (env.OAUTH_STORE ? 'durable-object' : 'kv');
+  if (mode === 'durable-object') {
+    if (!env.OAUTH_STORE) throw new Error('STORAGE_MODE is durable-object: bind the OAuthStorageObject class as OAUTH_STORE');
+    const shards = env.OAUTH_SHARDS ? Number(env.OAUTH_SHARDS) : undefined;
+    return new DurableObjectStorage(env.OAUTH_STORE, { shards });
+  }
+  if (mode === 'kv') return new KvStorage(new WorkersKvHost(env.OAUTH_KV));
+  throw new Error(`STORAGE_MODE must be "durable-object" or "kv", not ${JSON.stringify(mode)}`);
+}
 
 async function build(env) {
   if (!env.ISSUER) throw new Error('set the ISSUER variable (the public URL of this Worker)');
   if (!env.OAUTH_KV) throw new Error('bind a KV namespace as OAUTH_KV');
   const provider = await createOAuthProvider({
     issuer: env.ISSUER,
-    storage: new KvStorage(new WorkersKvHost(env.OAUTH_KV)),
+    storage: storageFor(env),
     scopesSupported: ['mcp'],
     clients: configuredClients(env.OAUTH_CLIENTS),
   });
@@ -32,9 +55,10 @@ function configuredClients(value) {
 }
 
 // Without a CSRF_SECRET, one random key per deployment, kept in KV (outside
-// the provider's `oauth:` keys). Workers KV has no atomic create: two isolates
-// starting at once may each write one, and a consent form shown by the loser
-// fails once (the user starts again). Set CSRF_SECRET to avoid that.
+// the provider's `oauth:` keys): read everywhere, written once, which is what
+// KV is good at. Workers KV has no atomic create: two isolates starting at
+// once may each write one, and a consent form shown by the loser fails once
+// (the user starts again). Set CSRF_SECRET to avoid that.
 async function deploymentSecret(kv) {
   const key = 'example:csrf-secret';
   const existing = await kv.get(key);

@@ -144,7 +144,7 @@ export async function handBuiltFlow(send, issuer, { demoUser }) {
     client_id: client.client_id,
     resource: resource.resource,
   });
-  assert.equal(tokenResponse.status, 200);
+  assert.equal(tokenResponse.status, 200, await tokenResponse.clone().text());
   const tokens = await tokenResponse.json();
   assert.equal(tokens.token_type, 'Bearer');
   assert.equal(tokens.scope, 'mcp');

@@ -1,11 +1,14 @@
 // End to end in local workerd through Miniflare, on the Worker that
 // `wrangler deploy --dry-run --outdir dist` bundled (`npm test` builds it
-// first), with a real (local) KV namespace as OAUTH_KV.
+// first): in Durable Object mode (the default: SQLite-backed objects of the
+// package's OAuthStorageObject class as OAUTH_STORE) and in KV-only mode, each
+// with a real (local) KV namespace as OAUTH_KV.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Miniflare } from 'miniflare';
+import { workerOptions } from './miniflare.mjs';
 import * as oauth from 'oauth4webapi';
 import {
   CONFIDENTIAL_CLIENT,
@@ -25,17 +28,11 @@ const bundle = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 let mf;
 const send = (url, init) => mf.dispatchFetch(url, { redirect: 'manual', ...init });
 
+const MODE = process.env.WORKER_STORAGE_MODE ?? 'durable-object';
+
 before(async () => {
   assert.ok(existsSync(bundle), 'dist/index.js is missing: run `npm run build` (npm test does)');
-  mf = new Miniflare({
-    modules: true,
-    scriptPath: bundle,
-    modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
-    compatibilityDate: '2026-04-26',
-    kvNamespaces: ['OAUTH_KV'],
-    bindings: { ISSUER, DEMO_USER, OAUTH_CLIENTS: JSON.stringify([CONFIDENTIAL_CLIENT]) },
-    cf: false, // no fetch of the Request.cf placeholder from the network
-  });
+  mf = new Miniflare(workerOptions(bundle, { mode: MODE, bindings: { ISSUER, DEMO_USER, OAUTH_CLIENTS: JSON.stringify([CONFIDENTIAL_CLIENT]) } }));
   await mf.ready;
 });
 
@@ -71,10 +68,11 @@ test('bad tokens get the 401 challenge', async () => {
   await badTokensFlow(send, ISSUER);
 });
 
-test('state lives in the KV namespace, with no secret in clear', async () => {
+test(`state lives where STORAGE_MODE=${MODE} puts it`, async () => {
   const kv = await mf.getKVNamespace('OAUTH_KV');
   const { keys } = await kv.list({ prefix: 'oauth:' });
-  assert.ok(keys.length > 0, 'the provider wrote to OAUTH_KV');
+  if (MODE === 'kv') assert.ok(keys.length > 0, 'the provider wrote to OAUTH_KV');
+  else assert.deepEqual(keys, [], 'in Durable Object mode nothing of the provider is in KV');
   const secret = await kv.get('example:csrf-secret');
   assert.ok(secret && secret.length >= 32, 'a per-deployment CSRF key was created');
   const health = await send(`${ISSUER}/.well-known/oauth-authorization-server`);
