@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Worker and Deno examples (worker-example/), end to end: npm ci, the
 # Worker bundled by wrangler and tested in local workerd through Miniflare
-# (node --test), then the Deno server tested with `deno test`.
+# (node --test) in Durable Object and KV-only modes, then the Deno server tested
+# with `deno test`, then one smoke pass of the edge benchmark (scripts/bench-edge.mjs).
 # Needs pkg/dist (bash scripts/build-pkg.sh; scripts/test-wasm.sh builds it).
 # Network: the npm registry only (workerd and deno ship in npm packages).
 set -euo pipefail
@@ -25,3 +26,6 @@ timeout 300 npm test </dev/null
 
 step "worker-example: Deno server end-to-end tests (deno test)"
 timeout 300 npm run test:deno </dev/null
+
+step "edge benchmark against @cloudflare/workers-oauth-provider, once (node scripts/bench-edge.mjs measures)"
+(cd .. && timeout 300 node scripts/bench-edge.mjs --smoke </dev/null)
