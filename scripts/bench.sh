@@ -6,7 +6,8 @@
 # (pkg/bench/bench.mjs); Redis verify, a bare redis-crate GET and
 # redis-benchmark GET taking turns at the same concurrency; native verify again
 # with portable SHA-256 (no SHA instructions, as in wasm); wasm cold start and
-# size. With two or more CPUs, redis-server runs on CPU 0 and every client
+# size; the host calls of every step on each key-value host (Map, Deno KV,
+# Durable Object, Workers KV). With two or more CPUs, redis-server runs on CPU 0 and every client
 # (our benchmarks, redis-benchmark) on CPU 1, so they do not trade places.
 #
 #   bash scripts/bench.sh            measure (a few minutes; rebuilds pkg/dist)
@@ -64,7 +65,7 @@ snapshot=$out/pkg
 rm -rf "$snapshot"
 mkdir -p "$snapshot/test"
 cp -r pkg/src pkg/dist pkg/bench pkg/package.json "$snapshot/"
-cp pkg/test/hosts.mjs "$snapshot/test/"
+cp pkg/test/hosts.mjs pkg/test/helpers.mjs "$snapshot/test/"
 
 # Smoke: the test profile, without --bench, so ops runs each operation a few times.
 native_bench() { # features, log name
@@ -111,4 +112,10 @@ node "$snapshot/bench/coldstart.mjs" "$([ $smoke = 1 ] && echo 2 || echo 15)" >>
 raw=$snapshot/dist/simply_mcp_oauth_bg.wasm
 printf '{"module_size":true,"raw":%d,"gzipped":%d}\n' "$(wc -c <"$raw")" "$(gzip -9 -c "$raw" | wc -c)" >>"$results"
 
+# Counted, not timed: host calls per step on every key-value host (Deno KV real).
+echo "==> deno run pkg/bench/host-calls.mjs" >&2
+pkg/node_modules/.bin/deno run --no-check --allow-read --unstable-kv "$snapshot/bench/host-calls.mjs" >"$out/host-calls.md"
+
 node scripts/bench-table.mjs "$results"
+printf '\nHost calls per step, steady state (pkg/bench/host-calls.mjs; counted, not timed):\n\n'
+cat "$out/host-calls.md"

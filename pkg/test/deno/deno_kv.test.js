@@ -94,3 +94,29 @@ async function rejects(call, pattern) {
   }
   throw new Error(`expected a rejection matching ${pattern}`);
 }
+
+Deno.test('over Deno KV each step is at most two host calls and two Deno KV operations', async () => {
+  const kv = await Deno.openKv(':memory:');
+  const counts = { host: 0, kv: 0 };
+  const count = (target, key) => new Proxy(target, {
+    get(object, name) {
+      const value = Reflect.get(object, name);
+      if (typeof value !== 'function' || name === 'capabilities') return value;
+      return (...args) => (counts[key] += 1, value.apply(object, args));
+    },
+  });
+  const storage = new KvStorage(count(new DenoKvHost(count(kv, 'kv')), 'host'));
+  const provider = await createOAuthProvider({ issuer: ISSUER, clients, storage });
+  await provider.introspectToken({ ...creds, token: 'x' }); // caches the client record
+  const step = async (name, expected, work) => {
+    Object.assign(counts, { host: 0, kv: 0 });
+    const result = await work();
+    assert(counts.host === expected && counts.kv === expected, `${name}: ${JSON.stringify(counts)}, expected ${expected}`);
+    return result;
+  };
+  const { code, verifier } = await step('authorize', 1, () => authorize(provider, { clientId: 'conf', redirectUri: 'https://app.example/cb' }));
+  const tokens = await step('exchange', 2, () => provider.exchangeAuthorizationCode({ ...creds, code, redirectUri: 'https://app.example/cb', codeVerifier: verifier }));
+  await step('verify', 1, () => provider.verifyAccessToken(tokens.access_token));
+  await step('refresh', 2, () => provider.exchangeRefreshToken({ ...creds, refreshToken: tokens.refresh_token }));
+  kv.close();
+});
