@@ -1,12 +1,15 @@
 //! Randomness, digests and comparisons, in one place so they are easy to audit.
 //!
-//! Secrets (tokens, codes, refresh tokens, client secrets) are 256 bits from the
-//! operating system (or the JS host's `crypto.getRandomValues`), handed out once
-//! and afterwards known to storage only as SHA-256 digests.
+//! Secrets come from the operating system (or the JS host's
+//! `crypto.getRandomValues`), are handed out once and afterwards known to
+//! storage only as SHA-256 digests. Client secrets are 256 random bits; codes
+//! and tokens are [`timed_secret`]s: their issue time, then 224 random bits.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
+
+use crate::clock::UnixTime;
 
 /// Bytes of entropy in every generated secret.
 const SECRET_BYTES: usize = 32;
@@ -26,6 +29,35 @@ pub fn random_secret() -> Result<String, RandomnessError> {
     let mut bytes = [0u8; SECRET_BYTES];
     fill_random(&mut bytes)?;
     Ok(base64url(&bytes))
+}
+
+/// A fresh secret that says when it was issued: 4 bytes of big-endian Unix
+/// seconds, then 28 random bytes, base64url (43 characters, like
+/// [`random_secret`]). On an eventually consistent store the time tells a
+/// token issued a moment ago elsewhere (retry) from garbage (refuse); see
+/// [`secret_issued_at`].
+pub fn timed_secret(issued_at: UnixTime) -> Result<String, RandomnessError> {
+    let mut bytes = [0u8; SECRET_BYTES];
+    bytes[..4].copy_from_slice(&time_bytes(issued_at));
+    fill_random(&mut bytes[4..])?;
+    Ok(base64url(&bytes))
+}
+
+/// The issue time at the start of a [`timed_secret`] or of a successor from
+/// [`derive_successor`]. Anyone can write any time there: trust it only to
+/// choose between a retryable answer and a final one, never to accept anything.
+pub fn secret_issued_at(secret: &str) -> Option<UnixTime> {
+    // 6 base64url characters are 36 bits, the first 32 the time.
+    let mut bits = 0u64;
+    for c in secret.as_bytes().get(..6)? {
+        bits = bits << 6 | BASE64URL.iter().position(|a| a == c)? as u64;
+    }
+    Some(bits >> 4)
+}
+
+/// Unix seconds as the 4 bytes a secret starts with (good until 2106).
+fn time_bytes(time: UnixTime) -> [u8; 4] {
+    u32::try_from(time).unwrap_or(u32::MAX).to_be_bytes()
 }
 
 /// A fresh random identifier of 16 bytes, base64url (22 characters).
@@ -131,18 +163,34 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len() && bool::from(a.as_bytes().ct_eq(b.as_bytes()))
 }
 
+/// The salt of a refresh rotation at `now`: a `.` (which no salt from before
+/// rotation times has), then a [`timed_secret`]. The time rides into the
+/// successor ([`derive_successor`]), so the successor says when it was issued
+/// although it is derived, not drawn.
+pub fn rotation_salt(now: UnixTime) -> Result<String, RandomnessError> {
+    Ok(format!(".{}", timed_secret(now)?))
+}
+
 /// Derives the successor of a refresh token from the token and a random salt
 /// kept with the grant. A client that lost the response to a refresh and
 /// retries with the previous token gets the very same successor back, so a
 /// retry never forks the token chain; without the salt (which only storage
 /// holds) nobody can compute a successor offline.
+///
+/// With a [`rotation_salt`], the successor's first 4 bytes are the rotation
+/// time (as in a [`timed_secret`]) and 224 bits stay derived; an older salt
+/// (without the `.`) derives the successor it always did.
 pub fn derive_successor(presented: &str, salt: &str) -> String {
     let mut hasher = Sha256::new();
     hasher.update(b"simply-mcp-oauth/refresh-successor/v1\0");
     hasher.update(salt.as_bytes());
     hasher.update([0u8]);
     hasher.update(presented.as_bytes());
-    base64url(&hasher.finalize())
+    let mut successor: [u8; 32] = hasher.finalize().into();
+    if let Some(time) = salt.strip_prefix('.').and_then(secret_issued_at) {
+        successor[..4].copy_from_slice(&time_bytes(time));
+    }
+    base64url(&successor)
 }
 
 const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -280,5 +328,29 @@ mod tests {
         assert_eq!(base, derive_successor("t", "s"));
         assert_ne!(base, derive_successor("t", "s2"));
         assert_ne!(base, derive_successor("t2", "s"));
+        // A salt without a time (stored before rotation times were kept)
+        // still derives the successor it derived then.
+        assert_eq!(base, "TbLbYG3lOx9d_EnmNZb1u_AhipmsJJMwFSnIKuRkaTw");
+    }
+
+    #[test]
+    fn timed_secrets_and_successors_carry_their_time() {
+        let now = 1_700_000_123;
+        let secret = timed_secret(now).unwrap();
+        assert_eq!(secret.len(), 43);
+        assert_eq!(secret_issued_at(&secret), Some(now));
+        assert_ne!(secret, timed_secret(now).unwrap(), "224 random bits follow the time");
+        let salt = rotation_salt(now + 5).unwrap();
+        let successor = derive_successor(&secret, &salt);
+        assert_eq!(successor.len(), 43);
+        assert_eq!(secret_issued_at(&successor), Some(now + 5));
+        assert_eq!(successor, derive_successor(&secret, &salt), "a retry derives it again");
+        assert_ne!(successor, derive_successor(&secret, &rotation_salt(now + 5).unwrap()));
+        // Any string decodes to some time; too short or not base64url: none.
+        assert_eq!(secret_issued_at(&"A".repeat(43)), Some(0));
+        assert_eq!(secret_issued_at(&"_".repeat(43)), Some(u64::from(u32::MAX)));
+        assert_eq!(secret_issued_at("AAAA"), None);
+        assert_eq!(secret_issued_at("AAAA+AAA"), None, "base64url only");
+        assert_eq!(secret_issued_at(&timed_secret(u64::MAX).unwrap()), Some(u64::from(u32::MAX)));
     }
 }

@@ -40,8 +40,11 @@ mod atomic_yielding {
 mod workers_like {
     use super::*;
 
+    /// One process's map: its reads are consistent although it announces
+    /// Workers KV's capabilities, so the consistency window is off (the
+    /// window across locations is tested in `eventual_kv.rs`).
     async fn make() -> KvStorage<MapHost> {
-        KvStorage::with_default_prefix(MapHost::workers_like())
+        KvStorage::with_default_prefix(MapHost::workers_like()).with_consistency_window(0)
     }
 
     crate::conformance_suite!(make = make, dump = dump, atomic = false);

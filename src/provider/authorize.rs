@@ -9,7 +9,7 @@ use serde_json::{Map, Value};
 
 use super::validate::{is_valid_resource, parse_scope, redirect_uri_matches, same_resource};
 use super::{AuditKind, Provider};
-use crate::crypto::{is_valid_s256_challenge, random_id, random_secret, SecretDigest};
+use crate::crypto::{is_valid_s256_challenge, random_id, timed_secret, SecretDigest};
 use crate::error::{ErrorCode, OAuthError};
 use crate::params::Params;
 use crate::storage::{GrantRecord, PendingCode, Storage};
@@ -151,7 +151,7 @@ impl<S: Storage> Provider<S> {
         }
         let now = self.now();
         let grant_id = random_id()?;
-        let code = format!("{grant_id}.{}", random_secret()?);
+        let code = format!("{grant_id}.{}", timed_secret(now)?);
         let expires_at = now + self.config.code_expiration;
         let grant = GrantRecord {
             id: grant_id.clone(),

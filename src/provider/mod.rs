@@ -63,6 +63,7 @@ pub struct Provider<S: Storage> {
     clock: Arc<dyn Clock>,
     scopes: Vec<String>,
     clients: client_cache::ClientCache,
+    ended: tokens::Ended,
 }
 
 /// The seed's `getStats()` of the provider.
@@ -91,6 +92,7 @@ impl<S: Storage> Provider<S> {
             clock: Arc::new(SystemClock),
             scopes,
             clients: Default::default(),
+            ended: Default::default(),
         })
     }
 

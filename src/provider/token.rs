@@ -1,6 +1,11 @@
 //! The token endpoint's grants: `authorization_code` (PKCE S256 only),
 //! `refresh_token` (rotation with retry tolerance and reuse detection) and
 //! `client_credentials`.
+//!
+//! Codes and tokens carry their issue time (a rotated refresh token its
+//! rotation's), so that on an eventually consistent store a code or token
+//! issued moments ago at another location, which the store does not show
+//! here yet, gets a retryable 503 instead of `invalid_grant`.
 
 use serde::Serialize;
 
@@ -9,7 +14,7 @@ use super::tokens::split_token;
 use super::validate::parse_scope;
 use super::{AuditKind, Provider};
 use crate::crypto::{
-    derive_successor, is_valid_pkce_verifier, pkce_s256, random_id, random_secret, SecretDigest,
+    derive_successor, is_valid_pkce_verifier, pkce_s256, random_id, rotation_salt, timed_secret, SecretDigest,
 };
 use crate::error::{ErrorCode, OAuthError};
 use crate::storage::{
@@ -68,9 +73,9 @@ impl<S: Storage> Provider<S> {
             code_challenge: pkce_s256(code_verifier),
             resource: resource.map(str::to_string),
         };
-        let access_token = format!("{grant_id}.{}", random_secret()?);
+        let access_token = format!("{grant_id}.{}", timed_secret(now)?);
         let refresh_token = if allows_grant(&client, "refresh_token") {
-            Some(format!("{grant_id}.{}", random_secret()?))
+            Some(format!("{grant_id}.{}", timed_secret(now)?))
         } else {
             None
         };
@@ -93,6 +98,7 @@ impl<S: Storage> Provider<S> {
                 Ok(self.response(access_token, refresh_token, &access.scopes))
             }
             CodeOutcome::Replayed => {
+                self.ended(grant_id);
                 self.audit(AuditKind::CodeReplayed, Some(&client.client_id), None, Some(grant_id));
                 Err(OAuthError::invalid_grant("authorization code was already used; its tokens are revoked"))
             }
@@ -100,7 +106,7 @@ impl<S: Storage> Provider<S> {
                 "code_verifier, redirect_uri or client does not match the authorization request",
             )),
             CodeOutcome::ResourceMismatch => Err(resource_mismatch()),
-            CodeOutcome::NotFound => Err(unknown_code()),
+            CodeOutcome::NotFound => Err(self.unseen_or(code, unknown_code())),
         }
     }
 
@@ -124,8 +130,8 @@ impl<S: Storage> Provider<S> {
             ),
         };
         let now = self.now();
-        let access_token = format!("{grant_id}.{}", random_secret()?);
-        let salt = random_secret()?;
+        let access_token = format!("{grant_id}.{}", timed_secret(now)?);
+        let salt = rotation_salt(now)?;
         let rotation = Rotation {
             successor: SecretDigest::of(&successor_token(grant_id, refresh_token, &salt)),
             salt,
@@ -141,6 +147,7 @@ impl<S: Storage> Provider<S> {
         let (grant, access) = match outcome {
             RotateOutcome::Rotated(g, a) | RotateOutcome::Retried(g, a) => (g, a),
             RotateOutcome::Reused => {
+                self.ended(grant_id);
                 self.audit(AuditKind::RefreshReused, Some(&client.client_id), None, Some(grant_id));
                 return Err(OAuthError::invalid_grant(
                     "refresh token was already used; the grant is revoked",
@@ -150,7 +157,7 @@ impl<S: Storage> Provider<S> {
                 return Err(OAuthError::new(ErrorCode::InvalidScope, "scope exceeds what the grant allows"))
             }
             RotateOutcome::ResourceMismatch => return Err(resource_mismatch()),
-            RotateOutcome::NotFound => return Err(unknown_refresh()),
+            RotateOutcome::NotFound => return Err(self.unseen_or(refresh_token, unknown_refresh())),
         };
         self.audit(
             AuditKind::RefreshRotated,
@@ -182,7 +189,7 @@ impl<S: Storage> Provider<S> {
         let resource = self.requested_resource(resource)?;
         let now = self.now();
         let grant_id = random_id()?;
-        let access_token = format!("{grant_id}.{}", random_secret()?);
+        let access_token = format!("{grant_id}.{}", timed_secret(now)?);
         let grant = GrantRecord {
             id: grant_id.clone(),
             client_id: client.client_id.clone(),

@@ -4,6 +4,7 @@
 
 pub mod best_effort;
 pub mod conformance;
+pub mod eventual_host;
 pub mod fixtures;
 pub mod flows;
 pub mod kv_hosts;

@@ -42,6 +42,14 @@
 //!   [`Storage::health`](crate::storage::Storage::health) says so (`"atomicity"`), and revocation also lists
 //!   the grant's access keys to catch tokens a lost race wrote.
 //!
+//! Consistency: a host without [`KvCapabilities::consistent_reads`] (Workers
+//! KV) may serve a read at one location that misses a write made elsewhere a
+//! moment ago, or a miss it cached before the write. Then
+//! [`Storage::consistency_window`](crate::storage::Storage::consistency_window)
+//! says for how long (60 s unless [`KvStorage::with_consistency_window`] says
+//! otherwise), and within it the provider answers a token it cannot find yet
+//! with a retryable 503 rather than a final `invalid_grant`.
+//!
 //! Costs: `get_access`, `get_client`, `get_grant` are one read; the single-use
 //! transitions two calls (`get_versioned`, `commit`), `put_grant` one on an
 //! atomic host and two (a read, then the commit) elsewhere. `stats`, `sweep` and `list_clients` list
@@ -80,6 +88,9 @@ pub const COMMIT_ATTEMPTS: u32 = 128;
 const MAX_BACKOFF_YIELDS: u32 = 16;
 /// TTL of the health probe's key.
 const PROBE_TTL: u64 = 30;
+/// Seconds a write may stay invisible elsewhere on a host without consistent
+/// reads: Workers KV's cache TTL, which also holds cached misses that long.
+const DEFAULT_CONSISTENCY_WINDOW: u64 = 60;
 
 /// The [`Storage`](crate::storage::Storage) contract over a host key-value store; see the module docs.
 #[derive(Debug, Clone)]
@@ -88,6 +99,7 @@ pub struct KvStorage<H: KvHost> {
     keys: Keys,
     caps: KvCapabilities,
     commit_attempts: u32,
+    consistency_window: u64,
 }
 
 /// A grant as read, with the version its commit must check.
@@ -110,7 +122,13 @@ impl<H: KvHost> KvStorage<H> {
     /// host's capabilities once, here.
     pub fn new(host: H, key_prefix: impl Into<String>) -> Self {
         let caps = host.capabilities();
-        Self { host, keys: Keys::new(key_prefix), caps, commit_attempts: COMMIT_ATTEMPTS }
+        Self {
+            host,
+            keys: Keys::new(key_prefix),
+            caps,
+            commit_attempts: COMMIT_ATTEMPTS,
+            consistency_window: DEFAULT_CONSISTENCY_WINDOW,
+        }
     }
 
     /// A store over `host` under the default prefix `oauth:`.
@@ -122,6 +140,15 @@ impl<H: KvHost> KvStorage<H> {
     /// answering [`StorageError::Unavailable`] (atomic hosts only).
     pub fn with_commit_attempts(mut self, attempts: u32) -> Self {
         self.commit_attempts = attempts.max(1);
+        self
+    }
+
+    /// How long a write may stay invisible to reads elsewhere on a host that
+    /// does not promise consistent reads, cached misses included (Workers KV:
+    /// 60 s, the default). 0 treats reads as consistent: for a host that is
+    /// in practice, such as one process's map.
+    pub fn with_consistency_window(mut self, seconds: u64) -> Self {
+        self.consistency_window = seconds;
         self
     }
 
@@ -301,8 +328,13 @@ impl<H: KvHost> KvStorage<H> {
         let value = format!("probe-{}", SystemClock.now_millis());
         self.host.put(&key, &value, PROBE_TTL.max(self.caps.min_ttl_seconds)).await?;
         let read = self.host.get(&key).await?;
+        if !self.caps.consistent_reads {
+            // Workers KV: its TTL removes the probe. Deleting it now would be a
+            // second write of the key within a second, which KV refuses (429).
+            return Ok(());
+        }
         self.host.delete(&key).await?;
-        if read.as_deref() == Some(value.as_str()) || !self.caps.consistent_reads {
+        if read.as_deref() == Some(value.as_str()) {
             Ok(())
         } else {
             Err(StorageError::Unavailable("the store did not return what was just written".into()))

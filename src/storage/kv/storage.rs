@@ -205,6 +205,11 @@ impl<H: KvHost> Storage for KvStorage<H> {
         Ok(stats)
     }
 
+    fn consistency_window(&self) -> Option<u64> {
+        let window = self.consistency_window;
+        (!self.caps.consistent_reads && window > 0).then_some(window)
+    }
+
     async fn health(&self) -> HealthCheck {
         let started = SystemClock.now_millis();
         let result = self.probe().await;
@@ -215,6 +220,7 @@ impl<H: KvHost> Storage for KvStorage<H> {
             ("atomicity", atomicity),
             ("minTtlSeconds", &self.caps.min_ttl_seconds.to_string()),
             ("consistentReads", &self.caps.consistent_reads.to_string()),
+            ("consistencyWindowSeconds", &self.consistency_window().unwrap_or(0).to_string()),
             ("keyPrefix", self.keys.prefix()),
         ]);
         let (healthy, message, errors) = match result {
