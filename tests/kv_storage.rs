@@ -362,3 +362,35 @@ fn trait_methods<'a>(source: &'a str, header: &str) -> Vec<&'a str> {
         .filter_map(|rest| rest.split(['(', '<']).next())
         .collect()
 }
+
+/// An exchange and a refresh write the grant and one access token; the index
+/// entries written at authorize already outlive the grant, and are written
+/// again only when a renewal moves the grant's expiry past them.
+#[tokio::test]
+async fn index_entries_are_written_once_and_outlive_their_grant() {
+    let host = MapHost::atomic();
+    let s = KvStorage::with_default_prefix(host.clone());
+    redeemed(&s).await;
+    let index_writes = |host: &MapHost| {
+        host.ttls()
+            .iter()
+            .filter(|(k, _)| k.contains("grant:c1:g1") || k.contains("subject:alice:g1"))
+            .count()
+    };
+    assert_eq!(index_writes(&host), 2, "authorize wrote the two index entries; the exchange did not");
+    let (index_ttl, grant_ttl) = {
+        let ttls = host.ttls();
+        let of =
+            |suffix: &str| ttls.iter().rev().find(|(k, _)| k.ends_with(suffix)).map(|(_, t)| *t).unwrap();
+        (of("clientgrant:c1:g1"), of("{g1}:grant"))
+    };
+    assert!(index_ttl >= grant_ttl, "the index ({index_ttl} s) outlives the grant ({grant_ttl} s)");
+    s.rotate_refresh("g1", "c1", &digest("rt:first"), rotation("second", T0), T0).await.unwrap();
+    assert_eq!(index_writes(&host), 2, "a refresh in the same period leaves the index alone");
+    // A renewal for 60 days moves the grant's expiry into a later period.
+    let mut long = rotation("third", T0);
+    long.grant_expires_at = T0 + 60 * 86_400;
+    s.rotate_refresh("g1", "c1", &digest("rt:second"), long, T0).await.unwrap();
+    assert_eq!(index_writes(&host), 4, "the index entries are renewed with the grant");
+    assert_eq!(s.list_grants("alice", T0 + 59 * 86_400).await.unwrap().len(), 1);
+}

@@ -213,10 +213,15 @@ impl KvHost for MapHost {
         if !checks.iter().all(holds) {
             return Ok(false);
         }
-        // Validate every TTL before writing anything: a commit is all or nothing.
+        // Refuse a TTL below the minimum before writing anything: a commit is all or nothing.
+        let min = self.0.caps.min_ttl_seconds;
         for mutation in mutations {
             if let KvMutation::Set { key, ttl_seconds, .. } = mutation {
-                self.check_ttl(key, *ttl_seconds)?;
+                if *ttl_seconds != 0 && *ttl_seconds < min {
+                    return Err(KvError::Unavailable(format!(
+                        "invalid TTL {ttl_seconds} for {key}: must be at least {min}"
+                    )));
+                }
             }
         }
         for mutation in mutations {

@@ -19,6 +19,9 @@
 //! second and has no transactions). Subjects and client ids are escaped in
 //! index keys (`%` and `:` percent-encoded), so one subject's prefix never
 //! lists another's; grants found through an index are checked against it.
+//! An index entry lives until the end of the 30-day period in which its grant
+//! expires, and is rewritten only when the grant's expiry moves into a later
+//! period: an exchange or a refresh writes the grant and one access token.
 //!
 //! Time: every expiry decision uses the `now` argument (never a clock of its
 //! own), and the TTL passed to the host is `max(expires_at - now, min TTL, 1)`,
@@ -86,6 +89,9 @@ const LIST_PAGE: u32 = 1000;
 pub const COMMIT_ATTEMPTS: u32 = 128;
 /// Most scheduler yields between two attempts.
 const MAX_BACKOFF_YIELDS: u32 = 16;
+/// Index entries expire at the end of the period in which their grant does
+/// (see [`index_expiry`]).
+const INDEX_PERIOD: u64 = 30 * 86_400;
 /// TTL of the health probe's key.
 const PROBE_TTL: u64 = 30;
 /// Seconds a write may stay invisible elsewhere on a host without consistent
@@ -242,10 +248,23 @@ impl<H: KvHost> KvStorage<H> {
         Ok(KvMutation::Set { key, value, ttl_seconds })
     }
 
-    /// Writes of a grant with its index keys, which live as long as it does.
-    fn grant_writes(&self, grant: &GrantRecord, now: UnixTime) -> Result<Vec<KvMutation>, StorageError> {
-        let ttl = self.ttl(grant.expires_at, now);
-        let mut writes = vec![self.set(self.keys.grant(&grant.id), grant, ttl)?];
+    /// Writes of a grant, with its index keys when `before` (the grant as it
+    /// was read) is `None` or their TTL no longer covers the grant: see
+    /// [`index_expiry`]. An exchange or a refresh then writes two keys, the
+    /// grant and its new access token, not four.
+    fn grant_writes(
+        &self,
+        grant: &GrantRecord,
+        before: Option<&GrantRecord>,
+        now: UnixTime,
+    ) -> Result<Vec<KvMutation>, StorageError> {
+        let mut writes =
+            vec![self.set(self.keys.grant(&grant.id), grant, self.ttl(grant.expires_at, now))?];
+        let until = index_expiry(grant.expires_at);
+        if before.is_some_and(|b| index_expiry(b.expires_at) == until) {
+            return Ok(writes);
+        }
+        let ttl = self.ttl(until, now);
         if let Some(subject) = &grant.subject {
             let key = self.keys.by_subject(subject, &grant.id);
             writes.push(KvMutation::Set { key, value: grant.id.clone(), ttl_seconds: ttl });
@@ -340,6 +359,15 @@ impl<H: KvHost> KvStorage<H> {
             Err(StorageError::Unavailable("the store did not return what was just written".into()))
         }
     }
+}
+
+/// When a grant's index entries expire: the end of the [`INDEX_PERIOD`] that
+/// holds the grant's own expiry, so never before the grant, and at most a
+/// period after it. A transition that keeps the grant's expiry in the same
+/// period leaves the entries alone; listings check every entry against its
+/// grant, so an entry that outlives its grant is only skipped.
+fn index_expiry(grant_expires_at: UnixTime) -> UnixTime {
+    (grant_expires_at / INDEX_PERIOD + 1).saturating_mul(INDEX_PERIOD)
 }
 
 fn parse<T: DeserializeOwned>(key: &str, text: &str) -> Result<T, StorageError> {

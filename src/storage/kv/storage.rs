@@ -58,7 +58,7 @@ impl<H: KvHost> Storage for KvStorage<H> {
         if !self.caps.atomic && self.host.get(&key).await?.is_some() {
             return Err(conflict());
         }
-        let mut writes = self.grant_writes(&grant, now)?;
+        let mut writes = self.grant_writes(&grant, None, now)?;
         if let Some(access) = &access {
             writes.push(self.access_write(&access.digest, &access.record, now)?);
         }
@@ -88,7 +88,7 @@ impl<H: KvHost> Storage for KvStorage<H> {
                 let before = grant.clone();
                 Ok(match grant.redeem_code(code_digest, expect, &redemption, now) {
                     CodeOutcome::Redeemed(grant, access) => {
-                        let mut writes = self.grant_writes(&grant, now)?;
+                        let mut writes = self.grant_writes(&grant, Some(&before), now)?;
                         writes.push(self.access_write(&redemption.access_digest, &access, now)?);
                         Step::Commit(writes, CodeOutcome::Redeemed(grant, access))
                     }
@@ -127,7 +127,7 @@ impl<H: KvHost> Storage for KvStorage<H> {
                 let before = grant.clone();
                 Ok(match grant.rotate_refresh(client_id, presented, &rotation, now) {
                     RotateOutcome::Rotated(grant, access) => {
-                        let mut writes = self.grant_writes(&grant, now)?;
+                        let mut writes = self.grant_writes(&grant, Some(&before), now)?;
                         writes.push(self.access_write(&rotation.access_digest, &access, now)?);
                         Step::Commit(writes, RotateOutcome::Rotated(grant, access))
                     }
