@@ -394,3 +394,27 @@ async fn index_entries_are_written_once_and_outlive_their_grant() {
     assert_eq!(index_writes(&host), 4, "the index entries are renewed with the grant");
     assert_eq!(s.list_grants("alice", T0 + 59 * 86_400).await.unwrap().len(), 1);
 }
+
+/// Without atomics a lost race can leave an access token its grant does not
+/// list; revoking that token still revokes the grant, and takes the stray
+/// token with it.
+#[tokio::test]
+async fn a_token_its_grant_does_not_list_still_revokes_it_without_atomics() {
+    let host = MapHost::workers_like();
+    let s = KvStorage::with_default_prefix(host.clone()).with_consistency_window(0);
+    let grant = redeemed(&s).await;
+    let stray = digest("at:lost-race");
+    let record = grant.access_record(&grant.scopes, T0, T0 + 3600);
+    let key = format!("oauth:{{g1}}:at:{}", stray.to_hex());
+    host.put(&key, &serde_json::to_string(&record).unwrap(), 3600).await.unwrap();
+    assert!(s.get_access("g1", &stray, T0).await.unwrap().is_some());
+    assert_eq!(
+        s.revoke_token("g1", "c2", &stray, T0).await.unwrap(),
+        None,
+        "another client's revocation changes nothing"
+    );
+    assert!(s.revoke_token("g1", "c1", &stray, T0).await.unwrap().is_some());
+    assert_eq!(s.get_grant("g1", T0).await.unwrap(), None);
+    assert!(!host.contains(&key), "the stray token went with its grant");
+    assert!(s.get_access("g1", &digest("at:first"), T0).await.unwrap().is_none());
+}
