@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { DenoKvHost, WorkersKvHost } from '../src/node.js';
+import { DenoKvHost, DurableObjectSqlHost, WorkersKvHost } from '../src/node.js';
 
 const wit = readFileSync(new URL('../../wit/simply-mcp-oauth.wit', import.meta.url), 'utf8');
 
@@ -28,4 +28,9 @@ test('the Deno KV adapter (atomic) implements every WIT kv function and nothing 
 test('the Workers KV adapter implements every WIT kv function, and says it is not atomic', () => {
   assert.deepEqual(methods(WorkersKvHost).sort(), kvFunctions().sort());
   assert.equal(new WorkersKvHost({ get() {} }).capabilities().atomic, false);
+});
+
+test('the Durable Object SQL adapter (atomic) implements every WIT kv function, plus its alarm sweep', () => {
+  assert.deepEqual(methods(DurableObjectSqlHost).filter((m) => m !== 'sweepExpired').sort(), kvFunctions().sort());
+  assert.throws(() => new DurableObjectSqlHost({}), /SQLite-backed Durable Object/);
 });
