@@ -38,6 +38,7 @@
 #![cfg_attr(target_arch = "wasm32", deny(unsafe_code))]
 #![deny(missing_docs)]
 
+pub mod cimd;
 pub mod clock;
 pub mod config;
 pub mod crypto;
