@@ -245,3 +245,73 @@ fn health_metrics_limits_and_sigterm() {
     };
     assert!(exit.success(), "exit status {exit:?}");
 }
+
+/// One HTTP/1.1 response read off a kept-alive connection: the status, the
+/// headers (lower-case names) and the body, by its Content-Length.
+fn read_response(
+    reader: &mut std::io::BufReader<std::net::TcpStream>,
+) -> (u16, Vec<(String, String)>, Vec<u8>) {
+    use std::io::{BufRead, Read};
+    let mut line = String::new();
+    reader.read_line(&mut line).expect("a status line");
+    let status =
+        line.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or_else(|| panic!("status line {line:?}"));
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).expect("a header line");
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').expect("name: value");
+        headers.push((name.to_ascii_lowercase(), value.trim().to_string()));
+    }
+    let length = headers.iter().find(|(n, _)| n == "content-length").map_or(0, |(_, v)| v.parse().unwrap());
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).expect("the body");
+    (status, headers, body)
+}
+
+/// The first request of every MCP client is an unauthenticated POST /mcp,
+/// and some clients write its body after its headers. The 401 must leave the
+/// connection usable: the client's next request (discovery) goes on it.
+#[test]
+fn an_early_401_keeps_the_connection_usable_when_the_body_arrives_late() {
+    use std::io::Write;
+    let server = start();
+    let body = br#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{}}"#;
+    for trial in 0..100 {
+        let stream = std::net::TcpStream::connect(&server.addr).unwrap();
+        stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        let mut writer = stream.try_clone().unwrap();
+        let mut reader = std::io::BufReader::new(stream);
+        let head = format!(
+            "POST /mcp HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n",
+            server.addr,
+            body.len()
+        );
+        writer.write_all(head.as_bytes()).unwrap();
+        writer.flush().unwrap();
+        std::thread::sleep(Duration::from_millis(30));
+        writer.write_all(body).unwrap();
+        let (status, headers, _) = read_response(&mut reader);
+        assert_eq!(status, 401, "trial {trial}");
+        assert!(
+            headers.iter().any(|(n, v)| n == "www-authenticate" && v.contains("scope=\"mcp\"")),
+            "{headers:?}"
+        );
+        assert!(
+            !headers.iter().any(|(n, v)| n == "connection" && v.eq_ignore_ascii_case("close")),
+            "trial {trial}"
+        );
+        let discovery = format!(
+            "GET /.well-known/oauth-protected-resource/mcp HTTP/1.1\r\nHost: {}\r\n\r\n",
+            server.addr
+        );
+        writer.write_all(discovery.as_bytes()).unwrap();
+        let (status, _, metadata) = read_response(&mut reader);
+        assert_eq!(status, 200, "trial {trial}: the connection stayed usable");
+        assert!(String::from_utf8_lossy(&metadata).contains("authorization_servers"));
+    }
+}

@@ -11,6 +11,10 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::provider::{same_resource, AuthInfo, Provider};
 use crate::storage::Storage;
 
+/// The scope that asks for refresh tokens (OpenID Connect Core §11); a
+/// resource never asks for it in a challenge.
+const OFFLINE_ACCESS: &str = "offline_access";
+
 /// Longest `Authorization` header value considered.
 const MAX_AUTHORIZATION_LEN: usize = 8192;
 
@@ -72,24 +76,30 @@ pub(crate) async fn authenticate<S: Storage>(
     required_scopes: &[String],
 ) -> Result<AuthInfo, Response<Bytes>> {
     let metadata = resource_metadata_url(resource);
-    let challenge =
-        |error: Option<&OAuthError>, scope: Option<&str>| challenge(metadata.as_deref(), error, scope);
+    // Every challenge names the scopes the route needs (MCP authorization,
+    // "Protected Resource Metadata Discovery"), never `offline_access`:
+    // refresh tokens are the authorization server's business, not a route's.
+    // A route that lists it is not refused for it either.
+    let needed: Vec<&str> =
+        required_scopes.iter().map(String::as_str).filter(|s| *s != OFFLINE_ACCESS).collect();
+    let scope = (!needed.is_empty()).then(|| needed.join(" "));
+    let challenge = |error: Option<&OAuthError>| challenge(metadata.as_deref(), error, scope.as_deref());
     let token = match credential {
         Credential::Missing => {
             let error = OAuthError::new(ErrorCode::InvalidToken, "a bearer token is required");
-            return Err(with_challenge(error_response(&error), &challenge(None, None)));
+            return Err(with_challenge(error_response(&error), &challenge(None)));
         }
         Credential::Malformed(why) => {
             let error = OAuthError::invalid_request(why);
             let response = error_with_status(StatusCode::BAD_REQUEST, &error);
-            return Err(with_challenge(response, &challenge(Some(&error), None)));
+            return Err(with_challenge(response, &challenge(Some(&error))));
         }
         Credential::Token(token) => token,
     };
     let info = match provider.verify_access_token(&token).await {
         Ok(info) => info,
         Err(error) if error.code == ErrorCode::InvalidToken => {
-            return Err(with_challenge(error_response(&error), &challenge(Some(&error), None)));
+            return Err(with_challenge(error_response(&error), &challenge(Some(&error))));
         }
         Err(error) => return Err(error_response(&error)),
     };
@@ -98,15 +108,14 @@ pub(crate) async fn authenticate<S: Storage>(
             ErrorCode::InvalidToken,
             "the access token was issued for another resource (audience)",
         );
-        return Err(with_challenge(error_response(&error), &challenge(Some(&error), None)));
+        return Err(with_challenge(error_response(&error), &challenge(Some(&error))));
     }
-    if let Some(missing) = required_scopes.iter().find(|s| !info.scopes.contains(s)) {
+    if let Some(missing) = needed.iter().find(|s| !info.scopes.iter().any(|held| held == *s)) {
         let error = OAuthError::new(
             ErrorCode::InsufficientScope,
             format!("the access token lacks the scope {}", quoted_string_safe(missing)),
         );
-        let scope = required_scopes.join(" ");
-        return Err(with_challenge(error_response(&error), &challenge(Some(&error), Some(&scope))));
+        return Err(with_challenge(error_response(&error), &challenge(Some(&error))));
     }
     Ok(info)
 }

@@ -1,19 +1,36 @@
 //! Guarding the application's own routes: a bearer-token extractor backed by
-//! [`OAuthHttp::authenticate`].
+//! [`OAuthHttp::authenticate`], and [`BearerGuard::check_request`] for
+//! handlers that own the whole request.
+//!
+//! An early `401`/`403` must not cost the client its kept-alive connection.
+//! Every MCP client's first request is an unauthenticated `POST /mcp`, and
+//! some write its body after its headers; answering before the body was read
+//! made hyper close the connection without saying so, and the client's next
+//! request (its discovery) failed. So [`BearerGuard::check_request`] reads
+//! and drops the size-capped body before it answers, and where the body cannot
+//! be read (the [`BearerAuth`] extractor sees only the head) or is too large,
+//! the rejection says `Connection: close`.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use axum::extract::{FromRef, FromRequestParts};
+use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::response::Response;
 use bytes::Bytes;
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::request::Parts;
+use http::HeaderValue;
+use http_body_util::{BodyExt as _, Limited};
 
-use super::body::into_axum_response;
+use super::body::{into_axum_response, MAX_BODY_BYTES};
 use crate::http::OAuthHttp;
 use crate::provider::AuthInfo;
 use crate::storage::Storage;
+
+/// How long a rejected request's body may take to arrive before the
+/// rejection is sent with `Connection: close` instead.
+const DRAIN_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
 
 type AuthFuture<'a> = Pin<Box<dyn Future<Output = Result<AuthInfo, http::Response<Bytes>>> + Send + 'a>>;
 
@@ -74,6 +91,35 @@ impl BearerGuard {
         let scopes: Vec<&str> = self.required_scopes.iter().map(String::as_str).collect();
         self.auth.authenticate(&request, &scopes).await.map_err(into_axum_response)
     }
+
+    /// [`check`](Self::check) for a handler that owns the request: the
+    /// request back with its body unread, or the `401`/`403` to send, sent
+    /// only after the body (at most [`MAX_BODY_BYTES`], within 2 s) was
+    /// read, so the connection stays usable; otherwise it says `Connection: close`.
+    pub async fn check_request(&self, request: Request) -> Result<(AuthInfo, Request), Response> {
+        let (parts, body) = request.into_parts();
+        match self.check(&parts).await {
+            Ok(auth) => Ok((auth, Request::from_parts(parts, body))),
+            Err(mut rejection) => {
+                let drained =
+                    tokio::time::timeout(DRAIN_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect());
+                if !matches!(drained.await, Ok(Ok(_))) {
+                    close_after(&mut rejection);
+                }
+                Err(rejection)
+            }
+        }
+    }
+}
+
+/// Whether a request announces a body (RFC 9112 §6.3).
+fn has_body(parts: &Parts) -> bool {
+    let length = parts.headers.get(CONTENT_LENGTH).and_then(|v| v.to_str().ok()).map(str::trim);
+    parts.headers.contains_key(TRANSFER_ENCODING) || length.is_some_and(|l| l != "0")
+}
+
+fn close_after(response: &mut Response) {
+    response.headers_mut().insert(CONNECTION, HeaderValue::from_static("close"));
 }
 
 impl std::fmt::Debug for BearerGuard {
@@ -95,7 +141,16 @@ where
 {
     type Rejection = Response;
 
+    /// The body stays unread here (an extractor sees only the head), so a
+    /// rejection of a request with a body says `Connection: close`: the
+    /// client then opens a new connection instead of finding this one closed.
     async fn from_request_parts(parts: &mut Parts, state: &T) -> Result<Self, Self::Rejection> {
-        BearerGuard::from_ref(state).check(parts).await.map(BearerAuth)
+        let checked = BearerGuard::from_ref(state).check(parts).await;
+        checked.map(BearerAuth).map_err(|mut rejection| {
+            if has_body(parts) {
+                close_after(&mut rejection);
+            }
+            rejection
+        })
     }
 }

@@ -96,3 +96,36 @@ async fn an_unreachable_store_is_503_with_retry_after() {
     down.store(false, Ordering::SeqCst);
     assert!(env.oauth.authenticate(&bearer(&access), &[]).await.is_ok());
 }
+
+/// Every 401 and 403 names the scopes the route needs (MCP authorization:
+/// the client asks for them when it starts an authorization), and never
+/// `offline_access`.
+#[tokio::test]
+async fn every_challenge_names_the_routes_scopes_but_never_offline_access() {
+    let env = env().await;
+    let none = Request::builder().uri("/mcp").body(()).unwrap();
+    let required = ["read", "offline_access", "write"];
+    let missing = Answer::from(env.oauth.authenticate(&none, &required).await.unwrap_err());
+    assert_eq!(missing.status, 401);
+    let challenge = missing.header("www-authenticate").unwrap();
+    assert!(challenge.ends_with(", scope=\"read write\""), "{challenge}");
+    assert!(!challenge.contains("error="), "no credentials, no error (RFC 6750 §3.1): {challenge}");
+    let invalid = Answer::from(env.oauth.authenticate(&bearer("x.y"), &required).await.unwrap_err());
+    let challenge = invalid.header("www-authenticate").unwrap();
+    assert!(
+        challenge.contains("error=\"invalid_token\"") && challenge.contains("scope=\"read write\""),
+        "{challenge}"
+    );
+    let code = env.code_with(CLIENT, REDIRECT, &[("scope", "read")]).await;
+    let read_only = env.exchange(&code).await.json()["access_token"].as_str().unwrap().to_string();
+    let forbidden = Answer::from(env.oauth.authenticate(&bearer(&read_only), &required).await.unwrap_err());
+    forbidden.expect_error(403, "insufficient_scope");
+    let challenge = forbidden.header("www-authenticate").unwrap();
+    assert!(
+        challenge.contains("scope=\"read write\"") && !challenge.contains("offline_access"),
+        "{challenge}"
+    );
+    // A route that needs no scope names none.
+    let bare = Answer::from(env.oauth.authenticate(&none, &["offline_access"]).await.unwrap_err());
+    assert!(!bare.header("www-authenticate").unwrap().contains("scope="));
+}

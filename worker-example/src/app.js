@@ -47,6 +47,33 @@ function readCookie(request, name) {
   return null;
 }
 
+/** Reads and drops a request's body, at most MAX_BODY_BYTES; false if it was larger or unreadable. */
+async function drained(request) {
+  if (!request.body) return true;
+  const reader = request.body.getReader();
+  let read = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return true;
+      read += value.byteLength;
+      if (read > MAX_BODY_BYTES) {
+        await reader.cancel();
+        return false;
+      }
+    }
+  } catch {
+    return false;
+  }
+}
+
+/** `response`, saying the connection will not be reused (its body was left unread). */
+function closing(response) {
+  const headers = new Headers(response.headers);
+  headers.set('connection', 'close');
+  return new Response(response.body, { status: response.status, headers });
+}
+
 function tooLarge(request) {
   const length = Number(request.headers.get('content-length') ?? 0);
   return Number.isFinite(length) && length > MAX_BODY_BYTES;
@@ -224,7 +251,10 @@ export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['m
     // keep the body unread (no copy of an unauthenticated body).
     const credentials = new Request(request.url, { headers: request.headers });
     const { auth, response } = await provider.authenticate(credentials, requiredScopes);
-    if (response) return response; // 401/403 with WWW-Authenticate -> protected-resource metadata
+    // 401/403 with WWW-Authenticate -> protected-resource metadata. Read the
+    // body first: answering before it arrived closes the client's kept-alive
+    // connection, on which its discovery request follows.
+    if (response) return (await drained(request)) ? response : closing(response);
     if (request.method !== 'POST') return new Response(null, { status: 405, headers: { allow: 'POST' } });
     if (tooLarge(request)) return rpcError(null, -32600, 'Request too large');
     let message;

@@ -7,9 +7,11 @@ use axum::response::Response;
 use http::StatusCode;
 use serde_json::{json, Value};
 
+use axum::extract::State;
+
 use crate::provider::AuthInfo;
 use crate::server::body::{buffer_request, json_response};
-use crate::server::BearerAuth;
+use crate::server::BearerGuard;
 
 /// The MCP revision this endpoint speaks.
 const PROTOCOL_VERSION: &str = "2025-06-18";
@@ -20,9 +22,14 @@ const INVALID_REQUEST: i64 = -32600;
 const METHOD_NOT_FOUND: i64 = -32601;
 const INVALID_PARAMS: i64 = -32602;
 
-/// `POST /mcp`: the extractor has already answered `401`/`403` for a missing,
-/// dead, foreign or under-scoped token.
-pub(super) async fn handle(BearerAuth(auth): BearerAuth, request: Request) -> Response {
+/// `POST /mcp`: `401`/`403` for a missing, dead, foreign or under-scoped
+/// token, sent after the body was read so the connection stays usable
+/// ([`BearerGuard::check_request`]).
+pub(super) async fn handle(State(guard): State<BearerGuard>, request: Request) -> Response {
+    let (auth, request) = match guard.check_request(request).await {
+        Ok(checked) => checked,
+        Err(rejection) => return rejection,
+    };
     let request = match buffer_request(request).await {
         Ok(request) => request,
         Err(response) => return response,
