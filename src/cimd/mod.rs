@@ -7,5 +7,7 @@
 //! the JS host's `fetch`.
 
 mod fetch;
+#[cfg(all(feature = "fetch", not(target_arch = "wasm32")))]
+pub mod native;
 
 pub use fetch::{FetchError, FetchedDocument, MetadataFetcher, MAX_DOCUMENT_BYTES};
