@@ -65,8 +65,8 @@ Full flow: register -> authorize -> exchange -> verify -> refresh -> revoke. Rou
 sent to Redis (MONITOR), or calls into the KV host; "Redis cmds" adds those Lua scripts ran inside
 Redis (INFO commandstats delta). criterion: benches/criterion.rs, the same operations; each
 sample times a batch, so its median of per-sample means sits near 1/(ops/s), above the
-per-operation median. Profiles: bench = release with opt-level 3 (lto, 1 codegen unit);
-release wasm = opt-level "z" + wasm-opt -Oz, as shipped in pkg/.`);
+per-operation median. Profiles: bench = release (what \`cargo build --release\` gives: opt-level 3,
+lto, 1 codegen unit); wasm-release = opt-level "z" + wasm-opt -Oz, as shipped in pkg/.`);
 
 const redisRows = rows.filter((r) => r.backend === 'native redis' && r.concurrency === 1);
 const steps = lines.filter((l) => l.redis_step).map((l) => ({ op: l.redis_step, ...l.detail }));

@@ -23,7 +23,7 @@ const PROFILE = (() => {
   try {
     return readFileSync(new URL('../dist/build-profile.txt', import.meta.url), 'utf8').trim();
   } catch {
-    return 'release wasm (-Oz)';
+    return 'wasm-release (opt-level z, -Oz)';
   }
 })();
 const COUNTS = smoke
