@@ -4,6 +4,8 @@
 //! and with a 60 s minimum TTL), then what only this backend promises: TTLs
 //! the host accepts, host failures as `Unavailable`, corrupt records as
 //! `Corrupt`, and the Rust trait matching the WIT file.
+// Native only (tokio); tests/wasm_kv_storage.rs runs the suite in wasm.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

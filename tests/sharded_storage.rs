@@ -5,6 +5,8 @@
 //! what sharding promises: one message per token-endpoint operation, to the
 //! grant's own shard; grants spread over every shard; a shard that fails is a
 //! 503 and changes nothing elsewhere.
+// Native only (tokio); tests/wasm_kv_storage.rs runs the suite in wasm.
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 

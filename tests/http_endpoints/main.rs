@@ -1,6 +1,7 @@
 //! The HTTP layer end to end: every endpoint through `OAuthHttp::handle`,
 //! the authorization request through `authorize_request`, and the resource
 //! side through `authenticate`, including every bad input a client can send.
+#![cfg(not(target_arch = "wasm32"))] // native only (tokio)
 
 mod support;
 
