@@ -78,6 +78,10 @@ pub struct ProviderConfig {
     pub allow_dynamic_registration: bool,
     /// Receives an event for each security-relevant action.
     pub audit: Option<AuditHook>,
+    /// Allows metadata-document client ids on loopback hosts (`http://` or
+    /// `https://` on `localhost`, `127.0.0.0/8`, `[::1]`): for local
+    /// development and tests only. Off by default.
+    pub cimd_allow_loopback: bool,
 }
 
 impl ProviderConfig {
@@ -94,6 +98,7 @@ impl ProviderConfig {
             code_expiration: DEFAULT_CODE_EXPIRATION,
             allow_dynamic_registration: true,
             audit: None,
+            cimd_allow_loopback: false,
         }
     }
 

@@ -27,6 +27,26 @@ export interface ProviderConfig {
   scopesSupported?: string[];
   /** Default true. */
   allowDynamicRegistration?: boolean;
+  /**
+   * Turns on OAuth Client ID Metadata Documents: a `client_id` that is an https
+   * URL is fetched with this function, validated and cached (within
+   * `Cache-Control` max-age, 5 minutes to 24 hours; `no-store` honoured), and
+   * the metadata advertises `client_id_metadata_document_supported`.
+   *
+   * Return what `fetch` returns, or `{ status, headers, body }` with `body` a
+   * string. The provider accepts only a 200 (a 3xx or an opaque redirect is
+   * refused as a redirect) and at most 5 KB, counted while it reads the body.
+   * The network rules are yours: reach only public addresses, do not follow
+   * redirects, bound the time. On Cloudflare Workers:
+   * `(url) => fetch(url, { redirect: "manual", signal: AbortSignal.timeout(5000) })`
+   * with the `global_fetch_strictly_public` compatibility flag.
+   */
+  fetchClientMetadata?: (url: string) => Promise<ClientMetadataResponse>;
+  /**
+   * Development only: accept metadata URLs on loopback hosts (http or https on
+   * localhost, 127.0.0.0/8, [::1]). Default false.
+   */
+  cimdAllowLoopback?: boolean;
   /** Default `new InMemoryStorage()`. */
   storage?: InMemoryStorage | KvStorage;
 }
@@ -234,6 +254,16 @@ export interface AuthInfo {
   readonly grantId: string;
 }
 
+/** What `fetchClientMetadata` resolves to: a `Response`, or this shape. */
+export type ClientMetadataResponse =
+  | Response
+  | {
+      status: number;
+      /** A `Headers`, or a plain object with lowercase names. */
+      headers?: Headers | Record<string, string>;
+      body: string;
+    };
+
 /** A checked authorization request, to show consent for. */
 export interface AuthorizationRequest {
   clientId: string;
@@ -243,6 +273,10 @@ export interface AuthorizationRequest {
   state: string | null;
   codeChallenge: string;
   resource: string;
+  /** `clientId` is the URL of the client's metadata document: show that URL on consent. */
+  metadataDocument: boolean;
+  /** Every redirect URI of the client is loopback: warn on consent that any local program could receive the code. */
+  loopbackOnly: boolean;
 }
 
 export interface Approval {

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use simply_mcp_oauth::cimd::native::{FetchOptions, SafeFetcher};
+use simply_mcp_oauth::cimd::MetadataFetcher;
 use simply_mcp_oauth::http::OAuthHttp;
 use simply_mcp_oauth::server::demo::{demo_router, spawn_sweeper, MCP_SCOPE, SWEEP_INTERVAL};
 use simply_mcp_oauth::{ClientConfig, MemoryStorage, Provider, ProviderConfig, Storage};
@@ -44,8 +46,17 @@ OPTIONS (each also read from the environment variable shown; flags win):
         them. REDIS_KEY_PREFIX, REDIS_CONNECTION_TIMEOUT, REDIS_RETRY_ATTEMPTS
         and REDIS_RETRY_DELAY apply either way. A build without the `redis`
         feature refuses Redis storage (exit status 2).
+    --cimd-allow-loopback              SIMPLY_MCP_OAUTH_CIMD_ALLOW_LOOPBACK=1
+        Development only: accept Client ID Metadata Document URLs on loopback
+        hosts (http or https on localhost, 127.0.0.0/8, [::1]). Off by default.
+    --cimd-ca-file <PATH>              SIMPLY_MCP_OAUTH_CIMD_CA_FILE
+        A PEM CA certificate trusted, besides the public roots, when fetching
+        metadata documents (for https documents on loopback in tests).
     -h, --help
         Print this help.
+
+Client ids that are https URLs are Client ID Metadata Documents: the server
+fetches them (public addresses only, no redirects, 5 KB, 5 s) and caches them.
 
 A public client `demo-client` is configured with the redirect URIs
 http://127.0.0.1/callback and http://localhost/callback (any port); clients may
@@ -62,6 +73,8 @@ struct Options {
     code_expiration: Option<u64>,
     storage: Option<StorageKind>,
     redis_url: Option<String>,
+    cimd_allow_loopback: bool,
+    cimd_ca_file: Option<String>,
 }
 
 /// The `--storage` choice.
@@ -85,7 +98,7 @@ struct Flag {
     set: fn(&mut Options, &str) -> Result<(), String>,
 }
 
-const FLAGS: [Flag; 7] = [
+const FLAGS: [Flag; 9] = [
     Flag {
         name: "--bind",
         env: "SIMPLY_MCP_OAUTH_BIND",
@@ -146,7 +159,45 @@ const FLAGS: [Flag; 7] = [
             Ok(())
         },
     },
+    Flag {
+        name: SWITCH_CIMD_ALLOW_LOOPBACK,
+        env: "SIMPLY_MCP_OAUTH_CIMD_ALLOW_LOOPBACK",
+        set: |o, v| {
+            o.cimd_allow_loopback = match v.trim() {
+                "1" | "true" | "yes" => true,
+                "0" | "false" | "no" => false,
+                _ => return Err(format!("expected 1 or 0, got {v:?}")),
+            };
+            Ok(())
+        },
+    },
+    Flag {
+        name: "--cimd-ca-file",
+        env: "SIMPLY_MCP_OAUTH_CIMD_CA_FILE",
+        set: |o, v| {
+            o.cimd_ca_file = Some(v.to_string());
+            Ok(())
+        },
+    },
 ];
+
+/// The one flag that takes no value: present means on.
+const SWITCH_CIMD_ALLOW_LOOPBACK: &str = "--cimd-allow-loopback";
+
+/// The SSRF-safe fetcher of Client ID Metadata Documents, with the loopback
+/// switch and the extra CA of the options.
+fn metadata_fetcher(options: &Options) -> Result<Arc<dyn MetadataFetcher>, String> {
+    let extra_ca_pem = match &options.cimd_ca_file {
+        Some(path) => {
+            Some(std::fs::read(path).map_err(|e| format!("cannot read the CIMD CA file {path}: {e}"))?)
+        }
+        None => None,
+    };
+    let fetch_options =
+        FetchOptions { allow_loopback: options.cimd_allow_loopback, extra_ca_pem, ..FetchOptions::default() };
+    let fetcher = SafeFetcher::new(fetch_options).map_err(|e| e.to_string())?;
+    Ok(Arc::new(fetcher))
+}
 
 fn seconds(value: &str) -> Result<u64, String> {
     match value.trim().parse::<u64>() {
@@ -180,6 +231,7 @@ fn parse(
         };
         let value = match inline {
             Some(value) => value,
+            None if name == SWITCH_CIMD_ALLOW_LOOPBACK => "1".to_string(),
             None => args.next().ok_or_else(|| format!("{name} needs a value"))?,
         };
         (flag.set)(&mut options, &value).map_err(|e| format!("{name}: {e}"))?;
@@ -241,6 +293,7 @@ async fn run(options: Options) -> ExitCode {
             redirect_uris: vec!["http://127.0.0.1/callback".into(), "http://localhost/callback".into()],
             scopes: vec![MCP_SCOPE.into()],
         }],
+        cimd_allow_loopback: options.cimd_allow_loopback,
         ..ProviderConfig::new(issuer)
     };
     if let Some(seconds) = options.token_expiration {
@@ -257,10 +310,17 @@ async fn run(options: Options) -> ExitCode {
         Ok(opened) => opened,
         Err((message, code)) => return fail(message, code),
     };
-    let provider = match Provider::create(config, storage).await {
-        Ok(provider) => provider,
+    let fetcher = match metadata_fetcher(&options) {
+        Ok(fetcher) => fetcher,
+        Err(message) => return fail(message, 2),
+    };
+    let provider = match Provider::new(config, storage) {
+        Ok(provider) => provider.with_metadata_fetcher(fetcher),
         Err(error) => return fail(format!("{error}{hint}"), 2),
     };
+    if let Err(error) = provider.initialize().await {
+        return fail(error.to_string(), 2);
+    }
     let oauth = Arc::new(OAuthHttp::new(provider));
     let app = match demo_router(Arc::clone(&oauth)) {
         Ok(app) => app,
@@ -406,6 +466,29 @@ mod tests {
         assert!(parse(args(&[]), |_| Some("x".into())).is_err());
         assert_eq!(parse(args(&["--help"]), none).unwrap(), Command::Help);
         assert!(parse(args(&["--storage", "disk"]), none).is_err());
+    }
+
+    #[test]
+    fn cimd_loopback_switch_and_ca_file() {
+        let run = |list: &[&str], env: &dyn Fn(&str) -> Option<String>| match parse(args(list), env) {
+            Ok(Command::Run(options)) => options,
+            other => panic!("{other:?}"),
+        };
+        let none = |_: &str| None;
+        assert!(!run(&[], &none).cimd_allow_loopback);
+        assert!(run(&["--cimd-allow-loopback"], &none).cimd_allow_loopback);
+        assert!(!run(&["--cimd-allow-loopback=0"], &none).cimd_allow_loopback);
+        let env = |name: &str| match name {
+            "SIMPLY_MCP_OAUTH_CIMD_ALLOW_LOOPBACK" => Some("1".to_string()),
+            "SIMPLY_MCP_OAUTH_CIMD_CA_FILE" => Some("/tmp/ca.pem".to_string()),
+            _ => None,
+        };
+        let options = run(&["--bind", "127.0.0.1:0"], &env);
+        assert!(options.cimd_allow_loopback);
+        assert_eq!(options.cimd_ca_file.as_deref(), Some("/tmp/ca.pem"));
+        assert!(parse(args(&["--cimd-allow-loopback=maybe"]), none).is_err());
+        let missing = Options { cimd_ca_file: Some("/nonexistent/ca.pem".into()), ..Options::default() };
+        assert!(metadata_fetcher(&missing).err().unwrap().contains("CA file"));
     }
 
     fn storage_of(list: &[&str], env: impl Fn(&str) -> Option<String>) -> Option<StorageKind> {

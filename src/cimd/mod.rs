@@ -2,12 +2,63 @@
 //! expected by MCP authorization 2026-07-28): a `client_id` that is an https
 //! URL names a JSON document, fetched from that URL, that describes the client.
 //!
-//! This module holds what every runtime shares. The fetch itself is the
-//! host's ([`MetadataFetcher`]): natively an SSRF-proof HTTP client, in wasm
-//! the JS host's `fetch`.
+//! This module holds what every runtime shares: the URL rules ([`url`]), the
+//! document's validation ([`document`]), the cache ([`cache`]) and
+//! [`resolve`], which chains them. The fetch itself is the host's
+//! ([`MetadataFetcher`]): natively an SSRF-proof HTTP client, in wasm the JS
+//! host's `fetch`.
 
+pub mod cache;
+pub mod document;
 mod fetch;
 #[cfg(all(feature = "fetch", not(target_arch = "wasm32")))]
 pub mod native;
+pub mod url;
 
+pub use cache::DocumentCache;
+pub use document::{parse_document, DocumentError};
 pub use fetch::{FetchError, FetchedDocument, MetadataFetcher, MAX_DOCUMENT_BYTES};
+pub use url::{check_metadata_url, is_metadata_client_id, UrlError};
+
+use crate::clock::UnixTime;
+use crate::storage::ClientRecord;
+
+/// Why a metadata-document client could not be resolved. The message is the
+/// error description the client (or the user, at `/authorize`) sees.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CimdError {
+    /// The `client_id` URL breaks the URL rules.
+    #[error(transparent)]
+    Url(#[from] UrlError),
+    /// The fetch failed.
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    /// The document is invalid.
+    #[error(transparent)]
+    Document(#[from] DocumentError),
+}
+
+/// The client named by the metadata URL `url`: from `cache` while fresh,
+/// otherwise fetched, validated and (unless `no-store`) cached. Nothing that
+/// failed is cached.
+pub async fn resolve(
+    fetcher: &dyn MetadataFetcher,
+    cache: &DocumentCache,
+    url: &str,
+    allow_loopback: bool,
+    supported_scopes: &[String],
+    now: impl Fn() -> UnixTime,
+) -> Result<ClientRecord, CimdError> {
+    check_metadata_url(url, allow_loopback)?;
+    if let Some(client) = cache.get(url, now()) {
+        return Ok(client);
+    }
+    let fetched = fetcher.fetch(url).await?;
+    // The clock is read again: the fetch may have taken seconds.
+    let now = now();
+    let client = parse_document(url, &fetched.body, supported_scopes, now)?;
+    if let Some(seconds) = cache::lifetime(fetched.cache_control.as_deref()) {
+        cache.put(client.clone(), seconds, now);
+    }
+    Ok(client)
+}

@@ -42,6 +42,11 @@ pub(crate) fn authorization_server<S: Storage>(provider: &Provider<S>) -> Value 
     if config.allow_dynamic_registration {
         document["registration_endpoint"] = json!(format!("{issuer}/register"));
     }
+    if provider.supports_metadata_documents() {
+        // draft-ietf-oauth-client-id-metadata-document-01 §5: https URLs are
+        // accepted as client ids and resolved from their documents.
+        document["client_id_metadata_document_supported"] = json!(true);
+    }
     document
 }
 

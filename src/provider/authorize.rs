@@ -12,7 +12,8 @@ use super::{AuditKind, Provider};
 use crate::crypto::{is_valid_s256_challenge, random_id, timed_secret, SecretDigest};
 use crate::error::{ErrorCode, OAuthError};
 use crate::params::Params;
-use crate::storage::{GrantRecord, PendingCode, Storage};
+use crate::storage::{ClientOrigin, GrantRecord, PendingCode, Storage};
+use crate::uri::Uri;
 
 /// A checked authorization request, waiting for the user's decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -31,6 +32,14 @@ pub struct AuthorizationRequest {
     pub code_challenge: String,
     /// The resource the tokens will be for (RFC 8707).
     pub resource: String,
+    /// Whether `client_id` is the URL of the client's metadata document
+    /// (CIMD): the consent page should show that URL, since it is the only
+    /// thing vouching for the name (draft-ietf-oauth-client-id-metadata-document-01 §6).
+    pub metadata_document: bool,
+    /// Whether every redirect URI of the client is loopback, so that any
+    /// program on the user's machine could be the one receiving the code:
+    /// the consent page should warn (MCP security considerations; RFC 8252 §8.3).
+    pub loopback_only: bool,
 }
 
 /// Why an authorization request failed, and where to say so.
@@ -66,7 +75,7 @@ impl<S: Storage> Provider<S> {
         let client = self
             .known_client(client_id)
             .await
-            .map_err(page)?
+            .map_err(|error| page(as_page_error(error)))?
             .ok_or_else(|| page(OAuthError::invalid_request("unknown client_id")))?;
         let redirect_uri = params.required("redirect_uri").map_err(page)?;
         if !client.redirect_uris.iter().any(|r| redirect_uri_matches(r, redirect_uri)) {
@@ -113,7 +122,10 @@ impl<S: Storage> Provider<S> {
             .map_err(redirect)?;
         let resource =
             self.requested_resource(params.single("resource").map_err(redirect)?).map_err(redirect)?;
+        let loopback_only = client.redirect_uris.iter().all(|r| Uri::parse(r).is_ok_and(|u| u.is_loopback()));
         Ok(AuthorizationRequest {
+            metadata_document: client.origin == ClientOrigin::MetadataDocument,
+            loopback_only,
             client_id: client.client_id,
             client_name: client.client_name,
             redirect_uri: redirect_uri.to_string(),
@@ -235,6 +247,17 @@ impl<S: Storage> Provider<S> {
             .into_iter()
             .find(|known| same_resource(known, resource))
             .ok_or_else(|| OAuthError::new(ErrorCode::InvalidTarget, "unknown resource"))
+    }
+}
+
+/// A client that cannot be resolved (`invalid_client`, as a metadata
+/// document failure is at `/token`) is a `400` page here, with the same
+/// description: the user is shown what was wrong, the client is not told.
+fn as_page_error(error: OAuthError) -> OAuthError {
+    if error.code == ErrorCode::InvalidClient {
+        OAuthError::invalid_request(error.description)
+    } else {
+        error
     }
 }
 

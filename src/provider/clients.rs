@@ -1,6 +1,7 @@
 //! Clients: configured ones, their authentication, listing and deletion.
 
 use super::{AuditKind, Provider};
+use crate::cimd::{self, MetadataFetcher};
 use crate::clock::UnixTime;
 use crate::config::ClientConfig;
 use crate::crypto::SecretDigest;
@@ -116,8 +117,29 @@ impl<S: Storage> Provider<S> {
     }
 
     /// A client known by id, without authentication, from the cache of
-    /// recent reads when it is there (see `client_cache`).
+    /// recent reads when it is there (see `client_cache`). With a metadata
+    /// fetcher, an id that is a metadata URL (and not a configured client's)
+    /// is resolved from its document instead; a failure there is
+    /// `invalid_client` with a description of what was wrong.
     pub(crate) async fn known_client(&self, client_id: &str) -> Result<Option<ClientRecord>, OAuthError> {
+        if let Some(fetcher) = self.metadata_fetcher(client_id) {
+            let resolved = cimd::resolve(
+                fetcher,
+                &self.documents,
+                client_id,
+                self.config.cimd_allow_loopback,
+                &self.scopes,
+                || self.now(),
+            )
+            .await;
+            return match resolved {
+                Ok(client) => Ok(Some(client)),
+                Err(error) => {
+                    self.audit(AuditKind::ClientAuthFailed, Some(client_id), None, None);
+                    Err(OAuthError::invalid_client(error.to_string()))
+                }
+            };
+        }
         let now = self.now();
         if let Some(client) = self.clients.get(client_id, now) {
             return Ok(Some(client));
@@ -127,6 +149,16 @@ impl<S: Storage> Provider<S> {
             self.clients.put(client, now);
         }
         Ok(client)
+    }
+
+    /// The fetcher to resolve `client_id` with, when it names a metadata
+    /// document. Configured clients keep their ids even if they look like
+    /// URLs; registered ones never do (they are `mcp_<random>`), so no
+    /// stored client is shadowed and none is read from storage for a URL.
+    fn metadata_fetcher(&self, client_id: &str) -> Option<&dyn MetadataFetcher> {
+        let fetcher = self.fetcher.as_deref()?;
+        let is_url = cimd::is_metadata_client_id(client_id, self.config.cimd_allow_loopback);
+        (is_url && !self.config.clients.iter().any(|c| c.client_id == client_id)).then_some(fetcher)
     }
 }
 

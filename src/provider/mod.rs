@@ -39,6 +39,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::cimd::{DocumentCache, MetadataFetcher};
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::{ConfigError, ProviderConfig};
 use crate::error::OAuthError;
@@ -64,6 +65,11 @@ pub struct Provider<S: Storage> {
     scopes: Vec<String>,
     clients: client_cache::ClientCache,
     ended: tokens::Ended,
+    /// Fetches Client ID Metadata Documents; `None`: URL client ids are
+    /// unknown clients, as any unknown id.
+    fetcher: Option<Arc<dyn MetadataFetcher>>,
+    /// Validated metadata documents within their cache lifetime.
+    documents: DocumentCache,
 }
 
 /// The seed's `getStats()` of the provider.
@@ -93,6 +99,8 @@ impl<S: Storage> Provider<S> {
             scopes,
             clients: Default::default(),
             ended: Default::default(),
+            fetcher: None,
+            documents: Default::default(),
         })
     }
 
@@ -107,6 +115,20 @@ impl<S: Storage> Provider<S> {
     pub fn with_clock(mut self, clock: impl Clock) -> Self {
         self.clock = Arc::new(clock);
         self
+    }
+
+    /// Turns on Client ID Metadata Documents
+    /// (draft-ietf-oauth-client-id-metadata-document): a `client_id` that is
+    /// an https URL is resolved by fetching it with `fetcher`, and the
+    /// metadata advertises `client_id_metadata_document_supported`.
+    pub fn with_metadata_fetcher(mut self, fetcher: Arc<dyn MetadataFetcher>) -> Self {
+        self.fetcher = Some(fetcher);
+        self
+    }
+
+    /// Whether metadata-document client ids are resolved (a fetcher is set).
+    pub fn supports_metadata_documents(&self) -> bool {
+        self.fetcher.is_some()
     }
 
     /// Writes the configured clients to storage. Idempotent and restart-safe:

@@ -43,6 +43,11 @@ pub enum ClientOrigin {
     Configured,
     /// From dynamic registration (RFC 7591).
     Registered,
+    /// From a Client ID Metadata Document fetched from the `client_id` URL
+    /// (draft-ietf-oauth-client-id-metadata-document). Never stored: the
+    /// document is the source of truth, cached in memory within its HTTP
+    /// cache lifetime (see `cimd::cache`).
+    MetadataDocument,
 }
 
 /// A registered OAuth client. The secret is kept only as a salted digest.
@@ -62,7 +67,7 @@ pub struct ClientRecord {
     pub auth_method: AuthMethod,
     /// A human-readable name (shown on the consent page, escaped).
     pub client_name: Option<String>,
-    /// Configured or registered.
+    /// Configured, registered or described by a metadata document.
     pub origin: ClientOrigin,
     /// When it was created.
     pub issued_at: UnixTime,

@@ -124,6 +124,7 @@ pub(crate) fn provider_config(value: &JsValue) -> Result<ProviderConfig, ConfigE
         allow_dynamic_registration: root
             .child("allowDynamicRegistration")
             .opt_bool(defaults.allow_dynamic_registration)?,
+        cimd_allow_loopback: root.child("cimdAllowLoopback").opt_bool(false)?,
         ..defaults
     };
     config.validate()?;

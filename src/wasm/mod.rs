@@ -8,6 +8,7 @@
 //! host (`storage::SharedStorage`).
 
 mod auth_objects;
+mod cimd;
 mod config;
 mod durable;
 mod errors;

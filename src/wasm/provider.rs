@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::auth_objects::AuthObjects;
+use super::cimd::JsFetcher;
 use super::config::provider_config;
 use super::errors::{config_error, from_js, js_error, oauth_error, to_js};
 use super::fetch::{to_http, to_web};
@@ -70,6 +71,12 @@ struct JsAuthorizationRequest {
     state: Option<String>,
     code_challenge: String,
     resource: String,
+    /// The client id is its metadata document's URL (show it on consent).
+    #[serde(default)]
+    metadata_document: bool,
+    /// Every redirect URI of the client is loopback (warn on consent).
+    #[serde(default)]
+    loopback_only: bool,
 }
 
 impl From<AuthorizationRequest> for JsAuthorizationRequest {
@@ -82,6 +89,8 @@ impl From<AuthorizationRequest> for JsAuthorizationRequest {
             state: r.state,
             code_challenge: r.code_challenge,
             resource: r.resource,
+            metadata_document: r.metadata_document,
+            loopback_only: r.loopback_only,
         }
     }
 }
@@ -137,7 +146,20 @@ impl JsProvider {
         } else {
             lookup(&storage_value)?
         };
-        let provider = Provider::new(provider_config, storage).map_err(config_error)?;
+        let mut provider = Provider::new(provider_config, storage).map_err(config_error)?;
+        let fetch = if config.is_object() {
+            Reflect::get(&config, &"fetchClientMetadata".into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        };
+        if let Some(fetcher) =
+            JsFetcher::from_config(fetch).map_err(|e| js_error(&e, Some("invalid_configuration")))?
+        {
+            // One thread in JS: the Arc is only the provider's shared-ownership type.
+            #[allow(clippy::arc_with_non_send_sync)]
+            let fetcher = std::sync::Arc::new(fetcher);
+            provider = provider.with_metadata_fetcher(fetcher);
+        }
         let oauth = OAuthHttp::new(provider);
         let inner = Inner { oauth, initialized: Cell::new(false), auth_objects: AuthObjects::default() };
         Ok(Self { inner: Rc::new(inner) })

@@ -11,6 +11,10 @@ use simply_mcp_oauth::{ClientConfig, ErrorCode, OAuthError, Params, Provider, Pr
 
 use super::fixtures::T0;
 
+// Where `conformance_suite!` finds it; test files without the suite do not use it.
+#[allow(unused_imports)]
+pub use super::cimd_flow::flow_metadata_document_client;
+
 pub const ISSUER: &str = "https://auth.example.com";
 pub const MCP: &str = "https://auth.example.com/mcp";
 pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";

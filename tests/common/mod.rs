@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod best_effort;
+pub mod cimd_flow;
 pub mod conformance;
 pub mod eventual_host;
 pub mod fixtures;
@@ -79,7 +80,8 @@ macro_rules! conformance_suite {
             flow_user_grants_and_client_deletion,
             flow_audit_events_hold_no_secrets,
             flow_stats_in_the_seed_shape,
-            flow_client_cache_bounds_staleness
+            flow_client_cache_bounds_staleness,
+            flow_metadata_document_client
         );
 
         #[cfg_attr(not(target_arch = "wasm32"), tokio::test(flavor = "multi_thread", worker_threads = 2))]

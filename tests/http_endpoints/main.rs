@@ -6,6 +6,7 @@
 mod support;
 
 mod authorize;
+mod cimd;
 mod flow;
 mod grants;
 mod metadata;

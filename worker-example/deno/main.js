@@ -5,9 +5,11 @@
 // Environment: ISSUER (default http://localhost:8000), PORT (8000), DEMO_USER,
 // CSRF_SECRET (default: a random key kept in Deno KV), KV_PATH (default: Deno's
 // own location; ':memory:' for none), OAUTH_CLIENTS (JSON array of pre-registered
-// clients, the seed's `clients` option).
+// clients, the seed's `clients` option), CIMD_ALLOW_LOOPBACK ("true": accept
+// metadata-document client ids on loopback hosts, for local development).
 import { createOAuthProvider, DenoKvHost, KvStorage } from 'simply-mcp-oauth';
 import { createApp, randomToken } from '../src/app.js';
+import { enabled, metadataFetcher } from '../src/cimd.js';
 
 // One random key per store, created atomically.
 async function storedSecret(kv) {
@@ -21,7 +23,7 @@ async function storedSecret(kv) {
  * Starts the server. `issuer` defaults to the address it listens on.
  * Returns `{ server, issuer, kv, close() }`.
  */
-export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPath, demoUser = 'demo-user', csrfSecret, clients = [] } = {}) {
+export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPath, demoUser = 'demo-user', csrfSecret, clients = [], cimdAllowLoopback = false, fetchImpl } = {}) {
   const kv = await Deno.openKv(kvPath);
   let app;
   let resolveApp;
@@ -34,6 +36,8 @@ export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPat
       storage: new KvStorage(new DenoKvHost(kv)),
       scopesSupported: ['mcp'],
       clients,
+      fetchClientMetadata: metadataFetcher(fetchImpl),
+      cimdAllowLoopback,
     });
     app = createApp({ provider, demoUser, csrfSecret: csrfSecret || (await storedSecret(kv)) });
     resolveApp(app);
@@ -65,6 +69,7 @@ if (import.meta.main) {
     demoUser: env('DEMO_USER'),
     csrfSecret: env('CSRF_SECRET'),
     clients: env('OAUTH_CLIENTS') ? JSON.parse(env('OAUTH_CLIENTS')) : [],
+    cimdAllowLoopback: enabled(env('CIMD_ALLOW_LOOPBACK')),
   });
   console.log(`MCP server on ${issuer}/mcp (authorization server ${issuer})`);
 }

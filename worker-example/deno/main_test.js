@@ -46,3 +46,40 @@ Deno.test('deny, wrong redirect URI, forged consent, bad tokens', () =>
     await badTokensFlow(send, issuer);
   }),
 );
+
+Deno.test('a metadata-document client served on loopback, with CIMD_ALLOW_LOOPBACK', async () => {
+  const { REDIRECT_URI, authorizeUrl, consent } = await import('../test/flow.mjs');
+  let fetched = 0;
+  const docServer = Deno.serve({ hostname: '127.0.0.1', port: 0, onListen() {} }, (request) => {
+    fetched += 1;
+    const clientId = request.url;
+    return Response.json({ client_id: clientId, client_name: 'Loopback CIMD', redirect_uris: [REDIRECT_URI] });
+  });
+  const docUrl = `http://127.0.0.1:${docServer.addr.port}/client.json`;
+  const refused = await start({ port: 0, kvPath: ':memory:', demoUser: DEMO_USER });
+  const server = await start({ port: 0, kvPath: ':memory:', demoUser: DEMO_USER, cimdAllowLoopback: true });
+  try {
+    const send = (url, init) => fetch(url, { redirect: 'manual', ...init });
+    const asOf = async (issuer) => (await send(`${issuer}/.well-known/oauth-authorization-server`)).json();
+    const off = await authorizeUrl(await asOf(refused.issuer), { client_id: docUrl });
+    const offPage = await send(String(off.url));
+    if (offPage.status !== 400) throw new Error(`without the switch: ${offPage.status}`);
+    await offPage.body?.cancel();
+    const as = await asOf(server.issuer);
+    if (as.client_id_metadata_document_supported !== true) throw new Error('no CIMD flag');
+    const { url, verifier } = await authorizeUrl(as, { client_id: docUrl });
+    const code = (await consent(send, server.issuer, url)).searchParams.get('code');
+    const token = await send(as.token_endpoint, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: verifier, client_id: docUrl }),
+    });
+    if (token.status !== 200) throw new Error(`token: ${token.status} ${await token.text()}`);
+    await token.body?.cancel();
+    if (fetched !== 1) throw new Error(`fetched ${fetched} times, not once`);
+  } finally {
+    await server.close();
+    await refused.close();
+    await docServer.shutdown();
+  }
+});

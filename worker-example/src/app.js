@@ -98,6 +98,7 @@ function page(title, body) {
 body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}
 dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0;word-break:break-all}
 button{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5rem}.note{color:#666;font-size:.9rem}
+.target{font-size:1.25rem}.warn{background:#fde2e1;border:1px solid #d9534f;padding:.75rem;border-radius:6px}
 </style></head><body>
 ${body}
 </body></html>`;
@@ -105,6 +106,16 @@ ${body}
 
 function htmlResponse(status, title, body, headers = {}) {
   return new Response(page(title, body), { status, headers: { ...PAGE_HEADERS, ...headers } });
+}
+
+/** The host (and port) of a redirect URI, or the scheme of an app-specific one. */
+function redirectTarget(uri) {
+  try {
+    const url = new URL(uri);
+    return url.host || `${url.protocol}`;
+  } catch {
+    return uri;
+  }
 }
 
 function errorPage(status, message) {
@@ -180,11 +191,19 @@ export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['m
     const name = req.clientName
       ? `${escapeHtml(req.clientName)} <span class="note">(name given by the client, unverified)</span>`
       : `<code>${escapeHtml(req.clientId)}</code>`;
+    // Where the code goes is what the user must judge: its host, large.
+    const target = redirectTarget(req.redirectUri);
+    const warning = req.loopbackOnly
+      ? `<p class="warn"><strong>Warning:</strong> this application only redirects to your own computer (a loopback address).
+Any program running on this computer could receive the authorization. Approve only if you started this application yourself.</p>`
+      : '';
+    const idLabel = req.metadataDocument ? 'Client metadata document' : 'Client ID';
     const body = `<h1>Authorize access</h1>
 <p>Signed in as <strong>${escapeHtml(demoUser)}</strong> <span class="note">(demo sign-in stub)</span></p>
 <p>${name} asks to access your MCP server on your behalf.</p>
-<dl>
-<dt>Client ID</dt><dd><code>${escapeHtml(req.clientId)}</code></dd>
+<p class="target">You will be sent to <strong><code>${escapeHtml(target)}</code></strong></p>
+${warning}<dl>
+<dt>${idLabel}</dt><dd><code>${escapeHtml(req.clientId)}</code></dd>
 <dt>Redirects to</dt><dd><code>${escapeHtml(req.redirectUri)}</code></dd>
 <dt>Scopes</dt><dd>${scopes}</dd>
 <dt>Resource</dt><dd><code>${escapeHtml(req.resource)}</code></dd>

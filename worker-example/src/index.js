@@ -10,6 +10,7 @@
 // The package's `workerd` entry imports its .wasm as a compiled module.
 import { createOAuthProvider, DurableObjectStorage, KvStorage, WorkersKvHost } from 'simply-mcp-oauth';
 import { createApp, randomToken } from './app.js';
+import { enabled, metadataFetcher } from './cimd.js';
 
 // Durable Object classes must be exported by the Worker's main module.
 export { OAuthStorageObject } from 'simply-mcp-oauth';
@@ -38,6 +39,12 @@ async function build(env) {
     storage: storageFor(env),
     scopesSupported: ['mcp'],
     clients: configuredClients(env.OAUTH_CLIENTS),
+    // Client ID Metadata Documents: https client ids are fetched with the
+    // global fetch, which global_fetch_strictly_public keeps off private
+    // addresses. CIMD_ALLOW_LOOPBACK = "true" accepts loopback URLs for
+    // local development (the deployed platform still refuses to reach them).
+    fetchClientMetadata: metadataFetcher(),
+    cimdAllowLoopback: enabled(env.CIMD_ALLOW_LOOPBACK),
   });
   return createApp({
     provider,

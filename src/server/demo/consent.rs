@@ -199,6 +199,7 @@ fn consent_page(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Authorize {name}</title>
 <style>body{{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;line-height:1.5}}
+.target{{font-size:1.25rem}}.warn{{background:#fde2e1;border:1px solid #d9534f;padding:.75rem;border-radius:6px}}
 .note{{background:#fff4d6;border:1px solid #e0c060;padding:.75rem;border-radius:6px}}
 dt{{font-weight:600}}button{{font-size:1rem;padding:.5rem 1.25rem;margin-right:.5rem}}</style>
 </head><body>
@@ -206,11 +207,11 @@ dt{{font-weight:600}}button{{font-size:1rem;padding:.5rem 1.25rem;margin-right:.
 <p class="note">This is a <strong>demo</strong> server: it signs everyone in as the single
 user <code>{subject}</code>, with no password. A real deployment plugs in its own login
 through the library API (<code>authorize_request</code>, then <code>complete_authorization</code>).</p>
-<dl>
-<dt>Application</dt><dd>{name} (client id <code>{client_id}</code>)</dd>
+<p class="target">After you decide, you will be sent to <strong><code>{target}</code></strong></p>
+{warning}<dl>
+<dt>Application</dt><dd>{name} ({id_label} <code>{client_id}</code>)</dd>
 <dt>Requested access</dt><dd><ul>{scopes}</ul></dd>
 <dt>For the resource</dt><dd><code>{resource}</code></dd>
-<dt>You will be sent to</dt><dd><code>{target}</code></dd>
 </dl>
 <form method="post" action="{action}">
 {hidden}<input type="hidden" name="{CSRF_FIELD}" value="{token}">
@@ -222,12 +223,21 @@ through the library API (<code>authorize_request</code>, then <code>complete_aut
         name = escape(name),
         subject = escape(DEMO_SUBJECT),
         client_id = escape(&request.client_id),
+        id_label =
+            if request.metadata_document { "described by the metadata document at" } else { "client id" },
+        warning = if request.loopback_only { LOOPBACK_WARNING } else { "" },
         resource = escape(&request.resource),
         target = escape(&redirect_target(&request.redirect_uri)),
         token = escape(token),
         action = escape(action),
     )
 }
+
+/// Shown when the client can only redirect to this computer: any program
+/// listening there could be the one that receives the authorization.
+const LOOPBACK_WARNING: &str = "<p class=\"warn\"><strong>Warning:</strong> this application only \
+redirects to your own computer (a loopback address). Any program running on this computer could \
+receive the authorization. Approve only if you started this application yourself.</p>\n";
 
 /// An error shown to the user, never redirected.
 fn error_page(error: &OAuthError) -> Response {
@@ -285,6 +295,30 @@ mod tests {
         assert_ne!(csrf_token(&key, &nonce, &a), csrf_token(&key, &"m".repeat(43), &a));
         let c = vec![("a".to_string(), "1".to_string()), ("b".to_string(), "3".to_string())];
         assert_ne!(csrf_token(&key, &nonce, &a), csrf_token(&key, &nonce, &c));
+    }
+
+    #[test]
+    fn consent_shows_the_target_host_the_metadata_url_and_warns_for_loopback() {
+        let mut request = AuthorizationRequest {
+            client_id: "https://app.example/client.json".into(),
+            client_name: Some("<App>".into()),
+            redirect_uri: "http://127.0.0.1:5173/cb".into(),
+            scopes: vec!["mcp".into()],
+            state: None,
+            code_challenge: "c".into(),
+            resource: "https://mcp.example/mcp".into(),
+            metadata_document: true,
+            loopback_only: true,
+        };
+        let page = consent_page(&request, &[], "t", "/authorize");
+        assert!(page.contains("<strong><code>127.0.0.1:5173</code></strong>"), "{page}");
+        assert!(page.contains("metadata document at <code>https://app.example/client.json</code>"));
+        assert!(page.contains("class=\"warn\""));
+        assert!(page.contains("&lt;App&gt;") && !page.contains("<App>"));
+        request.metadata_document = false;
+        request.loopback_only = false;
+        let page = consent_page(&request, &[], "t", "/authorize");
+        assert!(page.contains("client id <code>") && !page.contains("class=\"warn\""));
     }
 
     #[test]
