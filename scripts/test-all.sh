@@ -45,6 +45,9 @@ cargo test --locked --features server --bin simply-mcp-oauth-server
 # under Node and headless Chromium.
 bash scripts/test-wasm.sh
 
+step "the official MCP clients (TypeScript and Python SDKs, DCR and CIMD) and the conformance runner, against the native server and the Worker"
+bash scripts/test-clients.sh
+
 step "benchmarks build and run once (bash scripts/bench.sh measures; bench-load.sh and bench-soak.sh load the server)"
 bash scripts/bench.sh --smoke --no-build-pkg
 

