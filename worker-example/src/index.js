@@ -16,8 +16,19 @@ import { enabled, metadataFetcher } from './cimd.js';
 export { OAuthStorageObject } from 'simply-mcp-oauth';
 
 // A Worker sees `env` only in fetch: build the provider on the first request
-// and keep it for the life of the isolate (a failed build is retried).
-let app;
+// and keep it for the life of the isolate (a failed build is retried). One
+// app per issuer: ISSUER when set, else each request's origin (a few at most).
+const apps = new Map();
+const MAX_ORIGINS = 8;
+
+/**
+ * The issuer for `request`: ISSUER when it is set (production: the public
+ * URL, which must not depend on what a request says), else the request's own
+ * origin, so `wrangler dev --port 8797` announces the port it listens on.
+ */
+export function issuerFor(env, request) {
+  return (env.ISSUER || new URL(request.url).origin).replace(/\/+$/, '');
+}
 
 /** The storage STORAGE_MODE asks for, or the reason it cannot be had. */
 export function storageFor(env) {
@@ -31,11 +42,10 @@ export function storageFor(env) {
   throw new Error(`STORAGE_MODE must be "durable-object" or "kv", not ${JSON.stringify(mode)}`);
 }
 
-async function build(env) {
-  if (!env.ISSUER) throw new Error('set the ISSUER variable (the public URL of this Worker)');
+async function build(env, issuer) {
   if (!env.OAUTH_KV) throw new Error('bind a KV namespace as OAUTH_KV');
   const provider = await createOAuthProvider({
-    issuer: env.ISSUER,
+    issuer,
     storage: storageFor(env),
     scopesSupported: ['mcp'],
     clients: configuredClients(env.OAUTH_CLIENTS),
@@ -77,10 +87,16 @@ async function deploymentSecret(kv) {
 
 export default {
   async fetch(request, env) {
-    app ??= build(env).catch((error) => {
-      app = undefined;
-      throw error;
-    });
+    const issuer = issuerFor(env, request);
+    let app = apps.get(issuer);
+    if (!app) {
+      if (apps.size >= MAX_ORIGINS) apps.delete(apps.keys().next().value);
+      app = build(env, issuer).catch((error) => {
+        apps.delete(issuer);
+        throw error;
+      });
+      apps.set(issuer, app);
+    }
     let ready;
     try {
       ready = await app;
