@@ -39,8 +39,8 @@ pub enum UrlError {
     /// Not `https` (nor `http` on a loopback host with the switch on).
     #[error("the client_id URL must use https")]
     NotHttps,
-    /// `http` on a loopback host, with loopback documents not allowed.
-    #[error("the client_id URL uses http on a loopback host, which this server does not allow")]
+    /// A loopback host (over http or https), with loopback documents not allowed.
+    #[error("the client_id URL names a loopback host, which this server allows only in local development")]
     LoopbackRefused,
     /// The path is empty or `/` (§3: the URL must contain a path).
     #[error("the client_id URL must have a path")]
