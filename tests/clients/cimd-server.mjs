@@ -15,8 +15,9 @@ import { parseArgs } from 'node:util';
 const { values: args } = parseArgs({ options: { certs: { type: 'string' } } });
 const tls = { key: readFileSync(join(args.certs, 'key.pem')), cert: readFileSync(join(args.certs, 'cert.pem')) };
 
-// Every client test's loopback redirect URI (ts-client.mjs, py_client.py).
-const REDIRECT_URIS = ['http://127.0.0.1:33419/callback', 'http://127.0.0.1:33420/callback'];
+// Every client test's loopback redirect URI (ts-client.mjs, py_client.py,
+// rmcp/src/main.rs).
+const REDIRECT_URIS = ['http://127.0.0.1:33419/callback', 'http://127.0.0.1:33420/callback', 'http://127.0.0.1:33421/callback'];
 
 let origin;
 const server = createServer(tls, (request, response) => {

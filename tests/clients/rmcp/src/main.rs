@@ -1,0 +1,625 @@
+//! rmcp, the Rust MCP SDK, against one server, as a real MCP client uses it:
+//! its streamable HTTP client transport, and its client-side OAuth
+//! (`OAuthState`, `AuthorizationManager`, `AuthClient`) with a headless
+//! browser of ours on the consent page.
+//!
+//!   rmcp-client-test --url <server>/mcp [--cimd <https client_id URL>] [--label L]
+//!
+//! Steps:
+//! 1. connect without a token: the server's 401 and its `WWW-Authenticate`
+//!    challenge (`ClientInitializeError::auth_challenge`);
+//! 2. `OAuthState::start_authorization` seeded with that challenge: discovery
+//!    (protected resource metadata, authorization server metadata), then
+//!    dynamic client registration, or with `--cimd` the metadata document URL
+//!    as `client_id`, and the authorize URL with PKCE;
+//! 3. the consent page approved headlessly (GET the page, POST its hidden
+//!    fields with the consent cookie and the Approve button, read the 303's
+//!    Location), state and `iss` checked, `handle_callback_url` exchanges the
+//!    code;
+//! 4. an MCP session through `AuthClient`: initialize, tools/list, tools/call
+//!    whoami;
+//! 5. two forced refreshes, each through rmcp's own refresh path:
+//!    - expiry: the stored token's receipt time is moved back past its
+//!      `expires_in`, so rmcp refreshes before it sends the next request;
+//!    - rejection: the stored access token is replaced by one the server
+//!      refuses, so the server answers 401 and `AuthClient` refreshes once and
+//!      retries.
+//!
+//!    Each must show, on the wire, exactly one `POST /token` with
+//!    `grant_type=refresh_token` answered 200, a new access token, a rotated
+//!    refresh token and a working tools/list; one consent in all. At the
+//!    end, the two refresh tokens rmcp rotated out are replayed at the token
+//!    endpoint and must get `invalid_grant`: the server saw the refreshes.
+//!
+//! Every OAuth request rmcp makes goes through a logging `OAuthHttpClient`
+//! around rmcp's default one, so the grants are checked from the wire with
+//! the server's status codes. Exit status 77: skipped (the server does not
+//! advertise CIMD). All traffic goes to the URL given (loopback in the tests).
+
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rmcp::model::{CallToolRequestParams, ClientConfig};
+use rmcp::transport::auth::{default_oauth_http_client, AuthorizationCallback, OAuthState};
+use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::{
+    AuthClient, AuthorizationManager, AuthorizationRequest, CredentialStore, InMemoryCredentialStore,
+    OAuthHttpClient, OAuthHttpClientFuture, OAuthHttpRequest, StreamableHttpClientTransport,
+};
+use rmcp::ServiceExt;
+use serde_json::Value;
+use url::Url;
+
+/// A loopback redirect URI; nothing listens there: the browser stops at the 303.
+const REDIRECT_URI: &str = "http://127.0.0.1:33421/callback";
+
+type Failure = String;
+
+macro_rules! ensure {
+    ($cond:expr, $($msg:tt)+) => {
+        if !$cond {
+            return Err(format!($($msg)+));
+        }
+    };
+}
+
+struct Args {
+    url: String,
+    cimd: Option<String>,
+    label: String,
+}
+
+fn parse_args() -> Result<Args, Failure> {
+    let mut args = Args { url: String::new(), cimd: None, label: "rmcp".into() };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--url" => args.url = value()?,
+            "--cimd" => args.cimd = Some(value()?),
+            "--label" => args.label = value()?,
+            other => return Err(format!("unknown argument {other}")),
+        }
+    }
+    ensure!(!args.url.is_empty(), "--url <server>/mcp is required");
+    Ok(args)
+}
+
+/// One OAuth request rmcp sent, with the server's answer.
+#[derive(Clone, Debug, PartialEq)]
+struct Exchange {
+    method: String,
+    path: String,
+    /// `grant_type` of a `POST …/token`.
+    grant: Option<String>,
+    status: u16,
+}
+
+/// rmcp's default OAuth HTTP client, logging every request and its status.
+struct LoggingOAuthHttp {
+    inner: Box<dyn OAuthHttpClient>,
+    exchanges: Arc<Mutex<Vec<Exchange>>>,
+    label: String,
+}
+
+impl OAuthHttpClient for LoggingOAuthHttp {
+    fn execute(&self, request: OAuthHttpRequest) -> OAuthHttpClientFuture<'_> {
+        let method = request.request.method().to_string();
+        let path = request.request.uri().path().to_string();
+        let grant = (method == "POST" && path.ends_with("/token"))
+            .then(|| {
+                url::form_urlencoded::parse(request.request.body())
+                    .find(|(name, _)| name == "grant_type")
+                    .map(|(_, value)| value.into_owned())
+            })
+            .flatten();
+        Box::pin(async move {
+            let response = self.inner.execute(request).await;
+            let status = response.as_ref().map(|r| r.status().as_u16()).unwrap_or(0);
+            match &grant {
+                Some(grant) => println!("[{}] {method} {path} grant_type={grant} -> {status}", self.label),
+                None => println!("[{}] {method} {path} -> {status}", self.label),
+            }
+            self.exchanges.lock().unwrap().push(Exchange { method, path, grant, status });
+            response
+        })
+    }
+}
+
+// ------------------------------------------------------------------ browser
+
+/// Consents given by [`approve_consent`].
+static CONSENTS: AtomicUsize = AtomicUsize::new(0);
+
+fn unescape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(amp) = rest.find('&') {
+        out.push_str(&rest[..amp]);
+        rest = &rest[amp..];
+        let Some(semi) = rest.find(';') else { break };
+        let entity = &rest[1..semi];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            _ if entity.starts_with("#x") || entity.starts_with("#X") => {
+                u32::from_str_radix(&entity[2..], 16).ok().and_then(char::from_u32)
+            }
+            _ if entity.starts_with('#') => entity[1..].parse().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[semi + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The value of `name="…"` in one tag.
+fn attribute(tag: &str, name: &str) -> Option<String> {
+    let needle = format!("{name}=\"");
+    let mut from = 0;
+    while let Some(at) = tag[from..].find(&needle) {
+        let start = from + at;
+        if start > 0 && tag.as_bytes()[start - 1].is_ascii_whitespace() {
+            let value_start = start + needle.len();
+            let end = tag[value_start..].find('"')? + value_start;
+            return Some(unescape_html(&tag[value_start..end]));
+        }
+        from = start + needle.len();
+    }
+    None
+}
+
+/// Every `<NAME …>` opening tag in `html` (case-insensitive name).
+fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
+    let lower = html.to_ascii_lowercase();
+    let open = format!("<{name}");
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(at) = lower[from..].find(&open) {
+        let start = from + at;
+        let after = lower.as_bytes().get(start + open.len()).copied().unwrap_or(b'>');
+        let Some(end) = lower[start..].find('>').map(|e| start + e + 1) else { break };
+        if after.is_ascii_whitespace() || after == b'>' || after == b'/' {
+            found.push(&html[start..end]);
+        }
+        from = end;
+    }
+    found
+}
+
+fn text_of(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(400).collect()
+}
+
+/// A headless stand-in for the user's browser: shows the consent page for
+/// `authorize_url`, presses Approve, and returns the 303's Location (the
+/// redirect URI with code, state and iss). Never follows a redirect.
+async fn approve_consent(http: &reqwest::Client, authorize_url: &str, label: &str) -> Result<Url, Failure> {
+    let authorize = Url::parse(authorize_url).map_err(|e| format!("authorize URL: {e}"))?;
+    let page = http
+        .get(authorize.clone())
+        .header("accept", "text/html")
+        .send()
+        .await
+        .map_err(|e| format!("GET consent page: {e}"))?;
+    let status = page.status().as_u16();
+    if status == 302 || status == 303 {
+        let location = page.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("");
+        return authorize.join(location).map_err(|e| format!("redirect Location: {e}"));
+    }
+    let cookies: Vec<String> = page
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .map(|c| c.split(';').next().unwrap_or("").trim().to_string())
+        .collect();
+    let html = page.text().await.map_err(|e| format!("consent page body: {e}"))?;
+    ensure!(status == 200, "consent page: HTTP {status}: {}", text_of(&html));
+    let form = tags(&html, "form").into_iter().next().ok_or("consent page: no form")?;
+    let action = match attribute(form, "action") {
+        Some(action) => authorize.join(&action).map_err(|e| format!("form action: {e}"))?,
+        None => authorize.clone(),
+    };
+    let mut body = url::form_urlencoded::Serializer::new(String::new());
+    let mut fields = 0;
+    for input in tags(&html, "input") {
+        if attribute(input, "type").as_deref() != Some("hidden") {
+            continue;
+        }
+        let name = attribute(input, "name").ok_or("consent page: a hidden input without a name")?;
+        body.append_pair(&name, &attribute(input, "value").unwrap_or_default());
+        fields += 1;
+    }
+    let approve = tags(&html, "button")
+        .into_iter()
+        .find(|b| attribute(b, "value").as_deref() == Some("approve"))
+        .ok_or("consent page: no Approve button")?;
+    let button = attribute(approve, "name").ok_or("consent page: the Approve button has no name")?;
+    body.append_pair(&button, "approve");
+    println!(
+        "[{label}] consent page: {status}, {} form fields, {} cookie(s); approving",
+        fields + 1,
+        cookies.len()
+    );
+    let origin = action.origin().ascii_serialization();
+    let decision = http
+        .post(action)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("cookie", cookies.join("; "))
+        .header("origin", origin)
+        .body(body.finish())
+        .send()
+        .await
+        .map_err(|e| format!("POST consent decision: {e}"))?;
+    let status = decision.status().as_u16();
+    if status != 303 && status != 302 {
+        let text = decision.text().await.unwrap_or_default();
+        return Err(format!("consent decision: expected a redirect, got HTTP {status}: {}", text_of(&text)));
+    }
+    CONSENTS.fetch_add(1, Ordering::SeqCst);
+    let location = decision.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("");
+    Url::parse(location).map_err(|e| format!("consent decision Location {location:?}: {e}"))
+}
+
+// ------------------------------------------------------------------ helpers
+
+async fn get_json(http: &reqwest::Client, url: &str) -> Result<Value, Failure> {
+    let response = http.get(url).send().await.map_err(|e| format!("GET {url}: {e}"))?;
+    let status = response.status().as_u16();
+    let text = response.text().await.map_err(|e| format!("GET {url}: {e}"))?;
+    ensure!(status == 200, "GET {url}: HTTP {status}");
+    serde_json::from_str(&text).map_err(|e| format!("GET {url}: not JSON: {e}"))
+}
+
+/// The authorization server's metadata, found from the resource's
+/// protected resource metadata (our own look, beside rmcp's discovery).
+async fn authorization_server_metadata(
+    http: &reqwest::Client,
+    server: &Url,
+) -> Result<(Value, String), Failure> {
+    let mut prm_url = server.clone();
+    prm_url.set_path(&format!("/.well-known/oauth-protected-resource{}", server.path()));
+    let prm = get_json(http, prm_url.as_str()).await?;
+    let issuer = prm["authorization_servers"][0].as_str().ok_or("no authorization_servers")?.to_string();
+    let metadata =
+        get_json(http, &format!("{}/.well-known/oauth-authorization-server", issuer.trim_end_matches('/')))
+            .await?;
+    Ok((metadata, issuer))
+}
+
+/// `POST <server>/mcp` tools/list with `token`; the HTTP status.
+async fn mcp_status(http: &reqwest::Client, url: &str, token: &str) -> Result<u16, Failure> {
+    let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#;
+    let response = http
+        .post(url)
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-06-18")
+        .body(body)
+        .send()
+        .await
+        .map_err(|e| format!("POST {url}: {e}"))?;
+    Ok(response.status().as_u16())
+}
+
+/// The stored access and refresh tokens, and `expires_in`.
+async fn stored_tokens(
+    store: &InMemoryCredentialStore,
+) -> Result<(String, Option<String>, Option<u64>), Failure> {
+    let stored = store.load().await.map_err(|e| e.to_string())?.ok_or("no stored credentials")?;
+    let tokens = stored.token_response.ok_or("no stored token response")?;
+    let json = serde_json::to_value(&tokens).map_err(|e| e.to_string())?;
+    let access = json["access_token"].as_str().ok_or("no access_token")?.to_string();
+    Ok((access, json["refresh_token"].as_str().map(str::to_string), json["expires_in"].as_u64()))
+}
+
+fn refresh_grants(exchanges: &Arc<Mutex<Vec<Exchange>>>, from: usize) -> Vec<(String, u16)> {
+    exchanges.lock().unwrap()[from..].iter().filter_map(|e| e.grant.clone().map(|g| (g, e.status))).collect()
+}
+
+fn new_transport(
+    manager: AuthorizationManager,
+    http: reqwest::Client,
+    url: &str,
+) -> StreamableHttpClientTransport<AuthClient<reqwest::Client>> {
+    StreamableHttpClientTransport::with_client(
+        AuthClient::new(http, manager),
+        StreamableHttpClientTransportConfig::with_uri(url.to_string()),
+    )
+}
+
+fn client_config() -> ClientConfig {
+    let mut info = ClientConfig::default();
+    info.client_info.name = "simply-mcp-oauth-rmcp-test".into();
+    info.client_info.version = "1.0.0".into();
+    info
+}
+
+// ------------------------------------------------------------------ the run
+
+async fn run(args: &Args) -> Result<(), Failure> {
+    let label = args.label.as_str();
+    let server = Url::parse(&args.url).map_err(|e| format!("--url: {e}"))?;
+    // Our own requests (the browser, the CIMD check): no proxy, no redirects.
+    let http = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .build()
+        .map_err(|e| e.to_string())?;
+
+    let (as_metadata, issuer) = authorization_server_metadata(&http, &server).await?;
+    if let Some(cimd) = &args.cimd {
+        if as_metadata["client_id_metadata_document_supported"] != Value::Bool(true) {
+            println!(
+                "[{label}] SKIP: the authorization server metadata of {issuer} lacks client_id_metadata_document_supported: true"
+            );
+            std::process::exit(77);
+        }
+        println!("[{label}] CIMD: client_id {cimd}");
+    }
+
+    // 1. The first 401.
+    let plain = StreamableHttpClientTransport::with_client(
+        http.clone(),
+        StreamableHttpClientTransportConfig::with_uri(args.url.clone()),
+    );
+    let challenge = match client_config().serve(plain).await {
+        Ok(_) => return Err("the first connect should need authorization".into()),
+        Err(error) => error
+            .auth_challenge()
+            .map(str::to_string)
+            .ok_or_else(|| format!("the first connect failed without a challenge: {error}"))?,
+    };
+    println!("[{label}] 401 as expected; WWW-Authenticate: {challenge}");
+    ensure!(challenge.contains("resource_metadata="), "the challenge names resource_metadata");
+
+    // 2. Discovery and registration, through rmcp.
+    let exchanges = Arc::new(Mutex::new(Vec::new()));
+    let logging = LoggingOAuthHttp {
+        inner: Box::new(default_oauth_http_client().map_err(|e| e.to_string())?),
+        exchanges: Arc::clone(&exchanges),
+        label: label.to_string(),
+    };
+    let store = InMemoryCredentialStore::new();
+    let mut manager = AuthorizationManager::new_with_oauth_http_client(args.url.as_str(), Arc::new(logging))
+        .await
+        .map_err(|e| format!("AuthorizationManager: {e}"))?;
+    manager.set_credential_store(store.clone());
+    let mut oauth = OAuthState::Unauthorized(manager);
+    let mut request = AuthorizationRequest::new(REDIRECT_URI)
+        .with_client_name("simply-mcp-oauth rmcp client test")
+        .with_challenge(challenge);
+    if let Some(cimd) = &args.cimd {
+        request = request.with_client_metadata_url(cimd.clone());
+    }
+    oauth.start_authorization(request).await.map_err(|e| format!("start_authorization: {e}"))?;
+    let authorize_url = oauth.get_authorization_url().await.map_err(|e| e.to_string())?;
+    let authorize = Url::parse(&authorize_url).map_err(|e| e.to_string())?;
+    let param = |name: &str| authorize.query_pairs().find(|(n, _)| n == name).map(|(_, v)| v.into_owned());
+    println!(
+        "[{label}] authorize: {}{} client_id={} scope={} resource={} code_challenge_method={}",
+        authorize.origin().ascii_serialization(),
+        authorize.path(),
+        param("client_id").unwrap_or_default(),
+        param("scope").unwrap_or_default(),
+        param("resource").unwrap_or_default(),
+        param("code_challenge_method").unwrap_or_default(),
+    );
+    ensure!(param("code_challenge_method").as_deref() == Some("S256"), "PKCE S256");
+    ensure!(param("code_challenge").is_some_and(|c| !c.is_empty()), "a code_challenge");
+    let registrations: Vec<u16> = exchanges
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.method == "POST" && e.path.ends_with("/register"))
+        .map(|e| e.status)
+        .collect();
+    match &args.cimd {
+        Some(cimd) => {
+            ensure!(
+                param("client_id").as_deref() == Some(cimd.as_str()),
+                "the client_id is the metadata URL"
+            );
+            ensure!(registrations.is_empty(), "no dynamic registration with CIMD: {registrations:?}");
+        }
+        None => ensure!(registrations == [201], "one dynamic registration, answered 201: {registrations:?}"),
+    }
+
+    // 3. Consent, callback, token exchange.
+    let callback = approve_consent(&http, &authorize_url, label).await?;
+    let pair = |name: &str| callback.query_pairs().find(|(n, _)| n == name).map(|(_, v)| v.into_owned());
+    ensure!(
+        format!("{}{}", callback.origin().ascii_serialization(), callback.path()) == REDIRECT_URI,
+        "redirected to our redirect_uri: {callback}"
+    );
+    if let Some(error) = pair("error") {
+        return Err(format!(
+            "authorization error: {error}: {}",
+            pair("error_description").unwrap_or_default()
+        ));
+    }
+    let parsed = AuthorizationCallback::from_redirect_url(callback.as_str()).map_err(|e| e.to_string())?;
+    ensure!(Some(&parsed.csrf_token) == param("state").as_ref(), "state comes back unchanged");
+    let iss = parsed.issuer.clone().ok_or("the redirect carries iss (RFC 9207)")?;
+    ensure!(Some(iss.as_str()) == as_metadata["issuer"].as_str(), "iss is the issuer: {iss}");
+    println!("[{label}] callback: code received, state ok, iss={iss}");
+    oauth.handle_callback_url(callback.as_str()).await.map_err(|e| format!("handle_callback_url: {e}"))?;
+    let grants = refresh_grants(&exchanges, 0);
+    ensure!(
+        grants == [("authorization_code".to_string(), 200)],
+        "one authorization_code grant, answered 200: {grants:?}"
+    );
+    let (client_id, _) = oauth.get_credentials().await.map_err(|e| e.to_string())?;
+    if let Some(cimd) = &args.cimd {
+        ensure!(&client_id == cimd, "the client id is the metadata URL: {client_id}");
+    }
+    let (first_access, first_refresh, expires_in) = stored_tokens(&store).await?;
+    let first_refresh = first_refresh.ok_or("a refresh token")?;
+    let expires_in = expires_in.ok_or("expires_in in the token response")?;
+    println!("[{label}] tokens: access token, refresh token, expires_in {expires_in}; client_id {client_id}");
+
+    // 4. The MCP session.
+    let manager = oauth.into_authorization_manager().ok_or("not authorized after the callback")?;
+    let client = client_config()
+        .serve(new_transport(manager, http.clone(), &args.url))
+        .await
+        .map_err(|e| format!("connect with the token: {e}"))?;
+    let peer = client.peer_info().ok_or("no server info after initialize")?;
+    let (name, version) =
+        peer.server_info.as_ref().map(|s| (s.name.as_str(), s.version.as_str())).unwrap_or(("?", "?"));
+    println!("[{label}] connected: server {name} {version}, protocol {}", peer.protocol_version);
+    let tools = client.list_tools(None).await.map_err(|e| format!("tools/list: {e}"))?;
+    let names: Vec<String> = tools.tools.iter().map(|t| t.name.to_string()).collect();
+    println!("[{label}] tools/list: {names:?}");
+    ensure!(names.iter().any(|n| n == "whoami"), "tools/list names whoami");
+    let who = client
+        .call_tool(CallToolRequestParams::new("whoami"))
+        .await
+        .map_err(|e| format!("tools/call whoami: {e}"))?;
+    let who_text = serde_json::to_value(&who.content).map_err(|e| e.to_string())?;
+    println!("[{label}] tools/call whoami: {:?}", who_text[0]["text"].as_str().unwrap_or("?"));
+    ensure!(who.is_error != Some(true), "whoami succeeded");
+    ensure!(
+        who_text[0]["text"].as_str().is_some_and(|t| t.contains(&client_id)),
+        "whoami names our client_id"
+    );
+
+    // 5a. Forced refresh by expiry: rmcp sees an expired token and refreshes
+    // before it sends tools/list.
+    let mut stored = store.load().await.map_err(|e| e.to_string())?.ok_or("no stored credentials")?;
+    let received = stored.token_received_at.ok_or("no token_received_at")?;
+    stored.token_received_at = Some(received.saturating_sub(expires_in + 1));
+    store.save(stored).await.map_err(|e| e.to_string())?;
+    println!(
+        "[{label}] forcing a refresh (expiry): the stored token's receipt time moved {}s back",
+        expires_in + 1
+    );
+    let before = exchanges.lock().unwrap().len();
+    let again = client.list_tools(None).await.map_err(|e| format!("tools/list after the expiry: {e}"))?;
+    let again_names: Vec<String> = again.tools.iter().map(|t| t.name.to_string()).collect();
+    ensure!(again_names == names, "tools/list after the refresh: {again_names:?}");
+    let grants = refresh_grants(&exchanges, before);
+    ensure!(
+        grants == [("refresh_token".to_string(), 200)],
+        "exactly one refresh_token grant, answered 200: {grants:?}"
+    );
+    let (second_access, second_refresh, _) = stored_tokens(&store).await?;
+    let second_refresh = second_refresh.ok_or("a refresh token after the refresh")?;
+    ensure!(second_access != first_access, "a new access token");
+    ensure!(second_refresh != first_refresh, "the refresh token rotated");
+    println!("[{label}] refresh (expiry) ok: refresh_token grant -> 200, new access token, rotated refresh token, tools/list ok");
+
+    // 5b. Forced refresh by rejection: the server refuses the stored access
+    // token with a 401; AuthClient refreshes once and retries.
+    let mut stored = store.load().await.map_err(|e| e.to_string())?.ok_or("no stored credentials")?;
+    let mut tokens = serde_json::to_value(stored.token_response.take().ok_or("no token response")?)
+        .map_err(|e| e.to_string())?;
+    tokens["access_token"] = Value::String("revoked-access-token".into());
+    let refused = mcp_status(&http, &args.url, "revoked-access-token").await?;
+    ensure!(refused == 401, "the server refuses that token with a 401, not {refused}");
+    stored.token_response = Some(serde_json::from_value(tokens).map_err(|e| e.to_string())?);
+    store.save(stored).await.map_err(|e| e.to_string())?;
+    println!("[{label}] forcing a refresh (rejection): the stored access token is one the server refuses ({refused})");
+    let before = exchanges.lock().unwrap().len();
+    let again = client.list_tools(None).await.map_err(|e| format!("tools/list after the rejection: {e}"))?;
+    let again_names: Vec<String> = again.tools.iter().map(|t| t.name.to_string()).collect();
+    ensure!(again_names == names, "tools/list after the refresh: {again_names:?}");
+    let grants = refresh_grants(&exchanges, before);
+    ensure!(
+        grants == [("refresh_token".to_string(), 200)],
+        "exactly one refresh_token grant, answered 200: {grants:?}"
+    );
+    let (third_access, third_refresh, _) = stored_tokens(&store).await?;
+    let third_refresh = third_refresh.ok_or("a refresh token after the second refresh")?;
+    ensure!(third_access != "revoked-access-token" && third_access != second_access, "a new access token");
+    ensure!(third_refresh != second_refresh, "the refresh token rotated again");
+    println!("[{label}] refresh (rejection) ok: 401 -> refresh_token grant -> 200, retried, new access token, rotated refresh token, tools/list ok");
+
+    // On the server's side: the refresh tokens rmcp rotated out are dead (the
+    // refreshes really happened there), and the current access token works.
+    let token_endpoint = as_metadata["token_endpoint"].as_str().ok_or("no token_endpoint")?;
+    for (which, old) in [("first", &first_refresh), ("second", &second_refresh)] {
+        let replay = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("grant_type", "refresh_token")
+            .append_pair("refresh_token", old)
+            .append_pair("client_id", &client_id)
+            .append_pair("resource", server.as_str())
+            .finish();
+        let response = http
+            .post(token_endpoint)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(replay)
+            .send()
+            .await
+            .map_err(|e| format!("POST {token_endpoint}: {e}"))?;
+        let status = response.status().as_u16();
+        let body: Value =
+            serde_json::from_str(&response.text().await.unwrap_or_default()).unwrap_or(Value::Null);
+        println!("[{label}] replaying the {which} (rotated-out) refresh token: {status} {}", body["error"]);
+        ensure!(
+            status == 400 && body["error"] == "invalid_grant",
+            "the {which} refresh token is dead: {status} {body}"
+        );
+    }
+    let consents = CONSENTS.load(Ordering::SeqCst);
+    ensure!(consents == 1, "one consent in all, not {consents}");
+    println!("[{label}] one consent in all; {} OAuth requests", exchanges.lock().unwrap().len());
+    client.cancel().await.map_err(|e| format!("close: {e}"))?;
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let args = match parse_args() {
+        Ok(args) => args,
+        Err(error) => {
+            eprintln!("rmcp-client-test: {error}");
+            return ExitCode::from(2);
+        }
+    };
+    match tokio::time::timeout(Duration::from_secs(60), run(&args)).await {
+        Ok(Ok(())) => {
+            println!("[{}] PASS", args.label);
+            ExitCode::SUCCESS
+        }
+        Ok(Err(error)) => {
+            eprintln!("[{}] FAIL: {error}", args.label);
+            ExitCode::FAILURE
+        }
+        Err(_) => {
+            eprintln!("[{}] FAIL: timed out", args.label);
+            ExitCode::from(3)
+        }
+    }
+}
