@@ -41,11 +41,14 @@ OPTIONS (each also read from the environment variable shown; flags win):
         Where clients, grants and tokens live [default: redis when a Redis URL
         or REDIS_HOST is set, memory otherwise].
     --redis-url <URL>                  REDIS_URL
-        redis://[:password@]host[:port][/db]. Without a URL, Redis is reached
-        by REDIS_HOST, REDIS_PORT, REDIS_PASSWORD and REDIS_DB; a URL wins over
-        them. REDIS_KEY_PREFIX, REDIS_CONNECTION_TIMEOUT, REDIS_RETRY_ATTEMPTS
-        and REDIS_RETRY_DELAY apply either way. A build without the `redis`
-        feature refuses Redis storage (exit status 2).
+        redis://[[user]:password@]host[:port][/db], or rediss://... for TLS.
+        Without a URL, Redis is reached by REDIS_HOST, REDIS_PORT,
+        REDIS_USERNAME, REDIS_PASSWORD, REDIS_DB and REDIS_TLS; a URL wins over
+        them. REDIS_KEY_PREFIX, REDIS_CONNECTION_TIMEOUT, REDIS_RETRY_ATTEMPTS,
+        REDIS_RETRY_DELAY and the TLS files REDIS_TLS_CA_FILE (PEM CA instead
+        of the public roots), REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (PEM
+        client certificate and key) apply either way. A build without the
+        `redis` feature refuses Redis storage (exit status 2).
     --cimd-allow-loopback              SIMPLY_MCP_OAUTH_CIMD_ALLOW_LOOPBACK=1
         Development only: accept Client ID Metadata Document URLs on loopback
         hosts (http or https on localhost, 127.0.0.0/8, [::1]). Off by default.
@@ -382,8 +385,10 @@ async fn open_redis(url: Option<&str>) -> Result<(Arc<dyn Storage>, String), (St
     }
 }
 
-/// The seed's `REDIS_*` variables, with the address (host, port, password,
-/// database, TLS) taken from `url` when there is one.
+/// The seed's `REDIS_*` variables, with the address (host, port, user name,
+/// password, database, TLS, cluster) taken from `url` when there is one. The
+/// TLS files come from the variables either way; with a `redis://` URL they
+/// are refused at connect (a URL never turns TLS off silently).
 #[cfg(feature = "redis")]
 fn redis_config(
     url: Option<&str>,
@@ -394,9 +399,13 @@ fn redis_config(
         let address = simply_mcp_oauth::storage::RedisConfig::from_url(url)?;
         config.host = address.host;
         config.port = address.port;
+        config.username = address.username;
         config.password = address.password;
         config.db = address.db;
         config.tls = address.tls;
+        if !address.cluster_nodes.is_empty() {
+            config.cluster_nodes = address.cluster_nodes;
+        }
     }
     Ok(config)
 }
@@ -527,6 +536,25 @@ mod tests {
         let c = redis_config(None, env).unwrap();
         assert_eq!((c.host.as_str(), c.password.as_deref()), ("from-env", Some("env-pw")));
         assert!(redis_config(Some("http://x"), env).is_err());
+    }
+
+    #[cfg(feature = "redis")]
+    #[test]
+    fn tls_and_the_acl_user_from_the_url_or_the_variables() {
+        let env = |name: &str| match name {
+            "REDIS_USERNAME" => Some("env-user".to_string()),
+            "REDIS_PASSWORD" => Some("env-pw".to_string()),
+            "REDIS_TLS_CA_FILE" => Some("/etc/ca.pem".to_string()),
+            _ => None,
+        };
+        let c = redis_config(Some("rediss://app:pw@url-host:6380"), env).unwrap();
+        assert_eq!((c.username.as_deref(), c.password.as_deref(), c.tls), (Some("app"), Some("pw"), true));
+        assert_eq!(c.tls_ca_file.as_deref(), Some(std::path::Path::new("/etc/ca.pem")));
+        let c = redis_config(None, env).unwrap();
+        assert_eq!((c.username.as_deref(), c.password.as_deref()), (Some("env-user"), Some("env-pw")));
+        assert!(c.tls, "a TLS file turns TLS on without a URL");
+        let c = redis_config(Some("redis://url-host"), env).unwrap();
+        assert!(!c.tls && c.tls_ca_file.is_some(), "refused at connect, never downgraded");
     }
 
     #[cfg(not(feature = "redis"))]

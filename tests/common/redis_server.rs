@@ -13,6 +13,8 @@ const START_WITHIN: Duration = Duration::from_secs(20);
 /// One `redis-server` child.
 pub struct RedisServer {
     port: u16,
+    /// `port` is the TLS port (`--port 0 --tls-port <port>`): no plaintext listener.
+    tls: bool,
     extra: Vec<String>,
     child: Option<Child>,
     /// A data directory of its own, removed on drop.
@@ -27,7 +29,33 @@ impl RedisServer {
 
     /// A server on `port` with extra arguments.
     pub fn start_with(port: u16, extra: &[String]) -> Self {
-        let mut server = Self { port, extra: extra.to_vec(), child: None, dir: None };
+        let mut server = Self { port, tls: false, extra: extra.to_vec(), child: None, dir: None };
+        server.restart();
+        server
+    }
+
+    /// A server that speaks only TLS (`--port 0 --tls-port <free>`), with the
+    /// certificate and CA of `pki` and extra arguments (`--tls-auth-clients`
+    /// defaults to `yes` in Redis: pass `optional` or `no` to connect without
+    /// a client certificate).
+    pub fn start_tls(pki: &TestPki, extra: &[&str]) -> Self {
+        Self::start_tls_on(free_port(), pki, extra)
+    }
+
+    /// [`start_tls`](Self::start_tls) on a given TLS port.
+    pub fn start_tls_on(port: u16, pki: &TestPki, extra: &[&str]) -> Self {
+        let mut args: Vec<String> = [
+            "--tls-cert-file",
+            &pki.path("server.pem"),
+            "--tls-key-file",
+            &pki.path("server.key"),
+            "--tls-ca-cert-file",
+            &pki.path("ca.pem"),
+        ]
+        .map(String::from)
+        .to_vec();
+        args.extend(extra.iter().map(|a| a.to_string()));
+        let mut server = Self { port, tls: true, extra: args, child: None, dir: None };
         server.restart();
         server
     }
@@ -40,7 +68,7 @@ impl RedisServer {
         let extra = ["--appendonly", "yes", "--appendfsync", "always", "--dir"].map(String::from);
         let mut extra = extra.to_vec();
         extra.push(dir.display().to_string());
-        let mut server = Self { port, extra, child: None, dir: Some(dir) };
+        let mut server = Self { port, tls: false, extra, child: None, dir: Some(dir) };
         server.restart();
         server
     }
@@ -50,9 +78,10 @@ impl RedisServer {
         self.port
     }
 
-    /// `redis://127.0.0.1:<port>`.
+    /// `redis://127.0.0.1:<port>` (`rediss://` for a TLS server).
     pub fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
+        let scheme = if self.tls { "rediss" } else { "redis" };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     /// Kills the server (SIGKILL) and waits for it; nothing survives (no persistence).
@@ -67,8 +96,10 @@ impl RedisServer {
     pub fn restart(&mut self) {
         self.stop();
         let port = self.port.to_string();
+        let ports = if self.tls { ["--port", "0", "--tls-port", &port] } else { ["--port", &port, "", ""] };
         let child = Command::new("redis-server")
-            .args(["--port", &port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args(ports.iter().filter(|a| !a.is_empty()))
+            .args(["--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
             .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -164,13 +195,23 @@ pub struct RedisCluster {
 impl RedisCluster {
     /// Starts and forms the cluster; waits for `cluster_state:ok` on every node.
     pub fn start() -> Self {
+        Self::start_inner(None)
+    }
+
+    /// The same over TLS only (`--port 0 --tls-port`, `--tls-cluster yes`):
+    /// the certificates of `pki`, client certificates optional.
+    pub fn start_tls(pki: &TestPki) -> Self {
+        Self::start_inner(Some(pki))
+    }
+
+    fn start_inner(pki: Option<&TestPki>) -> Self {
         let dir = scratch_dir("cluster");
         remove_on_exit(&dir);
         let nodes: Vec<RedisServer> = (0..3)
             .map(|_| {
                 let port = free_port();
                 let conf = dir.join(format!("nodes-{port}.conf"));
-                let extra = [
+                let mut extra = vec![
                     "--cluster-enabled".to_string(),
                     "yes".to_string(),
                     "--cluster-config-file".to_string(),
@@ -178,13 +219,30 @@ impl RedisCluster {
                     "--dir".to_string(),
                     dir.display().to_string(),
                 ];
-                RedisServer::start_with(port, &extra)
+                match pki {
+                    None => RedisServer::start_with(port, &extra),
+                    Some(pki) => {
+                        extra.extend(
+                            ["--tls-cluster", "yes", "--tls-auth-clients", "optional"].map(String::from),
+                        );
+                        let extra: Vec<&str> = extra.iter().map(String::as_str).collect();
+                        RedisServer::start_tls_on(port, pki, &extra)
+                    }
+                }
             })
             .collect();
         let cluster = Self { nodes, dir };
+        // redis-cli over TLS when the nodes speak only TLS.
+        let cli = || {
+            let mut command = Command::new("redis-cli");
+            if let Some(pki) = pki {
+                command.args(["--tls", "--cacert", &pki.path("ca.pem")]);
+            }
+            command
+        };
         let addresses: Vec<String> =
             cluster.nodes.iter().map(|n| format!("127.0.0.1:{}", n.port())).collect();
-        let output = Command::new("redis-cli")
+        let output = cli()
             .args(["--cluster", "create"])
             .args(&addresses)
             .args(["--cluster-replicas", "0", "--cluster-yes"])
@@ -193,13 +251,14 @@ impl RedisCluster {
             .expect("redis-cli on PATH (Debian: redis-tools)");
         assert!(
             output.status.success(),
-            "redis-cli --cluster create: {}",
-            String::from_utf8_lossy(&output.stdout)
+            "redis-cli --cluster create: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
         );
         let deadline = Instant::now() + START_WITHIN;
         for node in &cluster.nodes {
             loop {
-                let info = Command::new("redis-cli")
+                let info = cli()
                     .args(["-p", &node.port().to_string(), "cluster", "info"])
                     .output()
                     .expect("redis-cli");
@@ -224,6 +283,63 @@ impl Drop for RedisCluster {
         for node in &mut self.nodes {
             node.stop();
         }
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// A test PKI in a directory of its own (removed on drop): `ca.pem`; a
+/// server certificate for `localhost` and 127.0.0.1 (`server.pem`,
+/// `server.key`); a client certificate (`client.pem`, `client.key`), both
+/// signed by the CA; and `other-ca.pem`, a CA that signed neither.
+pub struct TestPki {
+    dir: PathBuf,
+}
+
+impl TestPki {
+    /// Makes the CA and the certificates (rcgen, ECDSA P-256).
+    pub fn new() -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, ExtendedKeyUsagePurpose, IsCa, KeyPair,
+            KeyUsagePurpose, SanType,
+        };
+        let dir = scratch_dir("pki");
+        remove_on_exit(&dir);
+        let write =
+            |name: &str, text: &str| std::fs::write(dir.join(name), text).expect("write the test PKI");
+        let ca = |name: &str| {
+            let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
+            params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+            params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+            params.distinguished_name.push(rcgen::DnType::CommonName, name);
+            CertifiedIssuer::self_signed(params, KeyPair::generate().unwrap()).unwrap()
+        };
+        let authority = ca("simply-mcp-oauth test CA");
+        write("ca.pem", &authority.pem());
+        write("other-ca.pem", &ca("some other CA").pem());
+        let mut server = CertificateParams::new(vec!["localhost".to_owned()]).unwrap();
+        server.subject_alt_names.push(SanType::IpAddress([127, 0, 0, 1].into()));
+        server.extended_key_usages =
+            vec![ExtendedKeyUsagePurpose::ServerAuth, ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate().unwrap();
+        write("server.pem", &server.signed_by(&key, &authority).unwrap().pem());
+        write("server.key", &key.serialize_pem());
+        let mut client = CertificateParams::new(Vec::<String>::new()).unwrap();
+        client.distinguished_name.push(rcgen::DnType::CommonName, "simply-mcp-oauth test client");
+        client.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        let key = KeyPair::generate().unwrap();
+        write("client.pem", &client.signed_by(&key, &authority).unwrap().pem());
+        write("client.key", &key.serialize_pem());
+        Self { dir }
+    }
+
+    /// The path of one of its files, as text.
+    pub fn path(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+}
+
+impl Drop for TestPki {
+    fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }

@@ -1,5 +1,7 @@
 //! [`RedisConfig`]: the seed's `RedisStorage` options, from code, a URL or the environment.
 
+use std::path::PathBuf;
+
 use crate::config::DEFAULT_KEY_PREFIX;
 use crate::storage::StorageError;
 
@@ -13,6 +15,12 @@ use crate::storage::StorageError;
 /// assert_eq!(config.password.as_deref(), Some("pw"));
 /// assert_eq!(config.key_prefix, "oauth:");
 ///
+/// // TLS with an ACL user; a private CA from a PEM file:
+/// let mut config = RedisConfig::from_url("rediss://app:secret@cache.internal:6380").unwrap();
+/// config.tls_ca_file = Some("/etc/redis/ca.pem".into());
+/// assert!(config.tls);
+/// assert_eq!(config.username.as_deref(), Some("app"));
+///
 /// // A Redis Cluster, discovered from one or more seed nodes:
 /// let config = RedisConfig::from_url("redis+cluster://10.0.0.1:7000").unwrap();
 /// assert_eq!(config.cluster_nodes, vec!["10.0.0.1:7000".to_string()]);
@@ -23,6 +31,9 @@ pub struct RedisConfig {
     pub host: String,
     /// TCP port (default 6379).
     pub port: u16,
+    /// ACL user name (Redis 6+; `AUTH <username> <password>`). `None`: the
+    /// `default` user. Needs a password.
+    pub username: Option<String>,
     /// Password (`AUTH`), if the server requires one.
     pub password: Option<String>,
     /// Database number (default 0).
@@ -41,8 +52,20 @@ pub struct RedisConfig {
     pub name: String,
     /// Log connection attempts to stderr.
     pub debug: bool,
-    /// `rediss://`: TLS. Not compiled into this build: `connect()` refuses it.
+    /// TLS (`rediss://`, `REDIS_TLS`), through rustls. The server's
+    /// certificate is checked against `tls_ca_file` when set, else against the
+    /// public web roots (webpki-roots, Mozilla's list; not the system store),
+    /// and must name `host`. Never falls back to plaintext.
     pub tls: bool,
+    /// A PEM file of the CA certificate(s) that sign the server's certificate
+    /// (`REDIS_TLS_CA_FILE`); replaces the public roots. Read by `connect()`.
+    pub tls_ca_file: Option<PathBuf>,
+    /// A PEM file of the client certificate (chain) for mutual TLS
+    /// (`REDIS_TLS_CERT_FILE`); needs `tls_key_file`.
+    pub tls_cert_file: Option<PathBuf>,
+    /// A PEM file of the client certificate's private key (PKCS#8, PKCS#1 or
+    /// SEC1; `REDIS_TLS_KEY_FILE`); needs `tls_cert_file`.
+    pub tls_key_file: Option<PathBuf>,
     /// Seed nodes (`host:port`) of a Redis Cluster. Empty (the default): one
     /// server at `host:port`. Set: a cluster discovered from these nodes;
     /// `host`, `port` and `db` are not used (a cluster has only database 0).
@@ -56,6 +79,7 @@ impl Default for RedisConfig {
         Self {
             host: "127.0.0.1".into(),
             port: 6379,
+            username: None,
             password: None,
             db: 0,
             key_prefix: DEFAULT_KEY_PREFIX.into(),
@@ -66,6 +90,9 @@ impl Default for RedisConfig {
             name: "RedisStorage".into(),
             debug: false,
             tls: false,
+            tls_ca_file: None,
+            tls_cert_file: None,
+            tls_key_file: None,
             cluster_nodes: Vec::new(),
         }
     }
@@ -76,6 +103,7 @@ impl std::fmt::Debug for RedisConfig {
         f.debug_struct("RedisConfig")
             .field("host", &self.host)
             .field("port", &self.port)
+            .field("username", &self.username)
             .field("password", &self.password.as_ref().map(|_| "<redacted>"))
             .field("db", &self.db)
             .field("key_prefix", &self.key_prefix)
@@ -86,15 +114,20 @@ impl std::fmt::Debug for RedisConfig {
             .field("name", &self.name)
             .field("debug", &self.debug)
             .field("tls", &self.tls)
+            .field("tls_ca_file", &self.tls_ca_file)
+            .field("tls_cert_file", &self.tls_cert_file)
+            .field("tls_key_file", &self.tls_key_file)
             .field("cluster_nodes", &self.cluster_nodes)
             .finish()
     }
 }
 
 impl RedisConfig {
-    /// Options from `redis://[user][:password@]host[:port][/db]` (or
-    /// `rediss://`), other fields at their defaults. `redis+cluster://
-    /// [:password@]host[:port]` names one seed node of a Redis Cluster.
+    /// Options from `redis://[[username]:password@]host[:port][/db]` (or
+    /// `rediss://` for TLS), other fields at their defaults. `redis+cluster://`
+    /// (`rediss+cluster://` for TLS) `[[username]:password@]host[:port]` names
+    /// one seed node of a Redis Cluster. User name and password are
+    /// percent-decoded.
     pub fn from_url(url: &str) -> Result<Self, StorageError> {
         let bad = |why: &str| StorageError::Configuration(format!("invalid Redis URL: {why}"));
         let parsed = url::Url::parse(url).map_err(|e| bad(&e.to_string()))?;
@@ -102,9 +135,10 @@ impl RedisConfig {
             "redis" => (false, false),
             "rediss" => (true, false),
             "redis+cluster" => (false, true),
+            "rediss+cluster" => (true, true),
             other => {
                 return Err(bad(&format!(
-                    "scheme {other:?}, expected redis://, rediss:// or redis+cluster://"
+                    "scheme {other:?}, expected redis://, rediss://, redis+cluster:// or rediss+cluster://"
                 )))
             }
         };
@@ -113,6 +147,11 @@ impl RedisConfig {
             config.host = host.trim_start_matches('[').trim_end_matches(']').to_string();
         }
         config.port = parsed.port().unwrap_or(6379);
+        if !parsed.username().is_empty() {
+            let decoded =
+                percent_decode(parsed.username()).ok_or_else(|| bad("user name is not valid UTF-8"))?;
+            config.username = Some(decoded);
+        }
         if let Some(password) = parsed.password() {
             let decoded = percent_decode(password).ok_or_else(|| bad("password is not valid UTF-8"))?;
             config.password = Some(decoded);
@@ -127,10 +166,13 @@ impl RedisConfig {
         Ok(config)
     }
 
-    /// Options from `REDIS_HOST`, `REDIS_PORT`, `REDIS_PASSWORD`, `REDIS_DB`,
-    /// `REDIS_KEY_PREFIX`, `REDIS_CONNECTION_TIMEOUT`, `REDIS_RETRY_ATTEMPTS`,
-    /// `REDIS_RETRY_DELAY` and `REDIS_CLUSTER_NODES` (`host:port,host:port`);
-    /// unset variables keep their defaults.
+    /// Options from `REDIS_HOST`, `REDIS_PORT`, `REDIS_USERNAME`,
+    /// `REDIS_PASSWORD`, `REDIS_DB`, `REDIS_KEY_PREFIX`,
+    /// `REDIS_CONNECTION_TIMEOUT`, `REDIS_RETRY_ATTEMPTS`, `REDIS_RETRY_DELAY`,
+    /// `REDIS_CLUSTER_NODES` (`host:port,host:port`), `REDIS_TLS`
+    /// (`true`/`false`) and `REDIS_TLS_CA_FILE`, `REDIS_TLS_CERT_FILE`,
+    /// `REDIS_TLS_KEY_FILE` (paths; any of them turns TLS on); unset (or
+    /// empty) variables keep their defaults.
     pub fn from_env() -> Result<Self, StorageError> {
         Self::from_lookup(|name| std::env::var(name).ok())
     }
@@ -141,8 +183,32 @@ impl RedisConfig {
         if let Some(host) = lookup("REDIS_HOST") {
             config.host = host;
         }
+        if let Some(username) = lookup("REDIS_USERNAME").filter(|u| !u.is_empty()) {
+            config.username = Some(username);
+        }
         if let Some(password) = lookup("REDIS_PASSWORD").filter(|p| !p.is_empty()) {
             config.password = Some(password);
+        }
+        let path = |name: &str| lookup(name).filter(|p| !p.is_empty()).map(PathBuf::from);
+        config.tls_ca_file = path("REDIS_TLS_CA_FILE");
+        config.tls_cert_file = path("REDIS_TLS_CERT_FILE");
+        config.tls_key_file = path("REDIS_TLS_KEY_FILE");
+        config.tls = config.has_tls_files();
+        if let Some(text) = lookup("REDIS_TLS").filter(|t| !t.trim().is_empty()) {
+            config.tls = match text.trim().to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" if !config.has_tls_files() => false,
+                "0" | "false" | "no" | "off" => {
+                    return Err(StorageError::Configuration(format!(
+                        "REDIS_TLS={text:?} but a REDIS_TLS_* certificate file is set"
+                    )))
+                }
+                _ => {
+                    return Err(StorageError::Configuration(format!(
+                        "REDIS_TLS={text:?} is not true or false"
+                    )))
+                }
+            };
         }
         if let Some(prefix) = lookup("REDIS_KEY_PREFIX") {
             config.key_prefix = prefix;
@@ -157,6 +223,11 @@ impl RedisConfig {
                 nodes.split(',').map(str::trim).filter(|n| !n.is_empty()).map(String::from).collect();
         }
         Ok(config)
+    }
+
+    /// Whether any of the TLS certificate files is set.
+    pub fn has_tls_files(&self) -> bool {
+        self.tls_ca_file.is_some() || self.tls_cert_file.is_some() || self.tls_key_file.is_some()
     }
 
     /// `host:port` (or `cluster <seed>,<seed>`), as error messages show it.
@@ -222,8 +293,13 @@ mod tests {
         assert_eq!((c.host.as_str(), c.port, c.db, c.password), ("localhost", 6379, 0, None));
         let c = RedisConfig::from_url("rediss://user:p%40ss+w@[::1]:7000/3").unwrap();
         assert_eq!((c.host.as_str(), c.port, c.db, c.tls), ("::1", 7000, 3, true));
-        assert_eq!(c.password.as_deref(), Some("p@ss+w"));
+        assert_eq!((c.username.as_deref(), c.password.as_deref()), (Some("user"), Some("p@ss+w")));
         assert_eq!(c.address(), "[::1]:7000");
+        let c = RedisConfig::from_url("redis://:pw@host").unwrap();
+        assert_eq!((c.username, c.tls), (None, false));
+        let c = RedisConfig::from_url("rediss+cluster://app%2D1:pw@10.0.0.1:7000").unwrap();
+        assert_eq!((c.tls, c.username.as_deref()), (true, Some("app-1")));
+        assert_eq!(c.cluster_nodes, vec!["10.0.0.1:7000".to_string()]);
         assert!(format!("{c:?}").contains("<redacted>") && !format!("{c:?}").contains("p@ss"));
         let c = RedisConfig::from_url("redis+cluster://:pw@10.0.0.1:7000").unwrap();
         assert_eq!((c.cluster_nodes, c.password.as_deref()), (vec!["10.0.0.1:7000".to_string()], Some("pw")));
@@ -257,6 +333,30 @@ mod tests {
         assert_eq!(c.password.as_deref(), Some("pw"));
         assert_eq!(c.cluster_nodes, vec!["n1:7000", "n2:7001"]);
         assert_eq!(c.address(), "cluster n1:7000,n2:7001");
+        assert!(c.username.is_none() && !c.tls && !c.has_tls_files());
+        let tls: HashMap<&str, &str> = HashMap::from([
+            ("REDIS_USERNAME", "app"),
+            ("REDIS_TLS_CA_FILE", "/ca.pem"),
+            ("REDIS_TLS_CERT_FILE", "/client.pem"),
+            ("REDIS_TLS_KEY_FILE", "/client.key"),
+        ]);
+        let c = RedisConfig::from_lookup(|k| tls.get(k).map(|v| v.to_string())).unwrap();
+        assert_eq!(c.username.as_deref(), Some("app"));
+        assert!(c.tls, "a TLS file turns TLS on");
+        assert_eq!(
+            (c.tls_ca_file.unwrap(), c.tls_cert_file.unwrap(), c.tls_key_file.unwrap()),
+            ("/ca.pem".into(), "/client.pem".into(), "/client.key".into())
+        );
+        let flag = |value: &'static str| move |k: &str| (k == "REDIS_TLS").then(|| value.to_string());
+        assert!(RedisConfig::from_lookup(flag("true")).unwrap().tls);
+        assert!(!RedisConfig::from_lookup(flag("0")).unwrap().tls);
+        assert!(RedisConfig::from_lookup(flag("maybe")).unwrap_err().to_string().contains("REDIS_TLS"));
+        let off_with_a_file = |k: &str| match k {
+            "REDIS_TLS" => Some("false".to_string()),
+            "REDIS_TLS_CA_FILE" => Some("/ca.pem".to_string()),
+            _ => None,
+        };
+        assert!(RedisConfig::from_lookup(off_with_a_file).is_err(), "never plaintext with a CA file");
         let err = RedisConfig::from_lookup(|k| (k == "REDIS_PORT").then(|| "http".to_string())).unwrap_err();
         assert!(err.to_string().contains("REDIS_PORT"), "{err}");
     }

@@ -13,9 +13,9 @@ use redis::aio::{ConnectionLike, ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::ClusterClientBuilder;
 use redis::cluster_async::ClusterConnection;
 use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
-use redis::{Cmd, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value};
+use redis::{Cmd, ConnectionAddr, IntoConnectionInfo, Pipeline, RedisFuture, RedisResult, Value};
 
-use super::{RedisConfig, RedisStorage};
+use super::{tls, RedisConfig, RedisStorage};
 use crate::storage::StorageError;
 
 /// A connection to one server or to a cluster; cheap to clone (both multiplex).
@@ -53,45 +53,90 @@ impl ConnectionLike for Connection {
     }
 }
 
-/// One attempt at connecting (the caller bounds and retries it).
-pub(super) async fn open_once(config: &RedisConfig, timeout: Duration) -> RedisResult<Connection> {
-    let mut connection = if config.cluster_nodes.is_empty() {
-        Connection::Single(single(config, timeout).await?)
-    } else {
-        Connection::Cluster(cluster(config, timeout).await?)
+/// What to connect to, built once by `connect()` (TLS material read and
+/// checked there); each attempt opens a connection from it.
+// Built once per `connect()` and dropped after it: its size does not matter.
+#[allow(clippy::large_enum_variant)]
+pub(super) enum Target {
+    Single(redis::Client),
+    Cluster(redis::cluster::ClusterClient),
+}
+
+/// The client for `config`: plaintext, or TLS (`rediss://`) with the CA and
+/// client certificate of `config`; a TLS address never connects in plaintext.
+pub(super) fn target(c: &RedisConfig, timeout: Duration) -> Result<Target, StorageError> {
+    let certificates = tls::certificates(c)?;
+    let invalid = |e: redis::RedisError| {
+        tls::handshake_error(&c.address(), &e.to_string())
+            .unwrap_or_else(|| StorageError::Configuration(format!("Redis at {}: {e}", c.address())))
     };
-    redis::cmd("PING").query_async::<String>(&mut connection).await?;
-    Ok(connection)
-}
-
-async fn single(c: &RedisConfig, timeout: Duration) -> RedisResult<ConnectionManager> {
-    let mut settings = redis::RedisConnectionInfo::default().set_db(c.db);
-    if let Some(password) = &c.password {
-        settings = settings.set_password(password);
+    if c.cluster_nodes.is_empty() {
+        let mut settings = redis::RedisConnectionInfo::default().set_db(c.db);
+        if let Some(username) = &c.username {
+            settings = settings.set_username(username);
+        }
+        if let Some(password) = &c.password {
+            settings = settings.set_password(password);
+        }
+        let client = match certificates {
+            None => {
+                let info =
+                    ConnectionAddr::Tcp(c.host.clone(), c.port).into_connection_info().map_err(invalid)?;
+                redis::Client::open(info.set_redis_settings(settings)).map_err(invalid)?
+            }
+            Some(certificates) => {
+                let addr = ConnectionAddr::TcpTls {
+                    host: c.host.clone(),
+                    port: c.port,
+                    insecure: false,
+                    tls_params: None,
+                };
+                let info = addr.into_connection_info().map_err(invalid)?.set_redis_settings(settings);
+                redis::Client::build_with_tls(info, certificates).map_err(invalid)?
+            }
+        };
+        return Ok(Target::Single(client));
     }
-    let info = (c.host.as_str(), c.port).into_connection_info()?.set_redis_settings(settings);
-    let client = redis::Client::open(info)?;
-    let manager_config = ConnectionManagerConfig::new()
-        .set_connection_timeout(Some(timeout))
-        .set_response_timeout(Some(timeout))
-        .set_number_of_retries(1)
-        .set_min_delay(Duration::from_millis(c.connection_retry_delay.max(1)))
-        .set_max_delay(Duration::from_millis(c.max_retry_delay.max(1)));
-    ConnectionManager::new_with_config(client, manager_config).await
-}
-
-async fn cluster(c: &RedisConfig, timeout: Duration) -> RedisResult<ClusterConnection> {
-    let seeds: Vec<String> = c.cluster_nodes.iter().map(|node| format!("redis://{node}")).collect();
+    let scheme = if c.tls { "rediss" } else { "redis" };
+    let seeds: Vec<String> = c.cluster_nodes.iter().map(|node| format!("{scheme}://{node}")).collect();
     let mut builder = ClusterClientBuilder::new(seeds)
         .connection_timeout(timeout)
         .response_timeout(timeout)
         .retries(1)
         .min_retry_wait(c.connection_retry_delay.max(1))
         .max_retry_wait(c.max_retry_delay.max(1));
+    if let Some(username) = &c.username {
+        builder = builder.username(username);
+    }
     if let Some(password) = &c.password {
         builder = builder.password(password);
     }
-    builder.build()?.get_async_connection().await
+    if let Some(certificates) = certificates {
+        builder = builder.tls(redis::TlsMode::Secure).certs(certificates);
+    }
+    Ok(Target::Cluster(builder.build().map_err(invalid)?))
+}
+
+/// One attempt at connecting (the caller bounds and retries it).
+pub(super) async fn open_once(
+    target: &Target,
+    c: &RedisConfig,
+    timeout: Duration,
+) -> RedisResult<Connection> {
+    let mut connection = match target {
+        Target::Single(client) => {
+            let manager_config = ConnectionManagerConfig::new()
+                .set_connection_timeout(Some(timeout))
+                .set_response_timeout(Some(timeout))
+                .set_number_of_retries(1)
+                .set_min_delay(Duration::from_millis(c.connection_retry_delay.max(1)))
+                .set_max_delay(Duration::from_millis(c.max_retry_delay.max(1)));
+            Connection::Single(ConnectionManager::new_with_config(client.clone(), manager_config).await?)
+        }
+        Target::Cluster(client) => Connection::Cluster(client.get_async_connection().await?),
+    };
+    redis::cmd("PING").query_async::<String>(&mut connection).await?;
+    Ok(connection)
 }
 
 /// The masters of a cluster, from `CLUSTER NODES` (`<id> <ip:port@cport> <flags> …`).

@@ -20,6 +20,12 @@
 //!   (the `now` argument, at least 1 s), and every read still compares
 //!   `expires_at` with `now`. Redis evicts by TTL, so [`sweep`](RedisStorage)
 //!   has nothing to do and returns 0.
+//! - **TLS.** `rediss://` (and [`RedisConfig::tls`]) connect through rustls,
+//!   never in plaintext: the server's certificate must chain to
+//!   `tls_ca_file` (else the public webpki roots) and name the host; an
+//!   optional client certificate answers servers that ask for one. An
+//!   unreadable or non-PEM file, or a certificate the handshake refuses, is a
+//!   [`StorageError::Configuration`] naming it, and is not retried.
 //! - **Failures.** Every command is bounded by `connection_timeout`; a dead
 //!   Redis is a [`StorageError::Unavailable`], never a hang. The connection
 //!   manager reconnects by itself when Redis comes back.
@@ -27,6 +33,7 @@
 mod config;
 mod connection;
 mod ops;
+mod tls;
 mod wire;
 
 use std::future::Future;
@@ -132,10 +139,11 @@ impl RedisStorage {
 
     async fn open(&self) -> Result<Connection, StorageError> {
         let c = &self.config;
-        if c.tls {
-            return Err(StorageError::Configuration(
-                "rediss:// (TLS) is not supported by this build of RedisStorage".into(),
-            ));
+        if c.username.is_some() && c.password.is_none() {
+            return Err(StorageError::Configuration(format!(
+                "Redis user name {:?} is set without a password (REDIS_PASSWORD, or user:password@ in the URL)",
+                c.username.as_deref().unwrap_or_default()
+            )));
         }
         if !c.cluster_nodes.is_empty() && c.db != 0 {
             return Err(StorageError::Configuration(format!(
@@ -143,13 +151,28 @@ impl RedisStorage {
                 c.db
             )));
         }
+        let target = connection::target(c, self.timeout())?;
         let attempts = c.connection_retry_attempts.max(1);
         let mut last = StorageError::Unavailable(format!("could not connect to {}", c.address()));
         for attempt in 1..=attempts {
             self.log(format_args!("connecting to {} (attempt {attempt}/{attempts})", c.address()));
-            match tokio::time::timeout(self.timeout(), connection::open_once(c, self.timeout())).await {
+            match tokio::time::timeout(self.timeout(), connection::open_once(&target, c, self.timeout()))
+                .await
+            {
                 Ok(Ok(connection)) => return Ok(connection),
-                Ok(Err(e)) => last = self.error(e),
+                // At start-up a refused certificate is a configuration error
+                // (not retried); later, a reconnection that fails the same
+                // way is Unavailable like any other.
+                Ok(Err(e)) => {
+                    let tls = c.tls.then(|| tls::handshake_error(&c.address(), &e.to_string())).flatten();
+                    last = tls.unwrap_or_else(|| self.error(e));
+                }
+                Err(_) if c.tls => {
+                    last = StorageError::Unavailable(format!(
+                        "{} (TLS: no handshake; is this the server's TLS port?)",
+                        self.timed_out().to_string().trim_start_matches("storage unavailable: ")
+                    ))
+                }
                 Err(_) => last = self.timed_out(),
             }
             self.log(format_args!("{last}"));
@@ -192,8 +215,12 @@ impl RedisStorage {
             || text.contains("WRONGPASS")
             || text.contains("invalid password")
         {
+            let user = match &self.config.username {
+                Some(user) => format!("user {user:?}"),
+                None => "user \"default\"".to_string(),
+            };
             return StorageError::Configuration(format!(
-                "Redis at {address} refused authentication (NOAUTH / wrong password): {text}"
+                "Redis at {address} refused authentication as {user} (NOAUTH / wrong user name or password): {text}"
             ));
         }
         if e.kind() == redis::ErrorKind::InvalidClientConfig {
