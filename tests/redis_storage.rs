@@ -55,23 +55,7 @@ async fn dump(storage: &RedisStorage) -> String {
         }
         cursor = next;
     }
-    keys.sort();
-    let mut out = String::new();
-    for key in keys {
-        let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut connection).await.unwrap();
-        let value = match kind.as_str() {
-            "string" => redis::cmd("GET").arg(&key).query_async::<String>(&mut connection).await.unwrap(),
-            "set" => {
-                let mut members: Vec<String> =
-                    redis::cmd("SMEMBERS").arg(&key).query_async(&mut connection).await.unwrap();
-                members.sort();
-                members.join(",")
-            }
-            other => format!("<{other}>"),
-        };
-        out.push_str(&format!("{key} = {value}\n"));
-    }
-    out
+    common::redis_server::dump_keys(&mut connection, keys).await
 }
 
 conformance_suite!(make = make, dump = dump);

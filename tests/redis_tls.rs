@@ -87,28 +87,12 @@ async fn raw() -> redis::aio::MultiplexedConnection {
 /// Every key of the store's prefix with its value (strings and sets), as text.
 async fn dump(storage: &RedisStorage) -> String {
     let mut connection = raw().await;
-    let mut keys: Vec<String> = redis::cmd("KEYS")
+    let keys: Vec<String> = redis::cmd("KEYS")
         .arg(format!("{}*", storage.key_prefix()))
         .query_async(&mut connection)
         .await
         .unwrap();
-    keys.sort();
-    let mut out = String::new();
-    for key in keys {
-        let kind: String = redis::cmd("TYPE").arg(&key).query_async(&mut connection).await.unwrap();
-        let value = match kind.as_str() {
-            "string" => redis::cmd("GET").arg(&key).query_async::<String>(&mut connection).await.unwrap(),
-            "set" => {
-                let mut members: Vec<String> =
-                    redis::cmd("SMEMBERS").arg(&key).query_async(&mut connection).await.unwrap();
-                members.sort();
-                members.join(",")
-            }
-            other => format!("<{other}>"),
-        };
-        out.push_str(&format!("{key} = {value}\n"));
-    }
-    out
+    common::redis_server::dump_keys(&mut connection, keys).await
 }
 
 conformance_suite!(make = make, dump = dump);

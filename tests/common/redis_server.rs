@@ -343,3 +343,25 @@ impl Drop for TestPki {
         let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
+
+/// `keys` (sorted) with their values, strings and sets, one `key = value` a
+/// line: what a store wrote, for the no-secrets check of the conformance suite.
+pub async fn dump_keys(connection: &mut redis::aio::MultiplexedConnection, mut keys: Vec<String>) -> String {
+    keys.sort();
+    let mut out = String::new();
+    for key in keys {
+        let kind: String = redis::cmd("TYPE").arg(&key).query_async(connection).await.unwrap();
+        let value = match kind.as_str() {
+            "string" => redis::cmd("GET").arg(&key).query_async::<String>(connection).await.unwrap(),
+            "set" => {
+                let mut members: Vec<String> =
+                    redis::cmd("SMEMBERS").arg(&key).query_async(connection).await.unwrap();
+                members.sort();
+                members.join(",")
+            }
+            other => format!("<{other}>"),
+        };
+        out.push_str(&format!("{key} = {value}\n"));
+    }
+    out
+}
