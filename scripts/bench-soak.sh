@@ -37,7 +37,7 @@ mkdir -p "$out"
 start_server "$work/server.log" --storage memory \
   --token-expiration 5 --refresh-token-expiration 10 --code-expiration 5
 rss() { awk '/^VmRSS/ { print $2 }' "/proc/$server_pid/status"; }
-metrics() { curl -fsS "$base/metrics"; }
+metrics() { curl -fsS -H 'Accept: application/json' "$base/metrics"; }
 echo "==> server at $base (pid $server_pid), RSS at rest $(rss) kB" >&2
 rss_rest=$(rss)
 

@@ -315,3 +315,53 @@ fn an_early_401_keeps_the_connection_usable_when_the_body_arrives_late() {
         assert!(String::from_utf8_lossy(&metadata).contains("authorization_servers"));
     }
 }
+
+/// The access-token lifetime a fresh server gives, from its refresh answer.
+fn access_lifetime(server: &Server) -> u64 {
+    let (_, refresh) = server.authorize_and_exchange("demo-client");
+    let refreshed = server.refresh("demo-client", &refresh);
+    assert_eq!(refreshed.status, 200, "{}", refreshed.text());
+    refreshed.json()["expires_in"].as_u64().expect("expires_in")
+}
+
+#[test]
+fn variables_are_fallbacks_flags_win_and_empty_means_unset() {
+    let from_env = start_with(&[], &[("SIMPLY_MCP_OAUTH_TOKEN_EXPIRATION", "30")]);
+    assert_eq!(access_lifetime(&from_env), 30);
+    // `start_with` checks the issuer is the default one: the empty variable is unset.
+    let flag_wins = start_with(
+        &["--token-expiration", "60"],
+        &[("SIMPLY_MCP_OAUTH_TOKEN_EXPIRATION", "30"), ("SIMPLY_MCP_OAUTH_ISSUER", "")],
+    );
+    assert_eq!(access_lifetime(&flag_wins), 60);
+}
+
+#[test]
+fn bad_values_are_usage_errors_and_version_and_help_answer() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let output = e2e::command().args(args).envs(env.iter().copied()).output().expect("run the binary");
+        let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+        (output.status.code(), text(&output.stdout), text(&output.stderr))
+    };
+    let (code, _, stderr) = run(&["--bind", "127.0.0.1:0"], &[("SIMPLY_MCP_OAUTH_CODE_EXPIRATION", "0")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("--code-expiration") && stderr.contains("positive number of seconds"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["--storage", "disk"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("possible values: memory, redis"), "{stderr}");
+    let (code, stdout, _) = run(&["--version"], &[]);
+    assert_eq!(
+        (code, stdout.trim()),
+        (Some(0), concat!("simply-mcp-oauth-server ", env!("CARGO_PKG_VERSION")))
+    );
+    let (code, stdout, _) = run(&["--help"], &[("REDIS_URL", "redis://:hunter2@cache")]);
+    assert_eq!(code, Some(0));
+    assert!(
+        stdout.contains("SIMPLY_MCP_OAUTH_CIMD_CA_FILE") && stdout.contains("REDIS_TLS_KEY_FILE"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("hunter2"), "the help never shows a variable's value");
+}

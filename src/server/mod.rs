@@ -37,6 +37,8 @@
 mod bearer;
 mod body;
 pub mod demo;
+pub mod metrics;
+pub mod trace;
 
 use std::sync::Arc;
 

@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -26,6 +26,10 @@ pub struct Server {
     pub issuer: String,
     /// The `storage:` line it printed.
     pub storage: String,
+    /// Its stderr lines, when started by [`start_logging`].
+    pub logs: Arc<Mutex<Vec<String>>>,
+    /// The thread collecting them.
+    log_reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Drop for Server {
@@ -42,17 +46,47 @@ pub fn start() -> Server {
 
 /// The binary with extra arguments and environment; the caller's
 /// `SIMPLY_MCP_OAUTH_*` and `REDIS_*` variables are not passed on.
+/// Its request log stays quiet (`RUST_LOG=warn`) unless the caller's
+/// `RUST_LOG` or `env` says otherwise.
 pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
+    launch(args, env, false)
+}
+
+/// The binary with its stderr (the log) collected in [`Server::logs`].
+pub fn start_logging(args: &[&str], env: &[(&str, &str)]) -> Server {
+    launch(args, env, true)
+}
+
+/// The binary's command, without the caller's `SIMPLY_MCP_OAUTH_*` and
+/// `REDIS_*` variables.
+pub fn command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_simply-mcp-oauth-server"));
-    command.args(["--bind", "127.0.0.1:0"]).args(args);
     for (name, _) in std::env::vars() {
         if name.starts_with("SIMPLY_MCP_OAUTH_") || name.starts_with("REDIS_") {
             command.env_remove(name);
         }
     }
+    command
+}
+
+fn launch(args: &[&str], env: &[(&str, &str)], capture_logs: bool) -> Server {
+    let mut command = command();
+    command.args(["--bind", "127.0.0.1:0"]).args(args);
+    if std::env::var_os("RUST_LOG").is_none() {
+        command.env("RUST_LOG", "warn");
+    }
     command.envs(env.iter().copied());
-    let mut child =
-        command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("start the server binary");
+    let stderr = if capture_logs { Stdio::piped() } else { Stdio::inherit() };
+    let mut child = command.stdout(Stdio::piped()).stderr(stderr).spawn().expect("start the server binary");
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let log_reader = child.stderr.take().map(|stderr| {
+        let logs = Arc::clone(&logs);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                logs.lock().unwrap().push(line);
+            }
+        })
+    });
     let stdout = child.stdout.take().expect("stdout");
     let (lines_tx, lines) = mpsc::channel();
     std::thread::spawn(move || {
@@ -62,7 +96,14 @@ pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
             }
         }
     });
-    let mut server = Server { child, addr: String::new(), issuer: String::new(), storage: String::new() };
+    let mut server = Server {
+        child,
+        addr: String::new(),
+        issuer: String::new(),
+        storage: String::new(),
+        logs,
+        log_reader,
+    };
     let deadline = Instant::now() + Duration::from_secs(30);
     while server.storage.is_empty() {
         let left = deadline.saturating_duration_since(Instant::now());
@@ -90,6 +131,19 @@ pub struct Response {
     pub headers: Vec<(String, String)>,
     /// The body, de-chunked.
     pub body: Vec<u8>,
+}
+
+impl Server {
+    /// Stops the process and returns every line it logged (started by
+    /// [`start_logging`]; empty otherwise).
+    pub fn stop_and_read_logs(&mut self) -> Vec<String> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if let Some(reader) = self.log_reader.take() {
+            reader.join().expect("the log reader");
+        }
+        self.logs.lock().unwrap().clone()
+    }
 }
 
 impl Response {
@@ -186,8 +240,9 @@ impl Server {
         self.post_json("/mcp", body, &[("Authorization", &auth), accept])
     }
 
+    /// The seed's JSON counts (`/metrics` with `Accept: application/json`).
     pub fn metrics(&self) -> Value {
-        let response = self.get("/metrics", &[]);
+        let response = self.get("/metrics", &[("Accept", "application/json")]);
         assert_eq!(response.status, 200);
         response.json()
     }

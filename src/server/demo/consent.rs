@@ -49,6 +49,7 @@ pub(super) async fn show<S: Storage + 'static>(
         Ok(authorization) => authorization,
         Err(response) => return into_axum_response(response),
     };
+    crate::server::trace::record_client_id(&authorization.client_id);
     let params = Params::parse(request.uri().query().unwrap_or_default());
     let fields = authorization_fields(&params);
     let nonce = match cookie_nonce(request.headers()) {

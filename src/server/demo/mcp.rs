@@ -30,6 +30,7 @@ pub(super) async fn handle(State(guard): State<BearerGuard>, request: Request) -
         Ok(checked) => checked,
         Err(rejection) => return rejection,
     };
+    crate::server::trace::record_client_id(&auth.client_id);
     let request = match buffer_request(request).await {
         Ok(request) => request,
         Err(response) => return response,

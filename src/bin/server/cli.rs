@@ -1,0 +1,262 @@
+//! The command line: flags with environment fallbacks (clap, derive + env).
+//! A flag wins over its variable; a bad value is clap's usage error (exit
+//! status 2).
+
+use std::ffi::OsStr;
+
+use clap::builder::BoolishValueParser;
+use clap::{CommandFactory as _, Parser, ValueEnum};
+use simply_mcp_oauth::config::{
+    DEFAULT_CODE_EXPIRATION, DEFAULT_REFRESH_TOKEN_EXPIRATION, DEFAULT_TOKEN_EXPIRATION,
+};
+
+const ABOUT: &str = "A demo OAuth 2.1 authorization server for MCP, with a protected MCP endpoint at /mcp.";
+
+const LONG_ABOUT: &str = "\
+simply-mcp-oauth-server: a demo OAuth 2.1 authorization server for MCP, with a
+protected MCP endpoint at /mcp. Storage is in memory, or in Redis (builds with
+the `redis` feature). Everyone who approves the consent page is signed in as
+the single user `demo-user`, with no password.
+
+Each option is also read from the environment variable shown; flags win, and an
+empty variable counts as unset.";
+
+const AFTER_LONG_HELP: &str = "\
+Client ids that are https URLs are Client ID Metadata Documents: the server
+fetches them (public addresses only, no redirects, 5 KB, 5 s) and caches them.
+
+A public client `demo-client` is configured with the redirect URIs
+http://127.0.0.1/callback and http://localhost/callback (any port); clients may
+also register themselves at /register.
+
+Logs go to stderr, one line per request (method, route, status, latency,
+request id, client id) and per audit event; RUST_LOG filters them (default
+`info`, or `debug` with --debug). GET /metrics is the Prometheus text format,
+or the JSON counts with `Accept: application/json`.";
+
+/// Settings after flags and environment.
+#[derive(Debug, Parser)]
+#[command(
+    name = "simply-mcp-oauth-server",
+    version,
+    // A repeated flag: the last one wins, as before clap.
+    args_override_self = true,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_long_help = AFTER_LONG_HELP
+)]
+pub struct Options {
+    /// Address to listen on; port 0 picks a free port.
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_BIND", value_name = "ADDR", default_value = "127.0.0.1:8080")]
+    pub bind: String,
+
+    /// Issuer URL [default: http://<bound address>]; https, or http on loopback.
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_ISSUER", value_name = "URL")]
+    pub issuer: Option<String>,
+
+    /// Access token lifetime, in seconds.
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_TOKEN_EXPIRATION", value_name = "SECONDS",
+          value_parser = seconds, default_value_t = DEFAULT_TOKEN_EXPIRATION)]
+    pub token_expiration: u64,
+
+    /// Refresh token lifetime, in seconds.
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_REFRESH_TOKEN_EXPIRATION", value_name = "SECONDS",
+          value_parser = seconds, default_value_t = DEFAULT_REFRESH_TOKEN_EXPIRATION)]
+    pub refresh_token_expiration: u64,
+
+    /// Authorization code lifetime, in seconds.
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_CODE_EXPIRATION", value_name = "SECONDS",
+          value_parser = seconds, default_value_t = DEFAULT_CODE_EXPIRATION)]
+    pub code_expiration: u64,
+
+    /// Where clients, grants and tokens live [default: redis when a Redis URL
+    /// or REDIS_HOST is set, memory otherwise].
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_STORAGE", value_enum)]
+    pub storage: Option<StorageKind>,
+
+    /// redis://[[user]:password@]host[:port][/db], or rediss://... for TLS.
+    ///
+    /// Without a URL, Redis is reached by REDIS_HOST, REDIS_PORT,
+    /// REDIS_USERNAME, REDIS_PASSWORD, REDIS_DB and REDIS_TLS; a URL wins over
+    /// them. REDIS_KEY_PREFIX, REDIS_CONNECTION_TIMEOUT, REDIS_RETRY_ATTEMPTS,
+    /// REDIS_RETRY_DELAY and the TLS files REDIS_TLS_CA_FILE (PEM CA instead of
+    /// the public roots), REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (PEM
+    /// client certificate and key) apply either way. A build without the
+    /// `redis` feature refuses Redis storage (exit status 2).
+    #[arg(long, env = "REDIS_URL", value_name = "URL", hide_env_values = true)]
+    pub redis_url: Option<String>,
+
+    /// Development only: accept Client ID Metadata Document URLs on loopback
+    /// hosts.
+    ///
+    /// http or https on localhost, 127.0.0.0/8, [::1]. Off by default;
+    /// `--cimd-allow-loopback=0` turns it off again (1/0, true/false, yes/no).
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_CIMD_ALLOW_LOOPBACK", value_name = "BOOL", hide_possible_values = true,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          default_value = "false", value_parser = BoolishValueParser::new())]
+    pub cimd_allow_loopback: bool,
+
+    /// A PEM CA certificate trusted, besides the public roots, when fetching
+    /// metadata documents (for https documents on loopback in tests).
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_CIMD_CA_FILE", value_name = "PATH")]
+    pub cimd_ca_file: Option<String>,
+
+    /// Log at debug level when RUST_LOG is unset (the seed's `debug: true`),
+    /// and log Redis connection attempts.
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_DEBUG", value_name = "BOOL", hide_possible_values = true,
+          num_args = 0..=1, require_equals = true, default_missing_value = "true",
+          default_value = "false", value_parser = BoolishValueParser::new())]
+    pub debug: bool,
+}
+
+/// The `--storage` choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StorageKind {
+    Memory,
+    Redis,
+}
+
+impl Options {
+    /// The store to open: the one asked for, else Redis when a Redis URL or
+    /// `REDIS_HOST` (looked up in `env`) names one, else memory.
+    pub fn storage_kind(&self, env: impl Fn(&str) -> Option<String>) -> StorageKind {
+        self.storage.unwrap_or_else(|| {
+            let named = self.redis_url.is_some() || env("REDIS_HOST").is_some_and(|host| !host.is_empty());
+            if named {
+                StorageKind::Redis
+            } else {
+                StorageKind::Memory
+            }
+        })
+    }
+}
+
+/// The variables the options read, so that an empty one can count as unset.
+pub fn variables() -> Vec<String> {
+    let command = Options::command();
+    let names = command.get_arguments().filter_map(|arg| arg.get_env()).map(OsStr::to_string_lossy);
+    names.map(|name| name.into_owned()).chain(["REDIS_HOST".to_string()]).collect()
+}
+
+fn seconds(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err("expected a positive number of seconds".to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::error::ErrorKind;
+
+    use super::*;
+
+    /// The command line alone: the environment of the test run is left out
+    /// (tests/server_e2e.rs checks the variables on the real binary).
+    fn parse(list: &[&str]) -> Result<Options, clap::Error> {
+        let command = Options::command().mut_args(|arg| arg.env(None::<&'static str>));
+        let matches = command
+            .try_get_matches_from(std::iter::once("simply-mcp-oauth-server").chain(list.iter().copied()))?;
+        <Options as clap::FromArgMatches>::from_arg_matches(&matches)
+    }
+
+    #[test]
+    fn the_command_is_well_formed() {
+        Options::command().debug_assert();
+    }
+
+    #[test]
+    fn flags_and_defaults() {
+        let options = parse(&["--bind", "127.0.0.1:0", "--token-expiration=60"]).unwrap();
+        assert_eq!(options.bind, "127.0.0.1:0");
+        assert_eq!(options.token_expiration, 60);
+        assert_eq!(options.refresh_token_expiration, DEFAULT_REFRESH_TOKEN_EXPIRATION);
+        assert_eq!(options.code_expiration, DEFAULT_CODE_EXPIRATION);
+        assert_eq!(options.issuer, None);
+        assert!(!options.debug);
+        let defaults = parse(&[]).unwrap();
+        assert_eq!(defaults.bind, "127.0.0.1:8080");
+        assert_eq!(defaults.token_expiration, DEFAULT_TOKEN_EXPIRATION);
+        assert!(parse(&["--debug"]).unwrap().debug);
+        let repeated =
+            parse(&["--bind", "127.0.0.1:1", "--bind", "127.0.0.1:2", "--debug", "--debug=0"]).unwrap();
+        assert_eq!((repeated.bind.as_str(), repeated.debug), ("127.0.0.1:2", false), "the last one wins");
+    }
+
+    #[test]
+    fn bad_input_is_a_usage_error() {
+        for list in [
+            &["--nope"][..],
+            &["--bind"],
+            &["--token-expiration", "soon"],
+            &["--code-expiration=0"],
+            &["--storage", "disk"],
+            &["--cimd-allow-loopback=maybe"],
+        ] {
+            let error = parse(list).expect_err(&format!("{list:?}"));
+            assert_eq!(error.exit_code(), 2, "{list:?}: {error}");
+        }
+        assert_eq!(parse(&["--help"]).unwrap_err().kind(), ErrorKind::DisplayHelp);
+        assert_eq!(parse(&["--version"]).unwrap_err().kind(), ErrorKind::DisplayVersion);
+    }
+
+    #[test]
+    fn the_help_names_every_flag_and_variable_and_no_value() {
+        let help = Options::command().render_long_help().to_string();
+        for (flag, variable) in [
+            ("--bind", "SIMPLY_MCP_OAUTH_BIND"),
+            ("--issuer", "SIMPLY_MCP_OAUTH_ISSUER"),
+            ("--token-expiration", "SIMPLY_MCP_OAUTH_TOKEN_EXPIRATION"),
+            ("--refresh-token-expiration", "SIMPLY_MCP_OAUTH_REFRESH_TOKEN_EXPIRATION"),
+            ("--code-expiration", "SIMPLY_MCP_OAUTH_CODE_EXPIRATION"),
+            ("--storage", "SIMPLY_MCP_OAUTH_STORAGE"),
+            ("--redis-url", "REDIS_URL"),
+            ("--cimd-allow-loopback", "SIMPLY_MCP_OAUTH_CIMD_ALLOW_LOOPBACK"),
+            ("--cimd-ca-file", "SIMPLY_MCP_OAUTH_CIMD_CA_FILE"),
+            ("--debug", "SIMPLY_MCP_OAUTH_DEBUG"),
+        ] {
+            assert!(help.contains(flag) && help.contains(variable), "{flag} {variable} in\n{help}");
+        }
+        for text in ["demo-user", "REDIS_TLS_CA_FILE", "demo-client", "[default: 3600]", "RUST_LOG"] {
+            assert!(help.contains(text), "{text} in\n{help}");
+        }
+        let mut with_url = Options::command().mut_arg("redis_url", |arg| arg.env("PATH"));
+        assert!(!with_url.render_long_help().to_string().contains("[env: PATH="), "values are never shown");
+    }
+
+    #[test]
+    fn cimd_loopback_switch_and_ca_file() {
+        assert!(!parse(&[]).unwrap().cimd_allow_loopback);
+        assert!(parse(&["--cimd-allow-loopback"]).unwrap().cimd_allow_loopback);
+        assert!(parse(&["--cimd-allow-loopback=1"]).unwrap().cimd_allow_loopback);
+        assert!(!parse(&["--cimd-allow-loopback=0"]).unwrap().cimd_allow_loopback);
+        // The switch takes no separate value: what follows is the next flag.
+        let options = parse(&["--cimd-allow-loopback", "--cimd-ca-file", "/tmp/ca.pem"]).unwrap();
+        assert!(options.cimd_allow_loopback);
+        assert_eq!(options.cimd_ca_file.as_deref(), Some("/tmp/ca.pem"));
+    }
+
+    #[test]
+    fn redis_when_named_unless_memory_is_asked_for() {
+        let none = |_: &str| None;
+        let host = |name: &str| (name == "REDIS_HOST").then(|| "cache".to_string());
+        let empty_host = |name: &str| (name == "REDIS_HOST").then(String::new);
+        let kind =
+            |list: &[&str], env: &dyn Fn(&str) -> Option<String>| parse(list).unwrap().storage_kind(env);
+        assert_eq!(kind(&[], &none), StorageKind::Memory);
+        assert_eq!(kind(&[], &host), StorageKind::Redis);
+        assert_eq!(kind(&[], &empty_host), StorageKind::Memory);
+        assert_eq!(kind(&["--redis-url", "redis://x"], &none), StorageKind::Redis);
+        assert_eq!(kind(&["--storage=redis"], &none), StorageKind::Redis);
+        assert_eq!(kind(&["--storage", "memory", "--redis-url", "redis://x"], &host), StorageKind::Memory);
+    }
+
+    #[test]
+    fn every_variable_is_listed() {
+        let names = variables();
+        assert!(names.iter().any(|n| n == "SIMPLY_MCP_OAUTH_BIND"));
+        assert!(names.iter().any(|n| n == "REDIS_URL"));
+        assert!(names.iter().any(|n| n == "REDIS_HOST"));
+        assert_eq!(names.len(), 11);
+    }
+}

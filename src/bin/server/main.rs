@@ -1,0 +1,162 @@
+//! `simply-mcp-oauth-server`: the demo authorization server with a protected
+//! MCP endpoint, in memory or (feature `redis`) in Redis. See `--help`.
+
+mod cli;
+mod logging;
+mod storage;
+
+use std::future::{Future, IntoFuture as _};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser as _;
+use simply_mcp_oauth::http::OAuthHttp;
+use simply_mcp_oauth::server::demo::{demo_router, spawn_sweeper, MCP_SCOPE, SWEEP_INTERVAL};
+use simply_mcp_oauth::server::metrics::{MeteredStorage, Metrics};
+use simply_mcp_oauth::server::trace::audit_to_tracing;
+use simply_mcp_oauth::{ClientConfig, Provider, ProviderConfig, Storage};
+
+use cli::Options;
+
+/// The configured public client, for trying the flow by hand.
+const DEMO_CLIENT_ID: &str = "demo-client";
+/// How long open connections may take to finish after a shutdown signal.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+fn main() -> ExitCode {
+    forget_empty_variables();
+    let options = Options::parse();
+    logging::init(options.debug);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("simply-mcp-oauth-server: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(run(options))
+}
+
+/// An empty variable counts as unset (`SIMPLY_MCP_OAUTH_ISSUER=` in a compose
+/// file), as it did before clap, which would take it as an empty value.
+/// Runs first, while the process has one thread.
+fn forget_empty_variables() {
+    for name in cli::variables() {
+        if std::env::var_os(&name).is_some_and(|value| value.is_empty()) {
+            std::env::remove_var(&name);
+        }
+    }
+}
+
+async fn run(options: Options) -> ExitCode {
+    let fail = |message: String, code: u8| {
+        eprintln!("simply-mcp-oauth-server: {message}");
+        ExitCode::from(code)
+    };
+    // Listen for signals before announcing the address, so that a signal sent
+    // right after the announcement is never lost.
+    let shutdown = match shutdown_signal() {
+        Ok(shutdown) => shutdown,
+        Err(error) => return fail(format!("cannot install signal handlers: {error}"), 1),
+    };
+    let listener = match tokio::net::TcpListener::bind(&options.bind).await {
+        Ok(listener) => listener,
+        Err(error) => return fail(format!("cannot listen on {}: {error}", options.bind), 1),
+    };
+    let address = match listener.local_addr() {
+        Ok(address) => address,
+        Err(error) => return fail(format!("cannot read the bound address: {error}"), 1),
+    };
+    let issuer = options.issuer.clone().unwrap_or_else(|| format!("http://{address}"));
+    let config = ProviderConfig {
+        clients: vec![ClientConfig {
+            client_id: DEMO_CLIENT_ID.into(),
+            client_secret: None,
+            redirect_uris: vec!["http://127.0.0.1/callback".into(), "http://localhost/callback".into()],
+            scopes: vec![MCP_SCOPE.into()],
+        }],
+        cimd_allow_loopback: options.cimd_allow_loopback,
+        token_expiration: options.token_expiration,
+        refresh_token_expiration: options.refresh_token_expiration,
+        code_expiration: options.code_expiration,
+        audit: Some(audit_to_tracing()),
+        ..ProviderConfig::new(issuer)
+    };
+    let hint = if options.issuer.is_none() { " (pass --issuer)" } else { "" };
+    let metrics = Arc::new(Metrics::new());
+    let (storage, described) = match storage::open_storage(&options).await {
+        Ok(opened) => opened,
+        Err((message, code)) => return fail(message, code),
+    };
+    let storage: Arc<dyn Storage> = Arc::new(MeteredStorage::new(storage, Arc::clone(&metrics)));
+    let fetcher = match storage::metadata_fetcher(&options) {
+        Ok(fetcher) => fetcher,
+        Err(message) => return fail(message, 2),
+    };
+    let provider = match Provider::new(config, storage) {
+        Ok(provider) => provider.with_metadata_fetcher(fetcher),
+        Err(error) => return fail(format!("{error}{hint}"), 2),
+    };
+    if let Err(error) = provider.initialize().await {
+        return fail(error.to_string(), 2);
+    }
+    let oauth = Arc::new(OAuthHttp::new(provider));
+    let app = match demo_router(Arc::clone(&oauth), metrics) {
+        Ok(app) => app,
+        Err(error) => return fail(error.to_string(), 1),
+    };
+    let sweeper = spawn_sweeper(Arc::clone(&oauth), SWEEP_INTERVAL);
+
+    println!("listening on http://{address}");
+    println!("issuer: {}", oauth.provider().config().issuer);
+    println!("demo client: {DEMO_CLIENT_ID}");
+    println!("storage: {described}");
+    tracing::info!(%address, storage = %described, "listening");
+
+    let signalled = Arc::new(tokio::sync::Notify::new());
+    let on_signal = Arc::clone(&signalled);
+    // The peer address reaches the handlers as `ConnectInfo<SocketAddr>`.
+    let server = axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down");
+            on_signal.notify_one();
+        })
+        .into_future();
+    let deadline = async {
+        signalled.notified().await;
+        tokio::time::sleep(SHUTDOWN_GRACE).await;
+    };
+    let result = tokio::select! {
+        result = server => result,
+        () = deadline => {
+            tracing::warn!("connections still open after {} s; closing them", SHUTDOWN_GRACE.as_secs());
+            Ok(())
+        }
+    };
+    sweeper.stop().await;
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => fail(format!("server error: {error}"), 1),
+    }
+}
+
+/// Resolves on Ctrl-C or (on Unix) SIGTERM. The handlers are installed now,
+/// not when the future is first polled.
+fn shutdown_signal() -> std::io::Result<impl Future<Output = ()>> {
+    #[cfg(unix)]
+    let mut terminate = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    let interrupt = tokio::spawn(tokio::signal::ctrl_c());
+    Ok(async move {
+        #[cfg(unix)]
+        let terminate = terminate.recv();
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<Option<()>>();
+        tokio::select! {
+            _ = interrupt => {}
+            _ = terminate => {}
+        }
+    })
+}
