@@ -106,7 +106,10 @@ pub(super) async fn decide<S: Storage + 'static>(
     };
     let provider = state.oauth.provider();
     let authorization = match provider.parse_authorization(&Params::from_pairs(fields)).await {
-        Ok(authorization) => authorization,
+        Ok(authorization) => {
+            crate::server::trace::record_client_id(&authorization.client_id);
+            authorization
+        }
         Err(AuthorizeError::BadRequest(error)) => return error_page(&error),
         Err(AuthorizeError::Redirect { location, .. }) => return see_other(&location),
     };
