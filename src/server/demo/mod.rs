@@ -13,6 +13,7 @@ mod apps;
 mod consent;
 mod csrf;
 mod mcp;
+mod mcp_cors;
 mod page;
 
 use std::sync::Arc;
@@ -98,7 +99,12 @@ pub fn demo_router<S: Storage + 'static>(oauth: Arc<OAuthHttp<S>>) -> Result<Rou
         .route(&apps::path(&oauth), get(apps::show::<S>).post(apps::revoke::<S>))
         .route("/health", get(health::<S>))
         .route("/metrics", get(metrics::<S>))
-        .route(&mcp_path, post(mcp::handle))
+        .route(
+            &mcp_path,
+            post(mcp::handle)
+                .options(mcp_cors::preflight)
+                .layer(axum::middleware::map_response(mcp_cors::allow_any_origin)),
+        )
         .with_state(state)
         .merge(router(oauth)))
 }
