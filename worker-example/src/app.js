@@ -2,11 +2,14 @@
 // (deno/main.js): an MCP server behind OAuth 2.1 with simply-mcp-oauth.
 //
 //   /authorize          consent page (GET) and decision (POST), CSRF-protected
+//   /apps               the user's connected apps (GET) and revocation (POST), CSRF-protected
 //   /mcp                the protected MCP endpoint (JSON-RPC over HTTP POST)
 //   everything else     provider.fetch: metadata, /token, /register, /revoke, ...
 //
 // It only uses web-standard APIs (Request, Response, Web Crypto), so it runs
 // unchanged in workerd, Deno, Node and browsers.
+
+import { clientNameBook, createAppsPage } from './apps.js';
 
 const encoder = new TextEncoder();
 
@@ -28,7 +31,8 @@ function base64url(bytes) {
 }
 
 function fromBase64url(text) {
-  if (!/^[A-Za-z0-9_-]{1,100}$/.test(text)) return null;
+  // One character short of a byte (length 4n + 1) is no base64url: atob throws.
+  if (!/^[A-Za-z0-9_-]{1,100}$/.test(text) || text.length % 4 === 1) return null;
   const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
   return Uint8Array.from(binary, (c) => c.charCodeAt(0));
 }
@@ -135,10 +139,12 @@ function json(status, value, headers = {}) {
  * @param {string} options.csrfSecret the HMAC key of the consent form (at least 32 characters)
  * @param {string} options.demoUser the sign-in stub's user: every approval is made as this subject
  * @param {string[]} [options.requiredScopes] scopes a token needs for /mcp (default ['mcp'])
+ * @param {{get(key: string): Promise<string | null>, put(key: string, value: string): Promise<void>}} [options.clientNames]
+ *   where /apps keeps the client names shown at consent (default: in memory)
  * @param {{name: string, version: string}} [options.serverInfo]
  * @returns {{ fetch(request: Request): Promise<Response> }}
  */
-export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['mcp'], serverInfo }) {
+export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['mcp'], serverInfo, clientNames }) {
   if (!provider) throw new TypeError('createApp needs a provider');
   if (typeof csrfSecret !== 'string' || csrfSecret.length < 32) {
     throw new TypeError('createApp needs a csrfSecret of at least 32 characters');
@@ -151,22 +157,42 @@ export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['m
     'verify',
   ]);
 
-  // The form's CSRF token: HMAC(key, nonce | user | authorization parameters).
-  // The nonce is in an HttpOnly SameSite=Strict cookie, so a cross-site page
-  // can neither read the token of another form nor send the cookie with a
-  // forged POST; the parameters are bound, so a form cannot be re-targeted.
-  const message = (nonce, authz) => encoder.encode(`consent/v1\n${nonce}\n${demoUser}\n${authz}`);
+  // A form's CSRF token: HMAC(key, purpose | nonce | user | data), data being
+  // the authorization parameters (consent) or the grant id (apps). The nonce
+  // is in an HttpOnly SameSite=Strict cookie, so a cross-site page can neither
+  // read the token of another form nor send the cookie with a forged POST;
+  // the data is bound, so a form cannot be re-targeted; the purpose keeps one
+  // form's token out of the other.
+  const message = (purpose, nonce, data) => encoder.encode(`${purpose}\n${nonce}\n${demoUser}\n${data}`);
 
-  async function sign(nonce, authz) {
-    return base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await keyPromise, message(nonce, authz))));
+  async function signFor(purpose, nonce, data) {
+    return base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await keyPromise, message(purpose, nonce, data))));
   }
 
-  async function verify(token, nonce, authz) {
+  async function verifyFor(purpose, token, nonce, data) {
     const signature = fromBase64url(token);
     if (!signature || !nonce) return false;
     // crypto.subtle.verify compares the MACs in constant time.
-    return crypto.subtle.verify('HMAC', await keyPromise, signature, message(nonce, authz));
+    return crypto.subtle.verify('HMAC', await keyPromise, signature, message(purpose, nonce, data));
   }
+
+  const sign = (nonce, authz) => signFor('consent/v1', nonce, authz);
+  const verify = (token, nonce, authz) => verifyFor('consent/v1', token, nonce, authz);
+
+  const names = clientNameBook(clientNames);
+  const apps = createAppsPage({
+    provider,
+    user: demoUser,
+    csrf: { sign: signFor, verify: verifyFor },
+    names,
+    ui: {
+      htmlResponse,
+      escapeHtml,
+      readCookie,
+      randomToken,
+      errorPage: (status, text) => htmlResponse(status, 'Request failed', `<h1>Request failed</h1><p>${escapeHtml(text)}</p>`),
+    },
+  });
 
   function cookieFor(request) {
     const secure = new URL(request.url).protocol === 'https:';
@@ -241,6 +267,7 @@ ${warning}<dl>
     const decision = form.get('decision');
     let location;
     if (decision === 'approve') {
+      await names.remember(parsed.request.clientId, parsed.request.clientName);
       location = await provider.completeAuthorization(parsed.request, { subject: demoUser, props: { login: 'demo' } });
     } else if (decision === 'deny') {
       location = await provider.denyAuthorization(parsed.request);
@@ -311,10 +338,34 @@ ${warning}<dl>
     }
   }
 
+  // CORS on /mcp, as on the OAuth endpoints: browser MCP clients (the
+  // playground in pkg/playground/) run on other origins. The token is a
+  // header, no cookie is involved, so any origin is safe.
+  function withCors(response) {
+    const headers = new Headers(response.headers);
+    headers.set('access-control-allow-origin', '*');
+    headers.set('access-control-expose-headers', 'WWW-Authenticate, Mcp-Session-Id');
+    return new Response(response.body, { status: response.status, headers });
+  }
+
+  function mcpPreflight() {
+    return new Response(null, {
+      status: 204,
+      headers: {
+        allow: 'POST, OPTIONS',
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': 'POST, OPTIONS',
+        'access-control-allow-headers': 'Authorization, Content-Type, MCP-Protocol-Version, Mcp-Session-Id',
+        'access-control-max-age': '86400',
+      },
+    });
+  }
+
   function home() {
     const body = `<h1>${escapeHtml(serverInfo.name)}</h1>
 <p>An MCP server behind OAuth 2.1. MCP endpoint: <code>${escapeHtml(provider.issuer)}/mcp</code>.</p>
-<p class="note">Metadata: <code>/.well-known/oauth-authorization-server</code>, <code>/.well-known/oauth-protected-resource/mcp</code></p>`;
+<p class="note">Metadata: <code>/.well-known/oauth-authorization-server</code>, <code>/.well-known/oauth-protected-resource/mcp</code></p>
+<p><a href="/apps">Connected apps</a>: the apps you have authorized, and a button to revoke each.</p>`;
     return htmlResponse(200, serverInfo.name, body);
   }
 
@@ -325,7 +376,12 @@ ${warning}<dl>
       if (request.method === 'POST') return decide(request);
       return new Response(null, { status: 405, headers: { allow: 'GET, POST' } });
     }
-    if (pathname === '/mcp') return mcp(request);
+    if (pathname === '/apps') {
+      if (request.method === 'GET') return apps.show(request);
+      if (request.method === 'POST') return apps.revoke(request);
+      return new Response(null, { status: 405, headers: { allow: 'GET, POST' } });
+    }
+    if (pathname === '/mcp') return request.method === 'OPTIONS' ? mcpPreflight() : withCors(await mcp(request));
     if (pathname === '/' && request.method === 'GET') return home();
     return provider.fetch(request); // metadata, /token, /register, /revoke, /introspect; 404 otherwise
   }
