@@ -14,7 +14,7 @@ const REDIRECT_URI = 'http://127.0.0.1:9/callback';
 const APP_NAME = 'Notes <b>app</b> & "co"';
 
 for (const [label, start, screenshot] of [
-  ['native demo server', startNative, 'docs/apps-native.png'],
+  ['native demo server', startNative, 'docs/connected-apps.png'],
   ['Worker (Miniflare)', startWorker, null],
 ]) {
   describe(`connected apps: ${label}`, () => {

@@ -53,3 +53,26 @@ export function startWorker() {
   const script = process.env.WORKER_SCRIPT ?? `${ROOT}worker-example/dist/index.js`;
   return run('worker', process.execPath, [`${ROOT}tests/clients/worker-server.mjs`, '--script', script]);
 }
+
+/** The playground's static server (pkg/playground/serve.mjs, the README's command) on a free port. */
+export async function startPlayground() {
+  const child = spawn(process.execPath, [`${ROOT}pkg/playground/serve.mjs`, '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const url = await new Promise((resolve, reject) => {
+    let output = '';
+    child.stdout.on('data', (chunk) => {
+      output += chunk;
+      const found = /^playground: (\S+)$/m.exec(output)?.[1];
+      if (found) resolve(found);
+    });
+    child.once('exit', (code) => reject(new Error(`serve.mjs exited (${code}): ${output}`)));
+  });
+  return {
+    url,
+    stop() {
+      if (child.exitCode !== null) return Promise.resolve();
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
