@@ -88,7 +88,14 @@ function remoteServer(base) {
   return {
     label: url,
     url,
-    send: (request) => fetch(request),
+    async send(request) {
+      try {
+        return await fetch(request);
+      } catch (error) {
+        // The browser hides why (CORS and network errors look alike).
+        throw new StepError(`could not reach ${request.url} (${error.message}): is the server running, and does it send CORS headers there?`);
+      }
+    },
     async authorize(authorizeUrl, step) {
       // Listen before the popup can answer.
       const channel = new BroadcastChannel(CHANNEL);

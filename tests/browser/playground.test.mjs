@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { launch, updateScreenshots } from './lib/chromium.mjs';
-import { ROOT, startNative, startPlayground } from './lib/servers.mjs';
+import { ROOT, startNative, startPlayground, startWorker } from './lib/servers.mjs';
 
 const STEPS = ['discover', 'register', 'authorize', 'consent', 'token', 'call', 'refresh', 'revoke'];
 
@@ -26,13 +26,13 @@ async function waitForStep(page, step, state) {
 }
 
 /** After a full run: every step done, and each exchange shown with its response. */
-async function assertWholeFlow(page, { issuer, subject }) {
+async function assertWholeFlow(page, { issuer, whoami }) {
   await waitForStep(page, 'revoke', 'done');
   assert.deepEqual(await stepStates(page), STEPS.map((s) => [s, 'done']));
   assert.match(await summary(page, 'discover'), new RegExp(`resource ${issuer}/mcp, authorization server ${issuer}`));
   assert.match(await summary(page, 'register'), /^client_id \S+ \(public client, PKCE\)$/);
   assert.match(await summary(page, 'consent'), /state and iss match/);
-  assert.match(await summary(page, 'call'), new RegExp(`subject: ${subject}, client: \\S+, scopes: mcp`));
+  assert.match(await summary(page, 'call'), whoami);
   assert.match(await summary(page, 'refresh'), /works; refresh_token rotated/);
   assert.match(await summary(page, 'revoke'), /access token now gets 401/);
   // Requests and responses are on the page: the discovery 401, the
@@ -74,7 +74,7 @@ describe('playground', () => {
     const consent = page.getByRole('dialog', { name: 'Consent' });
     assert.match(await consent.innerText(), /Playground client asks for mcp on https:\/\/in-page\.example\/mcp/);
     await consent.getByRole('button', { name: 'Approve' }).click();
-    await assertWholeFlow(page, { issuer: 'https://in-page.example', subject: 'playground-user' });
+    await assertWholeFlow(page, { issuer: 'https://in-page.example', whoami: /^subject: playground-user, client: \S+, scopes: mcp$/ });
     assert.deepEqual(errors, []);
     if (updateScreenshots) {
       await page.locator('li[data-step=call] details').first().evaluate((d) => (d.open = true));
@@ -103,26 +103,45 @@ describe('playground', () => {
     await page.close();
   });
 
-  describe('against the native demo server', () => {
-    let server;
-    before(async () => {
-      server = await startNative();
-    });
-    after(() => server?.stop());
-
-    test('the same steps, with the server\'s own consent page in a popup', async () => {
-      const page = await browser.context.newPage();
-      await page.goto(playground.url);
-      await page.locator('#engine[data-ready=in-page]').waitFor();
-      await page.getByLabel('Server URL').fill(server.issuer);
-      await page.locator('input[name=mode][value=remote]').check();
-      await page.locator('#engine[data-ready=remote]').waitFor();
-      const popupOpened = page.waitForEvent('popup');
-      await page.getByRole('button', { name: 'Run all steps' }).click();
-      const popup = await popupOpened;
-      await popup.getByRole('button', { name: 'Approve' }).click();
-      await assertWholeFlow(page, { issuer: server.issuer, subject: 'demo-user' });
-      await page.close();
-    });
+  test('a server that cannot be reached: step 1 fails and says why', async () => {
+    const page = await browser.context.newPage();
+    await page.goto(playground.url);
+    await page.locator('#engine[data-ready=in-page]').waitFor();
+    await page.getByLabel('Server URL').fill('http://127.0.0.1:9'); // discard port: nothing listens
+    await page.locator('input[name=mode][value=remote]').check();
+    await page.locator('#engine[data-ready=remote]').waitFor();
+    await page.getByRole('button', { name: 'Run all steps' }).click();
+    await waitForStep(page, 'discover', 'failed');
+    assert.match(await summary(page, 'discover'), /^could not reach http:\/\/127\.0\.0\.1:9\/mcp .*CORS/);
+    assert.equal(await page.locator('li[data-step=register]').getAttribute('data-state'), 'idle');
+    await page.close();
   });
+
+  for (const [label, start, whoami] of [
+    ['the native demo server', startNative, /^subject: demo-user, client: \S+, scopes: mcp$/],
+    ['the Worker (Miniflare)', startWorker, /^subject=demo-user client=\S+ scopes=mcp$/],
+  ]) {
+    describe(`against ${label}`, () => {
+      let server;
+      before(async () => {
+        server = await start();
+      });
+      after(() => server?.stop());
+
+      test('the same steps, with the server\'s own consent page in a popup', async () => {
+        const page = await browser.context.newPage();
+        await page.goto(playground.url);
+        await page.locator('#engine[data-ready=in-page]').waitFor();
+        await page.getByLabel('Server URL').fill(server.issuer);
+        await page.locator('input[name=mode][value=remote]').check();
+        await page.locator('#engine[data-ready=remote]').waitFor();
+        const popupOpened = page.waitForEvent('popup');
+        await page.getByRole('button', { name: 'Run all steps' }).click();
+        const popup = await popupOpened;
+        await popup.getByRole('button', { name: 'Approve' }).click();
+        await assertWholeFlow(page, { issuer: server.issuer, whoami });
+        await page.close();
+      });
+    });
+  }
 });
