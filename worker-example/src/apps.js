@@ -7,6 +7,8 @@
 // nonce in an HttpOnly SameSite=Strict cookie, so another site can revoke
 // nothing and a form cannot be re-aimed at another grant.
 
+import { errorPage as pageError, escapeHtml, htmlResponse, randomToken, readCookie } from './page.js';
+
 const COOKIE_TTL_SECONDS = 3600;
 const MAX_FORM_BYTES = 4 * 1024;
 
@@ -58,10 +60,9 @@ export function clientNameBook(store) {
  * @param {{ sign(purpose: string, nonce: string, data: string): Promise<string>,
  *           verify(purpose: string, token: string, nonce: string | null, data: string): Promise<boolean> }} options.csrf
  * @param {ReturnType<typeof clientNameBook>} options.names
- * @param {object} options.ui the app's page helpers: htmlResponse, errorPage, escapeHtml, readCookie, randomToken
  */
-export function createAppsPage({ provider, user, csrf, names, ui }) {
-  const { htmlResponse, errorPage, escapeHtml, readCookie, randomToken } = ui;
+export function createAppsPage({ provider, user, csrf, names }) {
+  const errorPage = (status, message) => pageError(status, message, 'Request failed');
   const PURPOSE = 'apps-revoke/v1';
 
   function cookieFor(request) {
