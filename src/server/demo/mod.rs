@@ -9,8 +9,12 @@
 //! [`OAuthHttp::authorize_request`] and then
 //! [`Provider::complete_authorization`](crate::Provider::complete_authorization).
 
+mod apps;
 mod consent;
+mod csrf;
 mod mcp;
+mod mcp_cors;
+mod page;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -92,9 +96,15 @@ pub fn demo_router<S: Storage + 'static>(oauth: Arc<OAuthHttp<S>>) -> Result<Rou
     };
     Ok(Router::new()
         .route(&authorize_path, get(consent::show::<S>).post(consent::decide::<S>))
+        .route(&apps::path(&oauth), get(apps::show::<S>).post(apps::revoke::<S>))
         .route("/health", get(health::<S>))
         .route("/metrics", get(metrics::<S>))
-        .route(&mcp_path, post(mcp::handle))
+        .route(
+            &mcp_path,
+            post(mcp::handle)
+                .options(mcp_cors::preflight)
+                .layer(axum::middleware::map_response(mcp_cors::allow_any_origin)),
+        )
         .with_state(state)
         .merge(router(oauth)))
 }
