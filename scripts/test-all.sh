@@ -45,6 +45,9 @@ cargo test --locked --features server --bin simply-mcp-oauth-server
 # under Node and headless Chromium.
 bash scripts/test-wasm.sh
 
+step "headless Chromium: connected apps (native, Worker) and the playground (in page, native, Worker)"
+bash scripts/test-browser.sh
+
 step "the official MCP clients (TypeScript and Python SDKs, DCR and CIMD) and the conformance runner, against the native server and the Worker"
 bash scripts/test-clients.sh
 

@@ -21,7 +21,8 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::provider::AuditEvent;
+use crate::audit::AuditEvent;
+use crate::validate::{check_redirect_uri, is_valid_resource, is_valid_scope_token};
 
 /// Seconds an access token lives (the seed's `tokenExpiration`).
 pub const DEFAULT_TOKEN_EXPIRATION: u64 = 3600;
@@ -144,13 +145,13 @@ impl ProviderConfig {
             }
         }
         for resource in self.resources() {
-            if !crate::provider::is_valid_resource(&resource) {
+            if !is_valid_resource(&resource) {
                 return Err(ConfigError::new("resource", "must be an absolute URI without a fragment"));
             }
         }
         let supported = self.effective_scopes();
         for scope in &supported {
-            if !crate::provider::is_valid_scope_token(scope) {
+            if !is_valid_scope_token(scope) {
                 return Err(ConfigError::new(
                     "scopesSupported",
                     format!("{scope:?} is not a valid scope token"),
@@ -201,7 +202,7 @@ impl ClientConfig {
             return Err(ConfigError::new(field("redirectUris"), "must name at least one URI"));
         }
         for (j, uri) in self.redirect_uris.iter().enumerate() {
-            if let Err(reason) = crate::provider::check_redirect_uri(uri) {
+            if let Err(reason) = check_redirect_uri(uri) {
                 return Err(ConfigError::new(format!("{}[{j}]", field("redirectUris")), reason));
             }
         }

@@ -38,6 +38,7 @@
 #![cfg_attr(target_arch = "wasm32", deny(unsafe_code))]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod cimd;
 pub mod clock;
 pub mod config;
@@ -48,6 +49,7 @@ pub mod params;
 pub mod provider;
 pub mod storage;
 pub mod uri;
+pub mod validate;
 
 #[cfg(all(feature = "server", not(target_arch = "wasm32")))]
 pub mod server;

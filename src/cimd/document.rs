@@ -12,8 +12,8 @@ use serde_json::{Map, Value};
 
 use super::fetch::MAX_DOCUMENT_BYTES;
 use crate::clock::UnixTime;
-use crate::provider::{check_redirect_uri, parse_scope};
 use crate::storage::{AuthMethod, ClientOrigin, ClientRecord};
+use crate::validate::{check_redirect_uri, parse_scope};
 
 /// Most redirect URIs a document may list (as for a registration).
 pub const MAX_REDIRECT_URIS: usize = 10;

@@ -8,8 +8,9 @@ use http::{HeaderMap, Response, StatusCode};
 use super::errors::{error_response, error_with_status, quoted_string_safe, set_dynamic};
 use super::metadata::resource_metadata_url;
 use crate::error::{ErrorCode, OAuthError};
-use crate::provider::{same_resource, AuthInfo, Provider};
+use crate::provider::{AuthInfo, Provider};
 use crate::storage::Storage;
+use crate::validate::same_resource;
 
 /// The scope that asks for refresh tokens (OpenID Connect Core §11); a
 /// resource never asks for it in a challenge.

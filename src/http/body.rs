@@ -86,3 +86,19 @@ fn wrong_media_type(expected: &str) -> Response<Bytes> {
     let error = OAuthError::invalid_request(format!("Content-Type must be {expected}"));
     error_with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE, &error)
 }
+
+/// `invalid_request` if any of `names` is repeated (RFC 6749 §3.2); a repeated
+/// `resource` is `invalid_target`, since one token serves one resource here.
+pub(crate) fn check_single_valued(params: &Params, names: &[&str]) -> Result<(), Response<Bytes>> {
+    for name in names {
+        if let Err(error) = params.single(name) {
+            let error = if *name == "resource" {
+                OAuthError::new(ErrorCode::InvalidTarget, "only one resource per request is supported")
+            } else {
+                error
+            };
+            return Err(error_response(&error));
+        }
+    }
+    Ok(())
+}

@@ -132,7 +132,7 @@ pub(crate) fn token_form(
     realm: &str,
 ) -> Result<(ClientAuth, String), Response<Bytes>> {
     let params = super::body::form(request)?;
-    super::token::check_single_valued(&params, &["token", "token_type_hint", "client_id", "client_secret"])?;
+    super::body::check_single_valued(&params, &["token", "token_type_hint", "client_id", "client_secret"])?;
     let auth = client_auth(request.headers(), &params, realm)?;
     let token = params.required("token").map_err(|e| error_response(&e))?;
     Ok((auth, token.to_string()))

@@ -8,7 +8,6 @@ use super::body;
 use super::client_auth::{client_auth, client_error};
 use super::errors::{error_response, json_response};
 use crate::error::{ErrorCode, OAuthError};
-use crate::params::Params;
 use crate::provider::Provider;
 use crate::storage::Storage;
 
@@ -37,7 +36,7 @@ async fn run<S: Storage>(
     request: &Request<Bytes>,
 ) -> Result<Response<Bytes>, Response<Bytes>> {
     let params = body::form(request)?;
-    check_single_valued(&params, &SINGLE_VALUED)?;
+    body::check_single_valued(&params, &SINGLE_VALUED)?;
     let realm = provider.config().issuer.as_str();
     let auth = client_auth(request.headers(), &params, realm)?;
     let fail = |e: OAuthError| client_error(&e, &auth, realm);
@@ -62,20 +61,4 @@ async fn run<S: Storage>(
         )),
     };
     issued.map(|tokens| json_response(StatusCode::OK, &tokens)).map_err(fail)
-}
-
-/// `invalid_request` if any of `names` is repeated (RFC 6749 §3.2); a repeated
-/// `resource` is `invalid_target`, since one token serves one resource here.
-pub(crate) fn check_single_valued(params: &Params, names: &[&str]) -> Result<(), Response<Bytes>> {
-    for name in names {
-        if let Err(error) = params.single(name) {
-            let error = if *name == "resource" {
-                OAuthError::new(ErrorCode::InvalidTarget, "only one resource per request is supported")
-            } else {
-                error
-            };
-            return Err(error_response(&error));
-        }
-    }
-    Ok(())
 }

@@ -7,13 +7,13 @@
 
 use serde_json::{Map, Value};
 
-use super::validate::{is_valid_resource, parse_scope, redirect_uri_matches, same_resource};
 use super::{AuditKind, Provider};
 use crate::crypto::{is_valid_s256_challenge, random_id, timed_secret, SecretDigest};
 use crate::error::{ErrorCode, OAuthError};
 use crate::params::Params;
 use crate::storage::{ClientOrigin, GrantRecord, PendingCode, Storage};
 use crate::uri::Uri;
+use crate::validate::{is_valid_resource, parse_scope, redirect_uri_matches, same_resource};
 
 /// A checked authorization request, waiting for the user's decision.
 #[derive(Debug, Clone, PartialEq, Eq)]

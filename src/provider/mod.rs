@@ -33,7 +33,6 @@ mod clients;
 mod register;
 mod token;
 mod tokens;
-mod validate;
 
 use std::sync::Arc;
 
@@ -45,17 +44,17 @@ use crate::config::{ConfigError, ProviderConfig};
 use crate::error::OAuthError;
 use crate::storage::{HealthCheck, Storage};
 
-pub use audit::{AuditEvent, AuditKind};
+pub use crate::audit::{AuditEvent, AuditKind};
+pub use crate::validate::{
+    check_redirect_uri, is_loopback_host, is_valid_resource, is_valid_scope_token, parse_scope,
+    redirect_uri_matches, same_resource,
+};
 pub use authorize::{Approval, AuthorizationRequest, AuthorizeError};
 pub use client_cache::CLIENT_CACHE_SECONDS;
 pub use clients::ClientAuth;
 pub use register::{ClientMetadata, RegisteredClient};
 pub use token::TokenResponse;
 pub use tokens::{AuthInfo, Introspection, TokenKind};
-pub use validate::{
-    check_redirect_uri, is_loopback_host, is_valid_resource, is_valid_scope_token, parse_scope,
-    redirect_uri_matches, same_resource,
-};
 
 /// The authorization server (the seed's `SimplyMCPOAuthProvider`).
 pub struct Provider<S: Storage> {

@@ -3,11 +3,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::clients::secret_digest;
-use super::validate::{check_redirect_uri, parse_scope};
 use super::{AuditKind, Provider};
 use crate::crypto::{random_id, random_secret};
 use crate::error::{ErrorCode, OAuthError};
 use crate::storage::{AuthMethod, ClientOrigin, ClientRecord, Storage};
+use crate::validate::{check_redirect_uri, parse_scope};
 
 /// Most redirect URIs one registration may carry.
 const MAX_REDIRECT_URIS: usize = 10;

@@ -11,7 +11,6 @@ use serde::Serialize;
 
 use super::clients::allows_grant;
 use super::tokens::split_token;
-use super::validate::parse_scope;
 use super::{AuditKind, Provider};
 use crate::crypto::{
     derive_successor, is_valid_pkce_verifier, pkce_s256, random_id, rotation_salt, timed_secret, SecretDigest,
@@ -21,6 +20,7 @@ use crate::storage::{
     ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, IssuedAccess, NewAccess, Redemption,
     RotateOutcome, Rotation, Storage,
 };
+use crate::validate::parse_scope;
 
 use super::ClientAuth;
 

@@ -2,11 +2,17 @@
 // (deno/main.js): an MCP server behind OAuth 2.1 with simply-mcp-oauth.
 //
 //   /authorize          consent page (GET) and decision (POST), CSRF-protected
+//   /apps               the user's connected apps (GET) and revocation (POST), CSRF-protected
 //   /mcp                the protected MCP endpoint (JSON-RPC over HTTP POST)
 //   everything else     provider.fetch: metadata, /token, /register, /revoke, ...
 //
 // It only uses web-standard APIs (Request, Response, Web Crypto), so it runs
 // unchanged in workerd, Deno, Node and browsers.
+
+import { clientNameBook, createAppsPage } from './apps.js';
+import { base64url, errorPage, escapeHtml, fromBase64url, htmlResponse, randomToken, readCookie } from './page.js';
+
+export { escapeHtml, randomToken } from './page.js';
 
 const encoder = new TextEncoder();
 
@@ -15,37 +21,6 @@ export const PROTOCOL_VERSIONS = ['2025-06-18', '2025-03-26', '2024-11-05'];
 
 const MAX_BODY_BYTES = 64 * 1024;
 const CONSENT_TTL_SECONDS = 600;
-
-/** Escapes text for HTML element content and quoted attribute values. */
-export function escapeHtml(value) {
-  return String(value ?? '').replace(/[&<>"'`]/g, (c) => `&#${c.charCodeAt(0)};`);
-}
-
-function base64url(bytes) {
-  let binary = '';
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
-}
-
-function fromBase64url(text) {
-  if (!/^[A-Za-z0-9_-]{1,100}$/.test(text)) return null;
-  const binary = atob(text.replace(/-/g, '+').replace(/_/g, '/') + '='.repeat((4 - (text.length % 4)) % 4));
-  return Uint8Array.from(binary, (c) => c.charCodeAt(0));
-}
-
-/** A random string with 256 bits of entropy (base64url). */
-export function randomToken() {
-  return base64url(crypto.getRandomValues(new Uint8Array(32)));
-}
-
-function readCookie(request, name) {
-  const header = request.headers.get('cookie') ?? '';
-  for (const part of header.split(';')) {
-    const index = part.indexOf('=');
-    if (index > 0 && part.slice(0, index).trim() === name) return part.slice(index + 1).trim();
-  }
-  return null;
-}
 
 /** Reads and drops a request's body, at most MAX_BODY_BYTES; false if it was larger or unreadable. */
 async function drained(request) {
@@ -79,35 +54,6 @@ function tooLarge(request) {
   return Number.isFinite(length) && length > MAX_BODY_BYTES;
 }
 
-const PAGE_HEADERS = {
-  'content-type': 'text/html; charset=utf-8',
-  'cache-control': 'no-store',
-  // No scripts, no framing (clickjacking of the Approve button), no referrer.
-  // No form-action: browsers apply it to the redirect that follows the POST.
-  'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
-  'x-frame-options': 'DENY',
-  'x-content-type-options': 'nosniff',
-  'referrer-policy': 'no-referrer',
-};
-
-function page(title, body) {
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${escapeHtml(title)}</title>
-<style>
-body{font-family:system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem;color:#222}
-dl{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dt{font-weight:600}dd{margin:0;word-break:break-all}
-button{font-size:1rem;padding:.5rem 1.2rem;margin-right:.5rem}.note{color:#666;font-size:.9rem}
-.target{font-size:1.25rem}.warn{background:#fde2e1;border:1px solid #d9534f;padding:.75rem;border-radius:6px}
-</style></head><body>
-${body}
-</body></html>`;
-}
-
-function htmlResponse(status, title, body, headers = {}) {
-  return new Response(page(title, body), { status, headers: { ...PAGE_HEADERS, ...headers } });
-}
-
 /** The host (and port) of a redirect URI, or the scheme of an app-specific one. */
 function redirectTarget(uri) {
   try {
@@ -116,10 +62,6 @@ function redirectTarget(uri) {
   } catch {
     return uri;
   }
-}
-
-function errorPage(status, message) {
-  return htmlResponse(status, 'Authorization error', `<h1>Authorization error</h1><p>${escapeHtml(message)}</p>`);
 }
 
 function json(status, value, headers = {}) {
@@ -135,10 +77,12 @@ function json(status, value, headers = {}) {
  * @param {string} options.csrfSecret the HMAC key of the consent form (at least 32 characters)
  * @param {string} options.demoUser the sign-in stub's user: every approval is made as this subject
  * @param {string[]} [options.requiredScopes] scopes a token needs for /mcp (default ['mcp'])
+ * @param {{get(key: string): Promise<string | null>, put(key: string, value: string): Promise<void>}} [options.clientNames]
+ *   where /apps keeps the client names shown at consent (default: in memory)
  * @param {{name: string, version: string}} [options.serverInfo]
  * @returns {{ fetch(request: Request): Promise<Response> }}
  */
-export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['mcp'], serverInfo }) {
+export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['mcp'], serverInfo, clientNames }) {
   if (!provider) throw new TypeError('createApp needs a provider');
   if (typeof csrfSecret !== 'string' || csrfSecret.length < 32) {
     throw new TypeError('createApp needs a csrfSecret of at least 32 characters');
@@ -151,22 +95,30 @@ export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['m
     'verify',
   ]);
 
-  // The form's CSRF token: HMAC(key, nonce | user | authorization parameters).
-  // The nonce is in an HttpOnly SameSite=Strict cookie, so a cross-site page
-  // can neither read the token of another form nor send the cookie with a
-  // forged POST; the parameters are bound, so a form cannot be re-targeted.
-  const message = (nonce, authz) => encoder.encode(`consent/v1\n${nonce}\n${demoUser}\n${authz}`);
+  // A form's CSRF token: HMAC(key, purpose | nonce | user | data), data being
+  // the authorization parameters (consent) or the grant id (apps). The nonce
+  // is in an HttpOnly SameSite=Strict cookie, so a cross-site page can neither
+  // read the token of another form nor send the cookie with a forged POST;
+  // the data is bound, so a form cannot be re-targeted; the purpose keeps one
+  // form's token out of the other.
+  const message = (purpose, nonce, data) => encoder.encode(`${purpose}\n${nonce}\n${demoUser}\n${data}`);
 
-  async function sign(nonce, authz) {
-    return base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await keyPromise, message(nonce, authz))));
+  async function signFor(purpose, nonce, data) {
+    return base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await keyPromise, message(purpose, nonce, data))));
   }
 
-  async function verify(token, nonce, authz) {
+  async function verifyFor(purpose, token, nonce, data) {
     const signature = fromBase64url(token);
     if (!signature || !nonce) return false;
     // crypto.subtle.verify compares the MACs in constant time.
-    return crypto.subtle.verify('HMAC', await keyPromise, signature, message(nonce, authz));
+    return crypto.subtle.verify('HMAC', await keyPromise, signature, message(purpose, nonce, data));
   }
+
+  const sign = (nonce, authz) => signFor('consent/v1', nonce, authz);
+  const verify = (token, nonce, authz) => verifyFor('consent/v1', token, nonce, authz);
+
+  const names = clientNameBook(clientNames);
+  const apps = createAppsPage({ provider, user: demoUser, csrf: { sign: signFor, verify: verifyFor }, names });
 
   function cookieFor(request) {
     const secure = new URL(request.url).protocol === 'https:';
@@ -241,6 +193,7 @@ ${warning}<dl>
     const decision = form.get('decision');
     let location;
     if (decision === 'approve') {
+      await names.remember(parsed.request.clientId, parsed.request.clientName);
       location = await provider.completeAuthorization(parsed.request, { subject: demoUser, props: { login: 'demo' } });
     } else if (decision === 'deny') {
       location = await provider.denyAuthorization(parsed.request);
@@ -311,10 +264,34 @@ ${warning}<dl>
     }
   }
 
+  // CORS on /mcp, as on the OAuth endpoints: browser MCP clients (the
+  // playground in pkg/playground/) run on other origins. The token is a
+  // header, no cookie is involved, so any origin is safe.
+  function withCors(response) {
+    const headers = new Headers(response.headers);
+    headers.set('access-control-allow-origin', '*');
+    headers.set('access-control-expose-headers', 'WWW-Authenticate, Mcp-Session-Id');
+    return new Response(response.body, { status: response.status, headers });
+  }
+
+  function mcpPreflight() {
+    return new Response(null, {
+      status: 204,
+      headers: {
+        allow: 'POST, OPTIONS',
+        'access-control-allow-origin': '*',
+        'access-control-allow-methods': 'POST, OPTIONS',
+        'access-control-allow-headers': 'Authorization, Content-Type, MCP-Protocol-Version, Mcp-Session-Id',
+        'access-control-max-age': '86400',
+      },
+    });
+  }
+
   function home() {
     const body = `<h1>${escapeHtml(serverInfo.name)}</h1>
 <p>An MCP server behind OAuth 2.1. MCP endpoint: <code>${escapeHtml(provider.issuer)}/mcp</code>.</p>
-<p class="note">Metadata: <code>/.well-known/oauth-authorization-server</code>, <code>/.well-known/oauth-protected-resource/mcp</code></p>`;
+<p class="note">Metadata: <code>/.well-known/oauth-authorization-server</code>, <code>/.well-known/oauth-protected-resource/mcp</code></p>
+<p><a href="/apps">Connected apps</a>: the apps you have authorized, and a button to revoke each.</p>`;
     return htmlResponse(200, serverInfo.name, body);
   }
 
@@ -325,7 +302,12 @@ ${warning}<dl>
       if (request.method === 'POST') return decide(request);
       return new Response(null, { status: 405, headers: { allow: 'GET, POST' } });
     }
-    if (pathname === '/mcp') return mcp(request);
+    if (pathname === '/apps') {
+      if (request.method === 'GET') return apps.show(request);
+      if (request.method === 'POST') return apps.revoke(request);
+      return new Response(null, { status: 405, headers: { allow: 'GET, POST' } });
+    }
+    if (pathname === '/mcp') return request.method === 'OPTIONS' ? mcpPreflight() : withCors(await mcp(request));
     if (pathname === '/' && request.method === 'GET') return home();
     return provider.fetch(request); // metadata, /token, /register, /revoke, /introspect; 404 otherwise
   }

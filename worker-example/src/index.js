@@ -60,6 +60,7 @@ async function build(env, issuer) {
     provider,
     csrfSecret: env.CSRF_SECRET || (await deploymentSecret(env.OAUTH_KV)),
     demoUser: env.DEMO_USER || 'demo-user',
+    clientNames: env.OAUTH_KV, // the names /apps shows (KV: read often, written on a change)
   });
 }
 

@@ -1,25 +1,18 @@
 //! The demo's consent page: `GET /authorize` shows the request, `POST
 //! /authorize` records the decision.
 //!
-//! CSRF: the `GET` sets an `HttpOnly; SameSite=Strict` cookie holding a random
-//! nonce and puts HMAC-SHA256(key, nonce || canonical parameters) in the form.
-//! The `POST` needs both and a match, so neither another site nor a tampered
+//! CSRF ([`csrf`](super::csrf)): the form's token binds the cookie's nonce
+//! and the authorization parameters, so neither another site nor a tampered
 //! form can approve a grant; a failure is a 400 page, never a redirect.
 
-use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::response::Response;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
-use http::header::{
-    CACHE_CONTROL, CONTENT_TYPE, COOKIE, LOCATION, REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS,
-    X_FRAME_OPTIONS,
-};
-use http::{HeaderValue, StatusCode};
-use sha2::{Digest as _, Sha256};
+use http::header::SET_COOKIE;
+use http::StatusCode;
 
+use super::csrf::{self, CsrfCookie};
+use super::page::{html, see_other};
 use super::{DemoState, DEMO_SUBJECT};
-use crate::crypto::{constant_time_eq, random_secret};
 use crate::error::{ErrorCode, OAuthError};
 use crate::http::escape_html as escape;
 use crate::params::Params;
@@ -34,8 +27,17 @@ const CSRF_FIELD: &str = "csrf_token";
 const ACTION_FIELD: &str = "action";
 /// How long a consent form stays usable (seconds).
 const COOKIE_MAX_AGE: u32 = 600;
-/// No scripts, no framing (consent pages are a clickjacking target), no leaks.
-const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'";
+/// Binds a token to this form (the apps page has its own).
+const PURPOSE: &str = "consent/v1";
+
+fn cookie<S: Storage>(state: &DemoState<S>) -> CsrfCookie<'_> {
+    CsrfCookie {
+        name: COOKIE_NAME,
+        path: &state.authorize_path,
+        max_age: COOKIE_MAX_AGE,
+        secure: state.secure_cookie,
+    }
+}
 
 /// `GET /authorize`: checks the request through the HTTP layer and shows it.
 pub(super) async fn show<S: Storage + 'static>(
@@ -52,22 +54,14 @@ pub(super) async fn show<S: Storage + 'static>(
     crate::server::trace::record_client_id(&authorization.client_id);
     let params = Params::parse(request.uri().query().unwrap_or_default());
     let fields = authorization_fields(&params);
-    let nonce = match cookie_nonce(request.headers()) {
-        Some(nonce) => nonce,
-        None => match random_secret() {
-            Ok(nonce) => nonce,
-            Err(_) => return error_page(&OAuthError::new(ErrorCode::ServerError, "no randomness")),
-        },
+    let cookie = cookie(&state);
+    let Ok(nonce) = cookie.nonce_or_fresh(request.headers()) else {
+        return error_page(&OAuthError::new(ErrorCode::ServerError, "no randomness"));
     };
-    let token = csrf_token(&state.csrf_key, &nonce, &fields);
+    let token = csrf::token(&state.csrf_key, PURPOSE, &nonce, &fields);
     let mut response =
         html(StatusCode::OK, consent_page(&authorization, &fields, &token, &state.authorize_path));
-    let secure = if state.secure_cookie { "; Secure" } else { "" };
-    let cookie = format!(
-        "{COOKIE_NAME}={nonce}; Path={}; Max-Age={COOKIE_MAX_AGE}; HttpOnly; SameSite=Strict{secure}",
-        state.authorize_path
-    );
-    if let Ok(value) = HeaderValue::try_from(cookie) {
+    if let Some(value) = cookie.set(&nonce) {
         response.headers_mut().insert(SET_COOKIE, value);
     }
     response
@@ -92,11 +86,12 @@ pub(super) async fn decide<S: Storage + 'static>(
         "the consent form is missing, expired or was not issued by this server; start again from the application",
     ))
     };
-    let (Some(nonce), Ok(Some(token))) = (cookie_nonce(request.headers()), form.single(CSRF_FIELD)) else {
+    let (Some(nonce), Ok(Some(token))) = (cookie(&state).nonce(request.headers()), form.single(CSRF_FIELD))
+    else {
         return forged();
     };
     let fields = authorization_fields(&form);
-    if !constant_time_eq(&csrf_token(&state.csrf_key, &nonce, &fields), token) {
+    if !csrf::verify(&state.csrf_key, PURPOSE, &nonce, &fields, token) {
         return forged();
     }
     let approve = match form.single(ACTION_FIELD) {
@@ -126,44 +121,6 @@ pub(super) async fn decide<S: Storage + 'static>(
 /// The authorization parameters of a query or form: every pair but our own fields.
 fn authorization_fields(params: &Params) -> Vec<(String, String)> {
     params.pairs().iter().filter(|(name, _)| name != CSRF_FIELD && name != ACTION_FIELD).cloned().collect()
-}
-
-/// The nonce from our cookie, if present and well-formed (43 base64url characters).
-fn cookie_nonce(headers: &http::HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.trim())
-        .filter(|value| value.len() == 43 && URL_SAFE_NO_PAD.decode(value).is_ok())
-        .map(str::to_string)
-}
-
-/// HMAC-SHA256(key, nonce || 0 || canonical fields), base64url. The fields
-/// are sorted, so the token does not depend on the order a browser submits them.
-fn csrf_token(key: &[u8; 32], nonce: &str, fields: &[(String, String)]) -> String {
-    let mut sorted: Vec<_> = fields.iter().collect();
-    sorted.sort();
-    let canonical = form_urlencoded::Serializer::new(String::new())
-        .extend_pairs(sorted.iter().map(|(k, v)| (k, v)))
-        .finish();
-    let mut inner_pad = [0x36u8; 64];
-    let mut outer_pad = [0x5cu8; 64];
-    for (i, byte) in key.iter().enumerate() {
-        inner_pad[i] ^= byte;
-        outer_pad[i] ^= byte;
-    }
-    let inner = Sha256::new()
-        .chain_update(inner_pad)
-        .chain_update(nonce.as_bytes())
-        .chain_update([0u8])
-        .chain_update(canonical.as_bytes())
-        .finalize();
-    let mac = Sha256::new().chain_update(outer_pad).chain_update(inner).finalize();
-    URL_SAFE_NO_PAD.encode(mac)
 }
 
 /// Where the browser will be sent: the host of the redirect URI, or the
@@ -245,61 +202,12 @@ receive the authorization. Approve only if you started this application yourself
 
 /// An error shown to the user, never redirected.
 fn error_page(error: &OAuthError) -> Response {
-    let status = match error.code {
-        ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-        ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
-        _ => StatusCode::BAD_REQUEST,
-    };
-    let page = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Authorization failed</title></head>\
-         <body><h1>Authorization failed</h1><p><code>{}</code>: {}</p></body></html>\n",
-        escape(error.code.as_str()),
-        escape(&error.description)
-    );
-    html(status, page)
-}
-
-/// An HTML response that is never cached, framed or sniffed.
-fn html(status: StatusCode, page: String) -> Response {
-    let mut response = Response::new(Body::from(page));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
-    headers.insert("content-security-policy", HeaderValue::from_static(CSP));
-    response
-}
-
-/// `303 See Other`: the browser follows with a `GET`, as a form result should.
-fn see_other(location: &str) -> Response {
-    let Ok(value) = HeaderValue::try_from(location) else {
-        return error_page(&OAuthError::new(ErrorCode::ServerError, "unusable redirect URI"));
-    };
-    let mut response = Response::new(Body::empty());
-    *response.status_mut() = StatusCode::SEE_OTHER;
-    response.headers_mut().insert(LOCATION, value);
-    response.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
+    super::page::error_page("Authorization failed", error)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn token_binds_nonce_and_fields_not_order() {
-        let key = [7u8; 32];
-        let a = vec![("a".to_string(), "1".to_string()), ("b".to_string(), "2".to_string())];
-        let b = vec![("b".to_string(), "2".to_string()), ("a".to_string(), "1".to_string())];
-        let nonce = "n".repeat(43);
-        assert_eq!(csrf_token(&key, &nonce, &a), csrf_token(&key, &nonce, &b));
-        assert_ne!(csrf_token(&key, &nonce, &a), csrf_token(&key, &"m".repeat(43), &a));
-        let c = vec![("a".to_string(), "1".to_string()), ("b".to_string(), "3".to_string())];
-        assert_ne!(csrf_token(&key, &nonce, &a), csrf_token(&key, &nonce, &c));
-    }
 
     #[test]
     fn consent_shows_the_target_host_the_metadata_url_and_warns_for_loopback() {
@@ -323,15 +231,5 @@ mod tests {
         request.loopback_only = false;
         let page = consent_page(&request, &[], "t", "/authorize");
         assert!(page.contains("client id <code>") && !page.contains("class=\"warn\""));
-    }
-
-    #[test]
-    fn reads_only_a_well_formed_nonce() {
-        let mut headers = http::HeaderMap::new();
-        let nonce = "A".repeat(43);
-        headers.insert(COOKIE, HeaderValue::try_from(format!("x=1; {COOKIE_NAME}={nonce}")).unwrap());
-        assert_eq!(cookie_nonce(&headers), Some(nonce));
-        headers.insert(COOKIE, HeaderValue::from_static("simply_mcp_oauth_csrf=short"));
-        assert_eq!(cookie_nonce(&headers), None);
     }
 }

@@ -9,8 +9,12 @@
 //! [`OAuthHttp::authorize_request`] and then
 //! [`Provider::complete_authorization`](crate::Provider::complete_authorization).
 
+mod apps;
 mod consent;
+mod csrf;
 mod mcp;
+mod mcp_cors;
+mod page;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -106,9 +110,15 @@ pub fn demo_router<S: Storage + 'static>(
     };
     let app = Router::new()
         .route(&authorize_path, get(consent::show::<S>).post(consent::decide::<S>))
+        .route(&apps::path(&oauth), get(apps::show::<S>).post(apps::revoke::<S>))
         .route("/health", get(health::<S>))
         .route("/metrics", get(metrics_page::<S>))
-        .route(&mcp_path, post(mcp::handle))
+        .route(
+            &mcp_path,
+            post(mcp::handle)
+                .options(mcp_cors::preflight)
+                .layer(axum::middleware::map_response(mcp_cors::allow_any_origin)),
+        )
         .with_state(state)
         .merge(router(oauth));
     // Last, so that they wrap every route above (and the fallback); the
