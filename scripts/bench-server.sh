@@ -26,7 +26,10 @@ free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1
 start_server() {
   local log=$1
   shift
-  "$server_bin" --bind 127.0.0.1:0 "$@" >"$log" 2>&1 &
+  # Request logging off (RUST_LOG=warn) unless the caller sets RUST_LOG: at
+  # the default level every request is two log lines, which would measure the
+  # log file and, over a soak, fill the disk.
+  RUST_LOG=${RUST_LOG:-warn} "$server_bin" --bind 127.0.0.1:0 "$@" >"$log" 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
   for _ in $(seq 200); do
