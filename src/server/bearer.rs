@@ -1,6 +1,8 @@
 //! Guarding the application's own routes: a bearer-token extractor backed by
-//! [`OAuthHttp::authenticate`], and [`BearerGuard::check_request`] for
-//! handlers that own the whole request.
+//! [`OAuthHttp::authenticate`], [`BearerGuard::check_request`] for
+//! handlers that own the whole request, and [`BearerGuard::step_up`] for an
+//! operation that needs more scopes than the route. The same check as a
+//! tower layer is [`BearerLayer`](super::BearerLayer).
 //!
 //! An early `401`/`403` must not cost the client its kept-alive connection.
 //! Every MCP client's first request is an unauthenticated `POST /mcp`, and
@@ -15,6 +17,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use axum::body::HttpBody;
 use axum::extract::{FromRef, FromRequestParts, Request};
 use axum::response::Response;
 use bytes::Bytes;
@@ -101,14 +104,52 @@ impl BearerGuard {
         match self.check(&parts).await {
             Ok(auth) => Ok((auth, Request::from_parts(parts, body))),
             Err(mut rejection) => {
-                let drained =
-                    tokio::time::timeout(DRAIN_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect());
-                if !matches!(drained.await, Ok(Ok(_))) {
-                    close_after(&mut rejection);
-                }
+                drain_before_rejecting(body, &mut rejection).await;
                 Err(rejection)
             }
         }
+    }
+
+    /// Step-up for one operation behind the guard that needs more than its
+    /// scopes (one MCP tool, say): `Ok` when `auth` holds every scope in
+    /// `extra`, else the `403 insufficient_scope` challenge naming the
+    /// guard's scopes plus `extra`, so the client can ask for all of them
+    /// at once (RFC 6750 §3.1; MCP authorization, "Step-Up Authorization").
+    ///
+    /// The challenge comes from the HTTP layer, which checks the token again
+    /// (one store read, only on this refusal path); a token revoked meanwhile
+    /// gets its `401` instead.
+    pub async fn step_up(&self, parts: &Parts, auth: &AuthInfo, extra: &[&str]) -> Result<(), Response> {
+        if extra.iter().all(|scope| auth.scopes.iter().any(|held| held == scope)) {
+            return Ok(());
+        }
+        let mut scopes: Vec<String> = self.required_scopes.to_vec();
+        for scope in extra {
+            if !scopes.iter().any(|s| s == scope) {
+                scopes.push(scope.to_string());
+            }
+        }
+        let wider = Self { auth: Arc::clone(&self.auth), required_scopes: scopes.into() };
+        wider.check(parts).await.map(drop)
+    }
+
+    /// This guard as a tower layer: see [`BearerLayer`](super::BearerLayer).
+    pub fn layer(self) -> super::BearerLayer {
+        super::BearerLayer::new(self)
+    }
+}
+
+/// Reads and drops a rejected request's body (at most [`MAX_BODY_BYTES`],
+/// within [`DRAIN_TIMEOUT`]) so the connection stays usable; a body that is
+/// larger, slower or unreadable makes the rejection say `Connection: close`.
+pub(super) async fn drain_before_rejecting<B>(body: B, rejection: &mut Response)
+where
+    B: HttpBody,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, Limited::new(body, MAX_BODY_BYTES).collect());
+    if !matches!(drained.await, Ok(Ok(_))) {
+        close_after(rejection);
     }
 }
 

@@ -37,6 +37,7 @@
 mod bearer;
 mod body;
 pub mod demo;
+mod layer;
 pub mod metrics;
 pub mod trace;
 
@@ -52,6 +53,7 @@ use crate::storage::Storage;
 
 pub use bearer::{BearerAuth, BearerGuard};
 pub use body::{buffer_request, into_axum_response, MAX_BODY_BYTES};
+pub use layer::{BearerLayer, BearerService};
 
 /// A router serving the OAuth endpoints (metadata, `/token`, `/register`,
 /// `/revoke`, `/introspect`, with their CORS preflights) by forwarding every

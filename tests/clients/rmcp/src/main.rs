@@ -4,6 +4,7 @@
 //! browser of ours on the consent page.
 //!
 //!   rmcp-client-test --url <server>/mcp [--cimd <https client_id URL>] [--label L]
+//!                    [--step-up <tool> [--step-up-stop-at-403]]
 //!
 //! Steps:
 //! 1. connect without a token: the server's 401 and its `WWW-Authenticate`
@@ -31,6 +32,15 @@
 //!    end, the two refresh tokens rmcp rotated out are replayed at the token
 //!    endpoint and must get `invalid_grant`: the server saw the refreshes.
 //!
+//! 6. with `--step-up <tool>` (the rmcp example server's `server_stats`):
+//!    the tool is refused with a 403 `insufficient_scope` challenge that
+//!    names a scope the token lacks (`ServiceError::auth_challenge`); then
+//!    rmcp's own scope upgrade (`OAuthState::request_scope_upgrade`, from
+//!    the stored credentials): a second consent that asks for the union, a
+//!    new token, and the tool succeeds in a new session. With
+//!    `--step-up-stop-at-403` only the refusal is checked (for a client
+//!    registered by DCR, which may ask only for the scopes it registered).
+//!
 //! Every OAuth request rmcp makes goes through a logging `OAuthHttpClient`
 //! around rmcp's default one, so the grants are checked from the wire with
 //! the server's status codes. Exit status 77: skipped (the server does not
@@ -42,7 +52,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use rmcp::model::{CallToolRequestParams, ClientConfig};
-use rmcp::transport::auth::{default_oauth_http_client, AuthorizationCallback, OAuthState};
+use rmcp::transport::auth::{
+    default_oauth_http_client, AuthorizationCallback, OAuthClientConfig, OAuthState,
+};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
 use rmcp::transport::{
     AuthClient, AuthorizationManager, AuthorizationRequest, CredentialStore, InMemoryCredentialStore,
@@ -69,10 +81,13 @@ struct Args {
     url: String,
     cimd: Option<String>,
     label: String,
+    step_up: Option<String>,
+    stop_at_403: bool,
 }
 
 fn parse_args() -> Result<Args, Failure> {
-    let mut args = Args { url: String::new(), cimd: None, label: "rmcp".into() };
+    let mut args =
+        Args { url: String::new(), cimd: None, label: "rmcp".into(), step_up: None, stop_at_403: false };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
         let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
@@ -80,6 +95,8 @@ fn parse_args() -> Result<Args, Failure> {
             "--url" => args.url = value()?,
             "--cimd" => args.cimd = Some(value()?),
             "--label" => args.label = value()?,
+            "--step-up" => args.step_up = Some(value()?),
+            "--step-up-stop-at-403" => args.stop_at_403 = true,
             other => return Err(format!("unknown argument {other}")),
         }
     }
@@ -347,6 +364,43 @@ fn refresh_grants(exchanges: &Arc<Mutex<Vec<Exchange>>>, from: usize) -> Vec<(St
     exchanges.lock().unwrap()[from..].iter().filter_map(|e| e.grant.clone().map(|g| (g, e.status))).collect()
 }
 
+/// An `AuthorizationManager` whose OAuth requests are logged into
+/// `exchanges`, keeping its credentials in `store`.
+async fn new_manager(
+    url: &str,
+    exchanges: &Arc<Mutex<Vec<Exchange>>>,
+    store: &InMemoryCredentialStore,
+    label: &str,
+) -> Result<AuthorizationManager, Failure> {
+    let logging = LoggingOAuthHttp {
+        inner: Box::new(default_oauth_http_client().map_err(|e| e.to_string())?),
+        exchanges: Arc::clone(exchanges),
+        label: label.to_string(),
+    };
+    let mut manager = AuthorizationManager::new_with_oauth_http_client(url, Arc::new(logging))
+        .await
+        .map_err(|e| format!("AuthorizationManager: {e}"))?;
+    manager.set_credential_store(store.clone());
+    Ok(manager)
+}
+
+/// The scopes of the session's token, as the server's `whoami` tool reports
+/// them (its structured result: `{"scopes": [...], ...}`).
+async fn scopes_of_caller(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ClientConfig>,
+) -> Result<Vec<String>, Failure> {
+    let who =
+        client.call_tool(CallToolRequestParams::new("whoami")).await.map_err(|e| format!("whoami: {e}"))?;
+    let who = who.structured_content.ok_or("whoami has a structured result")?;
+    Ok(who["scopes"].as_array().into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect())
+}
+
+/// The value of `name="…"` in a `WWW-Authenticate` challenge.
+fn challenge_param(challenge: &str, name: &str) -> Option<String> {
+    let start = challenge.find(&format!("{name}=\""))? + name.len() + 2;
+    Some(challenge[start..].split('"').next()?.to_string())
+}
+
 fn new_transport(
     manager: AuthorizationManager,
     http: reqwest::Client,
@@ -406,22 +460,20 @@ async fn run(args: &Args) -> Result<(), Failure> {
 
     // 2. Discovery and registration, through rmcp.
     let exchanges = Arc::new(Mutex::new(Vec::new()));
-    let logging = LoggingOAuthHttp {
-        inner: Box::new(default_oauth_http_client().map_err(|e| e.to_string())?),
-        exchanges: Arc::clone(&exchanges),
-        label: label.to_string(),
-    };
     let store = InMemoryCredentialStore::new();
-    let mut manager = AuthorizationManager::new_with_oauth_http_client(args.url.as_str(), Arc::new(logging))
-        .await
-        .map_err(|e| format!("AuthorizationManager: {e}"))?;
-    manager.set_credential_store(store.clone());
+    let manager = new_manager(&args.url, &exchanges, &store, label).await?;
     let mut oauth = OAuthState::Unauthorized(manager);
     let mut request = AuthorizationRequest::new(REDIRECT_URI)
         .with_client_name("simply-mcp-oauth rmcp client test")
         .with_challenge(challenge);
     if let Some(cimd) = &args.cimd {
         request = request.with_client_metadata_url(cimd.clone());
+    }
+    if args.step_up.is_some() {
+        // Only the challenge's scopes at first (rmcp's default also asks for
+        // every scope the resource metadata lists), so that the step-up has
+        // something to add.
+        request = request.with_initial_scope_selection();
     }
     oauth.start_authorization(request).await.map_err(|e| format!("start_authorization: {e}"))?;
     let authorize_url = oauth.get_authorization_url().await.map_err(|e| e.to_string())?;
@@ -566,6 +618,10 @@ async fn run(args: &Args) -> Result<(), Failure> {
     ensure!(third_refresh != second_refresh, "the refresh token rotated again");
     println!("[{label}] refresh (rejection) ok: 401 -> refresh_token grant -> 200, retried, new access token, rotated refresh token, tools/list ok");
 
+    if let Some(tool) = &args.step_up {
+        step_up(args, tool, &client, &exchanges, &store, &http).await?;
+    }
+
     // On the server's side: the refresh tokens rmcp rotated out are dead (the
     // refreshes really happened there), and the current access token works.
     let token_endpoint = as_metadata["token_endpoint"].as_str().ok_or("no token_endpoint")?;
@@ -593,9 +649,110 @@ async fn run(args: &Args) -> Result<(), Failure> {
         );
     }
     let consents = CONSENTS.load(Ordering::SeqCst);
-    ensure!(consents == 1, "one consent in all, not {consents}");
-    println!("[{label}] one consent in all; {} OAuth requests", exchanges.lock().unwrap().len());
+    let expected = if args.step_up.is_some() && !args.stop_at_403 { 2 } else { 1 };
+    ensure!(consents == expected, "{expected} consent(s) in all, not {consents}");
+    println!("[{label}] {consents} consent(s) in all; {} OAuth requests", exchanges.lock().unwrap().len());
     client.cancel().await.map_err(|e| format!("close: {e}"))?;
+    Ok(())
+}
+
+/// 6. A tool that needs a scope the token lacks: the 403 challenge, then
+/// rmcp's scope upgrade and a second consent; the tool works afterwards.
+async fn step_up(
+    args: &Args,
+    tool: &str,
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ClientConfig>,
+    exchanges: &Arc<Mutex<Vec<Exchange>>>,
+    store: &InMemoryCredentialStore,
+    http: &reqwest::Client,
+) -> Result<(), Failure> {
+    let label = args.label.as_str();
+    let granted = scopes_of_caller(client).await?;
+    let error = match client.call_tool(CallToolRequestParams::new(tool.to_string())).await {
+        Ok(result) => {
+            return Err(format!("{tool} without its scope must be refused with a 403, got {result:?}"))
+        }
+        Err(error) => error,
+    };
+    let challenge = error
+        .auth_challenge()
+        .ok_or_else(|| format!("{tool} was refused without a challenge: {error}"))?
+        .to_string();
+    println!("[{label}] tools/call {tool}: refused; WWW-Authenticate: {challenge}");
+    ensure!(challenge.contains("error=\"insufficient_scope\""), "the challenge says insufficient_scope");
+    ensure!(
+        challenge_param(&challenge, "resource_metadata").is_some(),
+        "the challenge names resource_metadata"
+    );
+    let scope = challenge_param(&challenge, "scope").ok_or("the challenge names the scopes needed")?;
+    let missing: Vec<&str> = scope.split(' ').filter(|s| !granted.iter().any(|g| g == s)).collect();
+    ensure!(!missing.is_empty(), "the challenge's scope {scope:?} names one the token lacks ({granted:?})");
+    if args.stop_at_403 {
+        println!("[{label}] step-up: the 403 challenge is right; stopping there (--step-up-stop-at-403)");
+        return Ok(());
+    }
+
+    // rmcp's scope upgrade, from the stored client id and tokens.
+    let mut manager = new_manager(&args.url, exchanges, store, label).await?;
+    ensure!(
+        manager.initialize_from_store().await.map_err(|e| format!("initialize_from_store: {e}"))?,
+        "the stored credentials are usable"
+    );
+    // initialize_from_store configures the client with the MCP URL as its
+    // redirect URI; the upgrade's authorize URL must carry ours.
+    let (client_id, _) = manager.get_credentials().await.map_err(|e| e.to_string())?;
+    manager
+        .configure_client(OAuthClientConfig::new(client_id, REDIRECT_URI))
+        .map_err(|e| format!("configure_client: {e}"))?;
+    let mut oauth = OAuthState::Authorized(manager);
+    let upgrade_url = oauth
+        .request_scope_upgrade(&scope, REDIRECT_URI)
+        .await
+        .map_err(|e| format!("request_scope_upgrade: {e}"))?;
+    let upgrade = Url::parse(&upgrade_url).map_err(|e| e.to_string())?;
+    let asked =
+        upgrade.query_pairs().find(|(n, _)| n == "scope").map(|(_, v)| v.into_owned()).unwrap_or_default();
+    println!("[{label}] scope upgrade: authorize with scope={asked}");
+    ensure!(
+        scope.split(' ').all(|s| asked.split(' ').any(|a| a == s)),
+        "the upgrade asks for every challenged scope: {asked:?}"
+    );
+    let callback = approve_consent(http, &upgrade_url, label).await?;
+    if let Some((_, error)) = callback.query_pairs().find(|(n, _)| n == "error") {
+        let why = callback.query_pairs().find(|(n, _)| n == "error_description").map(|(_, v)| v.into_owned());
+        return Err(format!("scope upgrade refused: {error}: {}", why.unwrap_or_default()));
+    }
+    let before = exchanges.lock().unwrap().len();
+    oauth.handle_callback_url(callback.as_str()).await.map_err(|e| format!("handle_callback_url: {e}"))?;
+    let grants = refresh_grants(exchanges, before);
+    ensure!(
+        grants == [("authorization_code".to_string(), 200)],
+        "one code grant for the upgrade: {grants:?}"
+    );
+
+    let manager = oauth.into_authorization_manager().ok_or("not authorized after the upgrade")?;
+    let upgraded = client_config()
+        .serve(new_transport(manager, http.clone(), &args.url))
+        .await
+        .map_err(|e| format!("connect with the upgraded token: {e}"))?;
+    let result = upgraded
+        .call_tool(CallToolRequestParams::new(tool.to_string()))
+        .await
+        .map_err(|e| format!("tools/call {tool} after the upgrade: {e}"))?;
+    let text = serde_json::to_value(&result.content).map_err(|e| e.to_string())?[0]["text"].clone();
+    println!("[{label}] tools/call {tool} after the upgrade: {text}");
+    ensure!(result.is_error != Some(true), "{tool} succeeds after the upgrade");
+    let now_held = scopes_of_caller(&upgraded).await?;
+    ensure!(
+        missing.iter().all(|s| now_held.iter().any(|h| h == s)),
+        "the new token holds {missing:?}: {now_held:?}"
+    );
+    let consents = CONSENTS.load(Ordering::SeqCst);
+    ensure!(consents == 2, "a second consent for the upgrade, not {consents}");
+    // The session of the first token still works for what it may do.
+    ensure!(client.list_tools(None).await.is_ok(), "the first session still lists tools");
+    println!("[{label}] step-up ok: 403 insufficient_scope -> scope upgrade -> consent -> {tool} ok, scopes {now_held:?}");
+    upgraded.cancel().await.map_err(|e| format!("close: {e}"))?;
     Ok(())
 }
 
