@@ -34,6 +34,106 @@ pub const DEFAULT_KEY_PREFIX: &str = "oauth:";
 /// Longest lifetime accepted for anything: ten years. Far beyond any sane
 /// setting, and far below any overflow.
 pub const MAX_LIFETIME: u64 = 10 * 365 * 86_400;
+/// Seconds a dynamically registered client lives until it completes an
+/// authorization (its first token); then it stays.
+pub const DEFAULT_REGISTRATION_LIFETIME: u64 = 86_400;
+/// Longest `registration_lifetime` accepted: a day, so that a flood of
+/// registrations that never complete is gone within a day.
+pub const MAX_REGISTRATION_LIFETIME: u64 = 86_400;
+
+/// A request limit: at most `limit` requests per `period` seconds, with
+/// bursts up to `limit` (a token bucket that refills evenly over `period`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed per period (and the largest burst).
+    pub limit: u32,
+    /// The period, in seconds.
+    pub period: u64,
+}
+
+impl RateLimit {
+    /// `limit` requests per `period` seconds.
+    pub const fn per(limit: u32, period: u64) -> Self {
+        Self { limit, period }
+    }
+}
+
+/// The request limits of the HTTP layer (the JS `rateLimits`); `None`
+/// turns one off. A request over a limit gets `429 too_many_requests` with
+/// `Retry-After`. Per-IP limits apply when the host tells the HTTP layer the
+/// client's address (see [`crate::http::ClientIp`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// `/register` per client IP (`registerPerIp`). Default 20 per hour, as
+    /// the MCP TypeScript SDK's authorization server.
+    pub register_per_ip: Option<RateLimit>,
+    /// `/register` from everyone together (`registerTotal`): with
+    /// [`ProviderConfig::registration_lifetime`] it bounds what a flood from
+    /// many addresses can store (at most `limit × lifetime / period`
+    /// registrations that never complete). Default 1,000 per hour.
+    pub register_total: Option<RateLimit>,
+    /// `/token` per client IP (`tokenPerIp`). Default 120 per minute.
+    pub token_per_ip: Option<RateLimit>,
+    /// `/token` per `client_id` (`tokenPerClient`), whoever sends it. Default
+    /// 300 per minute. A metadata-document client id is shared by every user
+    /// of that application: raise it for one with many users.
+    pub token_per_client: Option<RateLimit>,
+    /// `/authorize` per client IP (`authorizePerIp`). Default 100 per 15
+    /// minutes, as the MCP TypeScript SDK's authorization server.
+    pub authorize_per_ip: Option<RateLimit>,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        Self {
+            register_per_ip: Some(RateLimit::per(20, 3600)),
+            register_total: Some(RateLimit::per(1000, 3600)),
+            token_per_ip: Some(RateLimit::per(120, 60)),
+            token_per_client: Some(RateLimit::per(300, 60)),
+            authorize_per_ip: Some(RateLimit::per(100, 900)),
+        }
+    }
+}
+
+impl RateLimits {
+    /// No limits at all (benchmarks, or a gateway in front that limits).
+    pub const fn off() -> Self {
+        Self {
+            register_per_ip: None,
+            register_total: None,
+            token_per_ip: None,
+            token_per_client: None,
+            authorize_per_ip: None,
+        }
+    }
+
+    /// Each limit with its JS name.
+    pub fn named(&self) -> [(&'static str, Option<RateLimit>); 5] {
+        [
+            ("registerPerIp", self.register_per_ip),
+            ("registerTotal", self.register_total),
+            ("tokenPerIp", self.token_per_ip),
+            ("tokenPerClient", self.token_per_client),
+            ("authorizePerIp", self.authorize_per_ip),
+        ]
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        for (name, rule) in self.named() {
+            let Some(rule) = rule else { continue };
+            if rule.limit == 0 {
+                return Err(ConfigError::new(format!("rateLimits.{name}.limit"), "must be at least 1"));
+            }
+            if rule.period == 0 || rule.period > MAX_LIFETIME {
+                return Err(ConfigError::new(
+                    format!("rateLimits.{name}.period"),
+                    format!("must be between 1 and {MAX_LIFETIME} seconds"),
+                ));
+            }
+        }
+        Ok(())
+    }
+}
 
 /// A client known from configuration (the seed's `clients[]` entries).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +182,14 @@ pub struct ProviderConfig {
     /// `https://` on `localhost`, `127.0.0.0/8`, `[::1]`): for local
     /// development and tests only. Off by default.
     pub cimd_allow_loopback: bool,
+    /// Seconds a dynamically registered client lives until it completes an
+    /// authorization (its first token is issued); then it stays. At most
+    /// [`MAX_REGISTRATION_LIFETIME`], so abandoned registrations are gone
+    /// within a day.
+    pub registration_lifetime: u64,
+    /// Request limits of `/register`, `/token` and `/authorize`, enforced by
+    /// the HTTP layer's rate limiter (see [`crate::rate_limit`]).
+    pub rate_limits: RateLimits,
 }
 
 impl ProviderConfig {
@@ -99,6 +207,8 @@ impl ProviderConfig {
             allow_dynamic_registration: true,
             audit: None,
             cimd_allow_loopback: false,
+            registration_lifetime: DEFAULT_REGISTRATION_LIFETIME,
+            rate_limits: RateLimits::default(),
         }
     }
 
@@ -143,6 +253,13 @@ impl ProviderConfig {
                 return Err(ConfigError::new(field, format!("must be between 1 and {MAX_LIFETIME} seconds")));
             }
         }
+        if self.registration_lifetime == 0 || self.registration_lifetime > MAX_REGISTRATION_LIFETIME {
+            return Err(ConfigError::new(
+                "registrationLifetime",
+                format!("must be between 1 and {MAX_REGISTRATION_LIFETIME} seconds"),
+            ));
+        }
+        self.rate_limits.validate()?;
         for resource in self.resources() {
             if !crate::provider::is_valid_resource(&resource) {
                 return Err(ConfigError::new("resource", "must be an absolute URI without a fragment"));
@@ -181,6 +298,8 @@ impl fmt::Debug for ProviderConfig {
             .field("token_expiration", &self.token_expiration)
             .field("refresh_token_expiration", &self.refresh_token_expiration)
             .field("code_expiration", &self.code_expiration)
+            .field("registration_lifetime", &self.registration_lifetime)
+            .field("rate_limits", &self.rate_limits)
             .finish_non_exhaustive()
     }
 }

@@ -34,6 +34,7 @@ mod cors;
 mod errors;
 mod introspect;
 mod metadata;
+pub mod rate_limit;
 mod register;
 mod revoke;
 mod token;
@@ -51,8 +52,10 @@ pub use authorize::{escape_html, redirect, see_other};
 pub use body::MAX_BODY_BYTES;
 pub use errors::{error_response, status_for};
 pub use metadata::resource_metadata_url;
+pub use rate_limit::{Bucket, ClientIp, RateLimiter, RetryAfter};
 
 use metadata::{AUTHORIZATION_SERVER, PROTECTED_RESOURCE};
+use rate_limit::Limits;
 
 /// Methods of the POST endpoints.
 const POST_METHODS: &str = "POST, OPTIONS";
@@ -66,6 +69,8 @@ pub struct OAuthHttp<S: Storage> {
     issuer_path: String,
     /// Well-known path of each protected resource's metadata, and the resource.
     resource_routes: Vec<(String, String)>,
+    /// Request limits of `/register`, `/token` and `/authorize`.
+    limits: Limits,
 }
 
 /// Where a request goes.
@@ -82,7 +87,11 @@ enum Route {
 
 impl<S: Storage> OAuthHttp<S> {
     /// Wraps a provider; the routes follow from its configuration (issuer path
-    /// and resources).
+    /// and resources). Natively with feature `rate-limit` (part of `server`),
+    /// the configuration's [`rate_limits`](crate::ProviderConfig::rate_limits)
+    /// are enforced in memory by [`rate_limit::KeyedRateLimiter`] on the
+    /// provider's clock; elsewhere there is no limiter until
+    /// [`with_rate_limiter`](Self::with_rate_limiter).
     pub fn new(provider: Provider<S>) -> Self {
         let config = provider.config();
         let issuer_path = metadata::path_suffix(&config.issuer).unwrap_or_default();
@@ -98,7 +107,15 @@ impl<S: Storage> OAuthHttp<S> {
         if !resource_routes.iter().any(|(p, _)| p == PROTECTED_RESOURCE) {
             resource_routes.push((PROTECTED_RESOURCE.to_string(), config.default_resource()));
         }
-        Self { provider, issuer_path, resource_routes }
+        let limits = Limits::new(rate_limit::default_limiter(&config.rate_limits, provider.clock()));
+        Self { provider, issuer_path, resource_routes, limits }
+    }
+
+    /// Replaces the rate limiter (a shared store across processes, or the
+    /// JS host's). The limiter holds its own rules.
+    pub fn with_rate_limiter(mut self, limiter: impl RateLimiter + 'static) -> Self {
+        self.limits = Limits::new(Some(Box::new(limiter)));
+        self
     }
 
     /// The provider behind the endpoints, for the host's consent flow and
@@ -135,7 +152,8 @@ impl<S: Storage> OAuthHttp<S> {
     /// Parses and checks `GET /authorize` from its query string (the method
     /// and path are the host's routing). On failure the `Err` is the response
     /// to send as is: a `400` HTML page while the client or redirect URI is
-    /// untrusted (never a redirect), else a `302` to the client's redirect URI.
+    /// untrusted (never a redirect), else a `302` to the client's redirect URI;
+    /// a `429` page when the request's [`ClientIp`] is over its limit.
     pub fn authorize_request<B>(
         &self,
         request: &Request<B>,
@@ -143,7 +161,14 @@ impl<S: Storage> OAuthHttp<S> {
         // Read the request now, so the future holds no reference to it (and
         // stays `Send` whatever the body type).
         let params = Params::parse(request.uri().query().unwrap_or(""));
-        async move { self.provider.parse_authorization(&params).await.map_err(authorize::error) }
+        let ip = request.extensions().get::<ClientIp>().cloned();
+        async move {
+            if let Some(ClientIp(ip)) = ip {
+                let limited = self.limits.check(Bucket::AuthorizePerIp, &ip).await;
+                limited.map_err(rate_limit::too_many_requests_page)?;
+            }
+            self.provider.parse_authorization(&params).await.map_err(authorize::error)
+        }
     }
 
     /// Authenticates a request to the default protected resource
@@ -201,8 +226,8 @@ impl<S: Storage> OAuthHttp<S> {
         let response = match *request.method() {
             Method::OPTIONS => return cors::preflight(POST_METHODS),
             Method::POST => match route {
-                Route::Token => token::token(&self.provider, request).await,
-                Route::Register => register::register(&self.provider, request).await,
+                Route::Token => token::token(&self.provider, &self.limits, request).await,
+                Route::Register => register::register(&self.provider, &self.limits, request).await,
                 Route::Revoke => revoke::revoke(&self.provider, request).await,
                 Route::Introspect => introspect::introspect(&self.provider, request).await,
                 _ => errors::not_found("no such endpoint"),

@@ -96,7 +96,9 @@ pub fn demo_router<S: Storage + 'static>(oauth: Arc<OAuthHttp<S>>) -> Result<Rou
         .route("/metrics", get(metrics::<S>))
         .route(&mcp_path, post(mcp::handle))
         .with_state(state)
-        .merge(router(oauth)))
+        .merge(router(oauth))
+        // The consent page's per-IP limit of /authorize, too.
+        .layer(axum::middleware::map_request(super::tag_client_ip)))
 }
 
 /// The seed's health endpoint: `200 {"status":"healthy","storage":…}`, or
