@@ -118,6 +118,7 @@ impl RateLimits {
         ]
     }
 
+    #[cfg(not(target_arch = "wasm32"))]
     fn validate(&self) -> Result<(), ConfigError> {
         for (name, rule) in self.named() {
             let Some(rule) = rule else { continue };
@@ -259,6 +260,8 @@ impl ProviderConfig {
                 format!("must be between 1 and {MAX_REGISTRATION_LIFETIME} seconds"),
             ));
         }
+        // In wasm the JS host's limiter holds its own rules (`rateLimits`).
+        #[cfg(not(target_arch = "wasm32"))]
         self.rate_limits.validate()?;
         for resource in self.resources() {
             if !crate::provider::is_valid_resource(&resource) {

@@ -127,6 +127,13 @@ impl<S: Storage> OAuthHttp<S> {
     /// Answers a request to one of the OAuth endpoints (see the module docs);
     /// `404` JSON for any other path, including `/authorize`. Never panics.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.clone());
+        self.handle_from(request, ip.as_deref()).await
+    }
+
+    /// [`handle`](Self::handle) with the client's address given (the key
+    /// of the per-IP limits) instead of read from a [`ClientIp`] extension.
+    pub async fn handle_from(&self, request: Request<Bytes>, client_ip: Option<&str>) -> Response<Bytes> {
         let method = request.method().clone();
         match self.route(request.uri().path()) {
             Route::AuthorizationServerMetadata => {
@@ -138,10 +145,10 @@ impl<S: Storage> OAuthHttp<S> {
                 let document = metadata::protected_resource(&self.provider, resource);
                 get_document(&method, &document)
             }
-            Route::Token => self.post(&request, Route::Token).await,
-            Route::Register => self.post(&request, Route::Register).await,
-            Route::Revoke => self.post(&request, Route::Revoke).await,
-            Route::Introspect => self.post(&request, Route::Introspect).await,
+            Route::Token => self.post(&request, client_ip, Route::Token).await,
+            Route::Register => self.post(&request, client_ip, Route::Register).await,
+            Route::Revoke => self.post(&request, client_ip, Route::Revoke).await,
+            Route::Introspect => self.post(&request, client_ip, Route::Introspect).await,
             Route::Authorize => errors::not_found(
                 "the authorization endpoint is served by the host application, not by handle()",
             ),
@@ -160,13 +167,21 @@ impl<S: Storage> OAuthHttp<S> {
     ) -> impl Future<Output = Result<AuthorizationRequest, Response<Bytes>>> + '_ {
         // Read the request now, so the future holds no reference to it (and
         // stays `Send` whatever the body type).
+        let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.clone());
+        self.authorize_request_from(request, ip)
+    }
+
+    /// [`authorize_request`](Self::authorize_request) with the client's
+    /// address given instead of read from a [`ClientIp`] extension.
+    pub fn authorize_request_from<B>(
+        &self,
+        request: &Request<B>,
+        client_ip: Option<String>,
+    ) -> impl Future<Output = Result<AuthorizationRequest, Response<Bytes>>> + '_ {
         let params = Params::parse(request.uri().query().unwrap_or(""));
-        let ip = request.extensions().get::<ClientIp>().cloned();
         async move {
-            if let Some(ClientIp(ip)) = ip {
-                let limited = self.limits.check(Bucket::AuthorizePerIp, &ip).await;
-                limited.map_err(rate_limit::too_many_requests_page)?;
-            }
+            let limited = self.limits.check_ip(client_ip.as_deref(), Bucket::AuthorizePerIp).await;
+            limited.map_err(rate_limit::too_many_requests_page)?;
             self.provider.parse_authorization(&params).await.map_err(authorize::error)
         }
     }
@@ -222,12 +237,12 @@ impl<S: Storage> OAuthHttp<S> {
     }
 
     /// A CORS-enabled POST endpoint: preflight, 405, or the endpoint itself.
-    async fn post(&self, request: &Request<Bytes>, route: Route) -> Response<Bytes> {
+    async fn post(&self, request: &Request<Bytes>, ip: Option<&str>, route: Route) -> Response<Bytes> {
         let response = match *request.method() {
             Method::OPTIONS => return cors::preflight(POST_METHODS),
             Method::POST => match route {
-                Route::Token => token::token(&self.provider, &self.limits, request).await,
-                Route::Register => register::register(&self.provider, &self.limits, request).await,
+                Route::Token => token::token(&self.provider, (&self.limits, ip), request).await,
+                Route::Register => register::register(&self.provider, (&self.limits, ip), request).await,
                 Route::Revoke => revoke::revoke(&self.provider, request).await,
                 Route::Introspect => introspect::introspect(&self.provider, request).await,
                 _ => errors::not_found("no such endpoint"),

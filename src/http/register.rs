@@ -6,7 +6,7 @@ use http::{Request, Response, StatusCode};
 
 use super::body;
 use super::errors::{error_response, json_response};
-use super::rate_limit::{too_many_requests, Bucket, Limits};
+use super::rate_limit::{too_many_requests, Bucket, Limited};
 use crate::error::{ErrorCode, OAuthError};
 use crate::provider::{ClientMetadata, Provider};
 use crate::storage::Storage;
@@ -17,7 +17,7 @@ use crate::storage::Storage;
 /// both before the body is even read.
 pub(crate) async fn register<S: Storage>(
     provider: &Provider<S>,
-    limits: &Limits,
+    (limits, ip): Limited<'_>,
     request: &Request<Bytes>,
 ) -> Response<Bytes> {
     if !provider.config().allow_dynamic_registration {
@@ -26,7 +26,7 @@ pub(crate) async fn register<S: Storage>(
             "dynamic client registration is disabled",
         ));
     }
-    let limited = match limits.check_ip(request, Bucket::RegisterPerIp).await {
+    let limited = match limits.check_ip(ip, Bucket::RegisterPerIp).await {
         Ok(()) => limits.check(Bucket::RegisterTotal, "").await,
         refused => refused,
     };

@@ -7,7 +7,7 @@ use http::{Request, Response, StatusCode};
 use super::body;
 use super::client_auth::{client_auth, client_error};
 use super::errors::{error_response, json_response};
-use super::rate_limit::{too_many_requests, Bucket, Limits};
+use super::rate_limit::{too_many_requests, Bucket, Limited};
 use crate::error::{ErrorCode, OAuthError};
 use crate::params::Params;
 use crate::provider::Provider;
@@ -30,21 +30,21 @@ const SINGLE_VALUED: [&str; 9] = [
 /// read) or the `client_id`'s (before any storage call).
 pub(crate) async fn token<S: Storage>(
     provider: &Provider<S>,
-    limits: &Limits,
+    (limits, ip): Limited<'_>,
     request: &Request<Bytes>,
 ) -> Response<Bytes> {
-    match run(provider, limits, request).await {
+    match run(provider, (limits, ip), request).await {
         Ok(response) | Err(response) => response,
     }
 }
 
 async fn run<S: Storage>(
     provider: &Provider<S>,
-    limits: &Limits,
+    (limits, ip): Limited<'_>,
     request: &Request<Bytes>,
 ) -> Result<Response<Bytes>, Response<Bytes>> {
     let limited = |retry| too_many_requests("token", retry);
-    limits.check_ip(request, Bucket::TokenPerIp).await.map_err(limited)?;
+    limits.check_ip(ip, Bucket::TokenPerIp).await.map_err(limited)?;
     let params = body::form(request)?;
     check_single_valued(&params, &SINGLE_VALUED)?;
     let realm = provider.config().issuer.as_str();

@@ -15,6 +15,7 @@ use super::cimd::JsFetcher;
 use super::config::provider_config;
 use super::errors::{config_error, from_js, js_error, oauth_error, to_js};
 use super::fetch::{to_http, to_web};
+use super::rate_limit::JsRateLimiter;
 use super::storage::{health, lookup, memory_store, SharedStorage};
 use crate::http::OAuthHttp;
 use crate::params::Params;
@@ -124,6 +125,15 @@ struct JsApproval {
     props: serde_json::Map<String, serde_json::Value>,
 }
 
+/// `config[key]`, or `undefined`.
+fn field(config: &JsValue, key: &str) -> JsValue {
+    if config.is_object() {
+        Reflect::get(config, &key.into()).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
+}
+
 fn object(key: &str, value: &JsValue) -> JsValue {
     let out = Object::new();
     let _ = Reflect::set(&out, &key.into(), value);
@@ -136,22 +146,14 @@ impl JsProvider {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<JsProvider, JsValue> {
         let provider_config = provider_config(&config).map_err(config_error)?;
-        let storage_value = if config.is_object() {
-            Reflect::get(&config, &"storage".into()).unwrap_or(JsValue::UNDEFINED)
-        } else {
-            JsValue::UNDEFINED
-        };
+        let storage_value = field(&config, "storage");
         let storage: SharedStorage = if storage_value.is_undefined() || storage_value.is_null() {
             memory_store("InMemoryStorage".to_string())
         } else {
             lookup(&storage_value)?
         };
         let mut provider = Provider::new(provider_config, storage).map_err(config_error)?;
-        let fetch = if config.is_object() {
-            Reflect::get(&config, &"fetchClientMetadata".into()).unwrap_or(JsValue::UNDEFINED)
-        } else {
-            JsValue::UNDEFINED
-        };
+        let fetch = field(&config, "fetchClientMetadata");
         if let Some(fetcher) =
             JsFetcher::from_config(fetch).map_err(|e| js_error(&e, Some("invalid_configuration")))?
         {
@@ -160,7 +162,10 @@ impl JsProvider {
             let fetcher = std::sync::Arc::new(fetcher);
             provider = provider.with_metadata_fetcher(fetcher);
         }
-        let oauth = OAuthHttp::new(provider);
+        let mut oauth = OAuthHttp::new(provider);
+        if let Some(limiter) = JsRateLimiter::from_config(field(&config, "rateLimiter")) {
+            oauth = oauth.with_rate_limiter(limiter);
+        }
         let inner = Inner { oauth, initialized: Cell::new(false), auth_objects: AuthObjects::default() };
         Ok(Self { inner: Rc::new(inner) })
     }
@@ -181,12 +186,13 @@ impl JsProvider {
         })
     }
 
-    /// Answers a standard `Request` to an OAuth endpoint with a `Response`.
-    pub fn fetch(&self, request: web_sys::Request) -> Promise {
+    /// Answers a standard `Request` to an OAuth endpoint with a `Response`;
+    /// `client_ip` is the key of the per-IP rate limits.
+    pub fn fetch(&self, request: web_sys::Request, client_ip: Option<String>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let request = to_http(&request).await?;
-            Ok(to_web(inner.oauth.handle(request).await)?.into())
+            Ok(to_web(inner.oauth.handle_from(request, client_ip.as_deref()).await)?.into())
         })
     }
 
@@ -208,11 +214,15 @@ impl JsProvider {
     /// Checks a `GET /authorize` request: `{ request }` to show consent for,
     /// or `{ response }` (an error page or an error redirect) to return as is.
     #[wasm_bindgen(js_name = parseAuthorizationRequest)]
-    pub fn parse_authorization_request(&self, request: web_sys::Request) -> Promise {
+    pub fn parse_authorization_request(
+        &self,
+        request: web_sys::Request,
+        client_ip: Option<String>,
+    ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let request = to_http(&request).await?;
-            match inner.oauth.authorize_request(&request).await {
+            match inner.oauth.authorize_request_from(&request, client_ip).await {
                 Ok(parsed) => Ok(object("request", &to_js(&JsAuthorizationRequest::from(parsed))?)),
                 Err(response) => Ok(object("response", &to_web(response)?.into())),
             }

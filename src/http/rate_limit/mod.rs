@@ -27,7 +27,7 @@ use std::net::IpAddr;
 
 use bytes::Bytes;
 use http::header::RETRY_AFTER;
-use http::{Request, Response, StatusCode};
+use http::{Response, StatusCode};
 
 use super::errors::{json_error, set_dynamic};
 use crate::config::{RateLimit, RateLimits};
@@ -119,6 +119,10 @@ impl ClientIp {
     }
 }
 
+/// The limiter of an [`OAuthHttp`](super::OAuthHttp), if any, and the
+/// address of the request at hand.
+pub(crate) type Limited<'a> = (&'a Limits, Option<&'a str>);
+
 /// The limiter of an [`OAuthHttp`](super::OAuthHttp), if any.
 #[derive(Default)]
 pub(crate) struct Limits {
@@ -138,11 +142,11 @@ impl Limits {
         }
     }
 
-    /// Counts the request's client address in `bucket`; passes when the host
-    /// named no address.
-    pub(crate) async fn check_ip<B>(&self, request: &Request<B>, bucket: Bucket) -> Result<(), RetryAfter> {
-        match request.extensions().get::<ClientIp>() {
-            Some(ClientIp(ip)) => self.check(bucket, ip).await,
+    /// Counts the client's address in `bucket`; passes when the host named
+    /// no address.
+    pub(crate) async fn check_ip(&self, ip: Option<&str>, bucket: Bucket) -> Result<(), RetryAfter> {
+        match ip {
+            Some(ip) => self.check(bucket, ip).await,
             None => Ok(()),
         }
     }
