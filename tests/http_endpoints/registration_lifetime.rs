@@ -2,6 +2,7 @@
 //! (`ProviderConfig::registration_lifetime`), and a registration flood
 //! leaves the store bounded: on the fake clock.
 
+#[cfg(feature = "rate-limit")]
 use simply_mcp_oauth::config::{RateLimit, RateLimits};
 use simply_mcp_oauth::http::ClientIp;
 
@@ -93,6 +94,7 @@ async fn the_lifetime_is_at_most_a_day() {
 /// first burst of `limit`), and each registration lives `lifetime`, so the
 /// store never holds more than `limit × (1 + lifetime / period)` of them,
 /// without a sweeper: registrations sweep what is due before they are stored.
+#[cfg(feature = "rate-limit")]
 #[tokio::test]
 async fn a_registration_flood_leaves_the_store_bounded() {
     const LIMIT: u32 = 60;
