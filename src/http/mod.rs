@@ -20,6 +20,9 @@
 //! consent, then calls [`Provider::complete_authorization`] and answers with
 //! [`redirect`] (or [`see_other`] after a form `POST`).
 //!
+//! `/register`, `/token` and `/authorize` are rate-limited (see
+//! [`rate_limit`]): `429` with `Retry-After` over a limit.
+//!
 //! The resource side is [`OAuthHttp::authenticate`].
 
 // Handlers short-circuit with the finished error response (`Err(Response)`),
@@ -165,8 +168,6 @@ impl<S: Storage> OAuthHttp<S> {
         &self,
         request: &Request<B>,
     ) -> impl Future<Output = Result<AuthorizationRequest, Response<Bytes>>> + '_ {
-        // Read the request now, so the future holds no reference to it (and
-        // stays `Send` whatever the body type).
         let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.clone());
         self.authorize_request_from(request, ip)
     }
@@ -178,6 +179,8 @@ impl<S: Storage> OAuthHttp<S> {
         request: &Request<B>,
         client_ip: Option<String>,
     ) -> impl Future<Output = Result<AuthorizationRequest, Response<Bytes>>> + '_ {
+        // Read the request now, so the future holds no reference to it (and
+        // stays `Send` whatever the body type).
         let params = Params::parse(request.uri().query().unwrap_or(""));
         async move {
             let limited = self.limits.check_ip(client_ip.as_deref(), Bucket::AuthorizePerIp).await;

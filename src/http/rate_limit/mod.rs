@@ -5,7 +5,7 @@
 //! TypeScript SDK's authorization server answers; on `/authorize` a page,
 //! never a redirect, since the redirect URI is not trusted yet).
 //!
-//! The rules are [`RateLimits`](crate::config::RateLimits) in the provider's
+//! The rules are [`RateLimits`] in the provider's
 //! configuration. Keys: the client's address for the per-IP buckets, which
 //! the host tells the HTTP layer as a [`ClientIp`] request extension (axum:
 //! from `ConnectInfo`; Workers: `CF-Connecting-IP`; Deno: `remoteAddr`).
