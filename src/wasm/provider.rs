@@ -125,15 +125,6 @@ struct JsApproval {
     props: serde_json::Map<String, serde_json::Value>,
 }
 
-/// `config[key]`, or `undefined`.
-fn field(config: &JsValue, key: &str) -> JsValue {
-    if config.is_object() {
-        Reflect::get(config, &key.into()).unwrap_or(JsValue::UNDEFINED)
-    } else {
-        JsValue::UNDEFINED
-    }
-}
-
 fn object(key: &str, value: &JsValue) -> JsValue {
     let out = Object::new();
     let _ = Reflect::set(&out, &key.into(), value);
@@ -146,14 +137,22 @@ impl JsProvider {
     #[wasm_bindgen(constructor)]
     pub fn new(config: JsValue) -> Result<JsProvider, JsValue> {
         let provider_config = provider_config(&config).map_err(config_error)?;
-        let storage_value = field(&config, "storage");
+        let storage_value = if config.is_object() {
+            Reflect::get(&config, &"storage".into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        };
         let storage: SharedStorage = if storage_value.is_undefined() || storage_value.is_null() {
             memory_store("InMemoryStorage".to_string())
         } else {
             lookup(&storage_value)?
         };
         let mut provider = Provider::new(provider_config, storage).map_err(config_error)?;
-        let fetch = field(&config, "fetchClientMetadata");
+        let fetch = if config.is_object() {
+            Reflect::get(&config, &"fetchClientMetadata".into()).unwrap_or(JsValue::UNDEFINED)
+        } else {
+            JsValue::UNDEFINED
+        };
         if let Some(fetcher) =
             JsFetcher::from_config(fetch).map_err(|e| js_error(&e, Some("invalid_configuration")))?
         {
@@ -163,7 +162,10 @@ impl JsProvider {
             provider = provider.with_metadata_fetcher(fetcher);
         }
         let mut oauth = OAuthHttp::new(provider);
-        if let Some(limiter) = JsRateLimiter::from_config(field(&config, "rateLimiter")) {
+        // Set by the package's JS layer (see src/wasm/rate_limit.rs); a
+        // non-object config has failed in provider_config already.
+        let limiter = Reflect::get(&config, &"rateLimiter".into()).unwrap_or(JsValue::UNDEFINED);
+        if let Some(limiter) = JsRateLimiter::from_config(limiter) {
             oauth = oauth.with_rate_limiter(limiter);
         }
         let inner = Inner { oauth, initialized: Cell::new(false), auth_objects: AuthObjects::default() };
