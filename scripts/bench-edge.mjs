@@ -291,7 +291,8 @@ async function start(name, mode) {
           scriptPath: OURS_BUNDLE,
           modulesRules: [{ type: 'CompiledWasm', include: ['**/*.wasm'] }],
           kvNamespaces: ['OAUTH_KV'],
-          bindings: { ISSUER: OURS_ORIGIN, DEMO_USER: USER, STORAGE_MODE: mode, CSRF_SECRET: 'bench-edge-csrf-secret-of-at-least-32-chars' },
+          // No request limits: the peer has none, and a benchmark is a flood from one address.
+          bindings: { ISSUER: OURS_ORIGIN, DEMO_USER: USER, STORAGE_MODE: mode, CSRF_SECRET: 'bench-edge-csrf-secret-of-at-least-32-chars', RATE_LIMITS: 'off' },
           ...(mode === 'durable-object' ? { durableObjects: { OAUTH_STORE: { className: 'OAuthStorageObject', useSQLite: true } } } : {}),
         }
       : { ...common, scriptPath: PEER_BUNDLE, kvNamespaces: ['OAUTH_KV'] };

@@ -24,6 +24,10 @@ use std::sync::Arc;
 use crate::audit::AuditEvent;
 use crate::validate::{check_redirect_uri, is_valid_resource, is_valid_scope_token};
 
+mod rate_limits;
+
+pub use rate_limits::{RateLimit, RateLimits};
+
 /// Seconds an access token lives (the seed's `tokenExpiration`).
 pub const DEFAULT_TOKEN_EXPIRATION: u64 = 3600;
 /// Seconds a refresh token lives (the seed's `refreshTokenExpiration`).
@@ -35,6 +39,12 @@ pub const DEFAULT_KEY_PREFIX: &str = "oauth:";
 /// Longest lifetime accepted for anything: ten years. Far beyond any sane
 /// setting, and far below any overflow.
 pub const MAX_LIFETIME: u64 = 10 * 365 * 86_400;
+/// Seconds a dynamically registered client lives until it completes an
+/// authorization (its first token); then it stays.
+pub const DEFAULT_REGISTRATION_LIFETIME: u64 = 86_400;
+/// Longest `registration_lifetime` accepted: a day, so that a flood of
+/// registrations that never complete is gone within a day.
+pub const MAX_REGISTRATION_LIFETIME: u64 = 86_400;
 
 /// A client known from configuration (the seed's `clients[]` entries).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,6 +93,14 @@ pub struct ProviderConfig {
     /// `https://` on `localhost`, `127.0.0.0/8`, `[::1]`): for local
     /// development and tests only. Off by default.
     pub cimd_allow_loopback: bool,
+    /// Seconds a dynamically registered client lives until it completes an
+    /// authorization (its first token is issued); then it stays. At most
+    /// [`MAX_REGISTRATION_LIFETIME`], so abandoned registrations are gone
+    /// within a day.
+    pub registration_lifetime: u64,
+    /// Request limits of `/register`, `/token` and `/authorize`, enforced by
+    /// the HTTP layer's rate limiter (see [`crate::http::rate_limit`]).
+    pub rate_limits: RateLimits,
 }
 
 impl ProviderConfig {
@@ -100,6 +118,8 @@ impl ProviderConfig {
             allow_dynamic_registration: true,
             audit: None,
             cimd_allow_loopback: false,
+            registration_lifetime: DEFAULT_REGISTRATION_LIFETIME,
+            rate_limits: RateLimits::default(),
         }
     }
 
@@ -144,6 +164,15 @@ impl ProviderConfig {
                 return Err(ConfigError::new(field, format!("must be between 1 and {MAX_LIFETIME} seconds")));
             }
         }
+        if self.registration_lifetime == 0 || self.registration_lifetime > MAX_REGISTRATION_LIFETIME {
+            return Err(ConfigError::new(
+                "registrationLifetime",
+                format!("must be between 1 and {MAX_REGISTRATION_LIFETIME} seconds"),
+            ));
+        }
+        // In wasm the JS host's limiter holds its own rules (`rateLimits`).
+        #[cfg(not(target_arch = "wasm32"))]
+        self.rate_limits.validate()?;
         for resource in self.resources() {
             if !is_valid_resource(&resource) {
                 return Err(ConfigError::new("resource", "must be an absolute URI without a fragment"));
@@ -182,6 +211,8 @@ impl fmt::Debug for ProviderConfig {
             .field("token_expiration", &self.token_expiration)
             .field("refresh_token_expiration", &self.refresh_token_expiration)
             .field("code_expiration", &self.code_expiration)
+            .field("registration_lifetime", &self.registration_lifetime)
+            .field("rate_limits", &self.rate_limits)
             .finish_non_exhaustive()
     }
 }

@@ -3,11 +3,14 @@
 // seed's token-endpoint methods, sent through provider.fetch so that one code
 // path (the HTTP layer) answers them.
 import * as raw from '../dist/simply_mcp_oauth.js';
+import { clientIpKey, memoryRateLimiter } from './rate-limit.js';
+import { getDefaultClientIp } from './client-ip.js';
 
 export { DurableObjectStorage, InMemoryStorage, KvStorage } from '../dist/simply_mcp_oauth.js';
 export { WorkersKvHost } from './adapters/workers-kv.js';
 export { DenoKvHost } from './adapters/deno-kv.js';
 export { DurableObjectSqlHost } from './adapters/durable-object-sql.js';
+export { DEFAULT_RATE_LIMITS, memoryRateLimiter, workersRateLimiter, clientIpKey } from './rate-limit.js';
 
 /** An OAuth error answer: `code` is the RFC 6749 error, `status` the HTTP status. */
 export class OAuthError extends Error {
@@ -98,8 +101,58 @@ function form(provider, path, params, { clientId, clientSecret }) {
   return provider.fetch(request).then(answer);
 }
 
-const Provider = raw.SimplyMCPOAuthProvider;
+// Rate limits: the module asks `config.rateLimiter(bucket, key)`; unless the
+// app gives its own (or `false`), each provider gets an in-memory one from
+// `config.rateLimits`. `config.clientIp(request)` finds a request's address
+// (the key of the per-IP limits); the Workers entry defaults it to
+// CF-Connecting-IP. Both stay on the JS side: the module sees a function and
+// an address string.
+const clientIps = new WeakMap();
+
+function prepare(config) {
+  if (!config || typeof config !== 'object') return { config, clientIp: getDefaultClientIp() };
+  const { rateLimits, rateLimiter, clientIp, ...rest } = config;
+  let limiter = rateLimiter;
+  if (limiter === undefined) {
+    limiter = memoryRateLimiter(rateLimits);
+  } else if (limiter === false || limiter === null) {
+    limiter = undefined;
+  } else if (typeof limiter !== 'function') {
+    throw new TypeError('rateLimiter must be a function (bucket, key) => seconds to wait, or false');
+  }
+  if (clientIp !== undefined && typeof clientIp !== 'function') {
+    throw new TypeError('clientIp must be a function (request) => the client address');
+  }
+  return { config: { ...rest, rateLimiter: limiter }, clientIp: clientIp ?? getDefaultClientIp() };
+}
+
+function addressOf(provider, request) {
+  try {
+    return clientIpKey((clientIps.get(provider) ?? getDefaultClientIp())(request));
+  } catch {
+    return undefined;
+  }
+}
+
+const Provider = new Proxy(raw.SimplyMCPOAuthProvider, {
+  construct(target, [config], newTarget) {
+    const prepared = prepare(config);
+    const provider = Reflect.construct(target, [prepared.config], newTarget);
+    clientIps.set(provider, prepared.clientIp);
+    return provider;
+  },
+});
+
+const { fetch: rawFetch, parseAuthorizationRequest: rawParse } = raw.SimplyMCPOAuthProvider.prototype;
 Object.assign(Provider.prototype, {
+  /** Answers a request to an OAuth endpoint; per-IP limits key on `clientIp(request)`. */
+  fetch(request) {
+    return rawFetch.call(this, request, addressOf(this, request));
+  },
+  /** Checks `GET /authorize`: `{ request }` for consent, or `{ response }` (a 400/429 page or an error redirect). */
+  parseAuthorizationRequest(request) {
+    return rawParse.call(this, request, addressOf(this, request));
+  },
   /** RFC 6749 §4.1.3 with PKCE: resolves to the token response. */
   exchangeAuthorizationCode({ clientId, clientSecret, code, redirectUri, codeVerifier, resource }) {
     const params = { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: codeVerifier, resource };
@@ -133,7 +186,19 @@ export { Provider as SimplyMCPOAuthProvider };
 
 /** Constructs and initializes a provider (the seed's factory). */
 export function createOAuthProvider(config) {
-  return raw.createOAuthProvider(config).catch(rethrow);
+  let prepared;
+  try {
+    prepared = prepare(config);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return raw
+    .createOAuthProvider(prepared.config)
+    .then((provider) => {
+      clientIps.set(provider, prepared.clientIp);
+      return provider;
+    })
+    .catch(rethrow);
 }
 
 /** Inside an OAuthStorageObject: runs one storage operation (see durable-object.js). */

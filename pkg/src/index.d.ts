@@ -49,7 +49,50 @@ export interface ProviderConfig {
   cimdAllowLoopback?: boolean;
   /** Default `new InMemoryStorage()`. */
   storage?: InMemoryStorage | KvStorage;
+  /**
+   * Seconds a dynamically registered client lives until its first token is
+   * issued; then it stays. Default and maximum 86400.
+   */
+  registrationLifetime?: number;
+  /**
+   * Rules of the in-memory limiter (per isolate or process): `limit` requests
+   * per `period` seconds, bursts up to `limit`. `false` for a rule (or for
+   * all) turns it off. Defaults: `DEFAULT_RATE_LIMITS`.
+   */
+  rateLimits?: false | Partial<Record<RateLimitBucket, RateLimitRule | false | null>>;
+  /**
+   * A limiter of your own instead (e.g. `workersRateLimiter(...)`): answers
+   * the seconds to wait (a 429 with Retry-After), or 0 to go ahead. `false`:
+   * no limits. A limiter that throws lets the request through.
+   */
+  rateLimiter?: RateLimiter | false;
+  /**
+   * The client address of a request, the key of the per-IP limits. Default
+   * on Workers: `CF-Connecting-IP`; elsewhere none (per-IP limits then do not
+   * apply). Deno: keep `info.remoteAddr.hostname` from `Deno.serve`'s handler.
+   */
+  clientIp?: (request: Request) => string | undefined | null;
 }
+
+export type RateLimitBucket = 'registerPerIp' | 'registerTotal' | 'tokenPerIp' | 'tokenPerClient' | 'authorizePerIp';
+export interface RateLimitRule {
+  limit: number;
+  period: number;
+}
+export type RateLimiter = (bucket: RateLimitBucket, key: string) => number | Promise<number>;
+export const DEFAULT_RATE_LIMITS: Readonly<Record<RateLimitBucket, Readonly<RateLimitRule>>>;
+/** The in-memory limiter (GCRA) with `rateLimits` over the defaults; `now` in milliseconds, for tests. */
+export function memoryRateLimiter(rateLimits?: ProviderConfig['rateLimits'], options?: { now?: () => number }): RateLimiter;
+/**
+ * Cloudflare's Rate Limiting bindings by bucket (`{ registerPerIp: env.OAUTH_RATE_REGISTER }`); a bucket
+ * without one uses `fallback` (default: the in-memory limiter with `rateLimits`). A refusal waits `period` (60).
+ */
+export function workersRateLimiter(
+  bindings?: Partial<Record<RateLimitBucket, { limit(options: { key: string }): Promise<{ success: boolean }> }>>,
+  options?: { period?: number; fallback?: RateLimiter; rateLimits?: ProviderConfig['rateLimits'] },
+): RateLimiter;
+/** The limit key of an address: IPv4 as is, IPv6 by its /64. */
+export function clientIpKey(address: string | undefined | null): string | undefined;
 
 export interface HealthCheck {
   healthy: boolean;

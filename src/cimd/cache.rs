@@ -118,6 +118,7 @@ mod tests {
             client_name: Some("A".into()),
             origin: ClientOrigin::MetadataDocument,
             issued_at: 0,
+            expires_at: None,
         }
     }
 

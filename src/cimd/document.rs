@@ -106,6 +106,7 @@ pub fn parse_document(
         client_name: Some(client_name),
         origin: ClientOrigin::MetadataDocument,
         issued_at: now,
+        expires_at: None,
     })
 }
 

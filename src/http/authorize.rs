@@ -23,21 +23,29 @@ pub(crate) fn error(error: AuthorizeError) -> Response<Bytes> {
 /// the client cannot be told, because its redirect URI is not trusted yet.
 /// Every dynamic string is HTML-escaped.
 pub(crate) fn error_page(error: &OAuthError) -> Response<Bytes> {
+    let advice = "The application that sent you here is misconfigured. You can close this page.";
+    let mut response = page(status_for(error.code), error.code.as_str(), &error.description, advice);
+    if error.code == ErrorCode::TemporarilyUnavailable {
+        set_static(&mut response, RETRY_AFTER, "5");
+    }
+    response
+}
+
+/// The error page itself: `code`, `description` and `advice` for the user,
+/// escaped.
+pub(crate) fn page(status: StatusCode, code: &str, description: &str, advice: &str) -> Response<Bytes> {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>Authorization error</title></head><body>\
          <h1>Authorization error</h1><p><code>{}</code></p><p>{}</p>\
-         <p>The application that sent you here is misconfigured. You can close this page.</p>\
-         </body></html>\n",
-        escape_html(error.code.as_str()),
-        escape_html(&error.description),
+         <p>{}</p></body></html>\n",
+        escape_html(code),
+        escape_html(description),
+        escape_html(advice),
     );
     let mut response = Response::new(Bytes::from(html));
-    *response.status_mut() = status_for(error.code);
+    *response.status_mut() = status;
     set_static(&mut response, CONTENT_TYPE, "text/html; charset=utf-8");
-    if error.code == ErrorCode::TemporarilyUnavailable {
-        set_static(&mut response, RETRY_AFTER, "5");
-    }
     harden(&mut response);
     response
 }

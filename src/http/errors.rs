@@ -50,10 +50,15 @@ pub(crate) fn error_with_status(status: StatusCode, error: &OAuthError) -> Respo
     response
 }
 
+/// An error body of the RFC 6749 shape with a code the protocol does not
+/// define (`too_many_requests`, `not_found`).
+pub(crate) fn json_error(status: StatusCode, error: &str, description: &str) -> Response<Bytes> {
+    json_response(status, &ErrorBody { error, error_description: description })
+}
+
 /// `404` with a JSON body of the same shape as OAuth errors.
 pub(crate) fn not_found(description: &str) -> Response<Bytes> {
-    let body = ErrorBody { error: "not_found", error_description: description };
-    json_response(StatusCode::NOT_FOUND, &body)
+    json_error(StatusCode::NOT_FOUND, "not_found", description)
 }
 
 /// `invalid_client` with the `WWW-Authenticate: Basic` challenge RFC 6749 §5.2

@@ -20,6 +20,9 @@
 //! consent, then calls [`Provider::complete_authorization`] and answers with
 //! [`redirect`] (or [`see_other`] after a form `POST`).
 //!
+//! `/register`, `/token` and `/authorize` are rate-limited (see
+//! [`rate_limit`]): `429` with `Retry-After` over a limit.
+//!
 //! The resource side is [`OAuthHttp::authenticate`].
 
 // Handlers short-circuit with the finished error response (`Err(Response)`),
@@ -34,6 +37,7 @@ mod cors;
 mod errors;
 mod introspect;
 mod metadata;
+pub mod rate_limit;
 mod register;
 mod revoke;
 mod token;
@@ -51,8 +55,10 @@ pub use authorize::{escape_html, redirect, see_other};
 pub use body::MAX_BODY_BYTES;
 pub use errors::{error_response, status_for};
 pub use metadata::resource_metadata_url;
+pub use rate_limit::{Bucket, ClientIp, RateLimiter, RetryAfter};
 
 use metadata::{AUTHORIZATION_SERVER, PROTECTED_RESOURCE};
+use rate_limit::Limits;
 
 /// Methods of the POST endpoints.
 const POST_METHODS: &str = "POST, OPTIONS";
@@ -66,6 +72,8 @@ pub struct OAuthHttp<S: Storage> {
     issuer_path: String,
     /// Well-known path of each protected resource's metadata, and the resource.
     resource_routes: Vec<(String, String)>,
+    /// Request limits of `/register`, `/token` and `/authorize`.
+    limits: Limits,
 }
 
 /// Where a request goes.
@@ -82,7 +90,11 @@ enum Route {
 
 impl<S: Storage> OAuthHttp<S> {
     /// Wraps a provider; the routes follow from its configuration (issuer path
-    /// and resources).
+    /// and resources). Natively with feature `rate-limit` (part of `server`),
+    /// the configuration's [`rate_limits`](crate::ProviderConfig::rate_limits)
+    /// are enforced in memory by [`rate_limit::KeyedRateLimiter`] on the
+    /// provider's clock; elsewhere there is no limiter until
+    /// [`with_rate_limiter`](Self::with_rate_limiter).
     pub fn new(provider: Provider<S>) -> Self {
         let config = provider.config();
         let issuer_path = metadata::path_suffix(&config.issuer).unwrap_or_default();
@@ -98,7 +110,15 @@ impl<S: Storage> OAuthHttp<S> {
         if !resource_routes.iter().any(|(p, _)| p == PROTECTED_RESOURCE) {
             resource_routes.push((PROTECTED_RESOURCE.to_string(), config.default_resource()));
         }
-        Self { provider, issuer_path, resource_routes }
+        let limits = Limits::new(rate_limit::default_limiter(&config.rate_limits, provider.clock()));
+        Self { provider, issuer_path, resource_routes, limits }
+    }
+
+    /// Replaces the rate limiter (a shared store across processes, or the
+    /// JS host's). The limiter holds its own rules.
+    pub fn with_rate_limiter(mut self, limiter: impl RateLimiter + 'static) -> Self {
+        self.limits = Limits::new(Some(Box::new(limiter)));
+        self
     }
 
     /// The provider behind the endpoints, for the host's consent flow and
@@ -110,6 +130,13 @@ impl<S: Storage> OAuthHttp<S> {
     /// Answers a request to one of the OAuth endpoints (see the module docs);
     /// `404` JSON for any other path, including `/authorize`. Never panics.
     pub async fn handle(&self, request: Request<Bytes>) -> Response<Bytes> {
+        let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.clone());
+        self.handle_from(request, ip.as_deref()).await
+    }
+
+    /// [`handle`](Self::handle) with the client's address given (the key
+    /// of the per-IP limits) instead of read from a [`ClientIp`] extension.
+    pub async fn handle_from(&self, request: Request<Bytes>, client_ip: Option<&str>) -> Response<Bytes> {
         let method = request.method().clone();
         match self.route(request.uri().path()) {
             Route::AuthorizationServerMetadata => {
@@ -121,10 +148,10 @@ impl<S: Storage> OAuthHttp<S> {
                 let document = metadata::protected_resource(&self.provider, resource);
                 get_document(&method, &document)
             }
-            Route::Token => self.post(&request, Route::Token).await,
-            Route::Register => self.post(&request, Route::Register).await,
-            Route::Revoke => self.post(&request, Route::Revoke).await,
-            Route::Introspect => self.post(&request, Route::Introspect).await,
+            Route::Token => self.post(&request, client_ip, Route::Token).await,
+            Route::Register => self.post(&request, client_ip, Route::Register).await,
+            Route::Revoke => self.post(&request, client_ip, Route::Revoke).await,
+            Route::Introspect => self.post(&request, client_ip, Route::Introspect).await,
             Route::Authorize => errors::not_found(
                 "the authorization endpoint is served by the host application, not by handle()",
             ),
@@ -135,15 +162,31 @@ impl<S: Storage> OAuthHttp<S> {
     /// Parses and checks `GET /authorize` from its query string (the method
     /// and path are the host's routing). On failure the `Err` is the response
     /// to send as is: a `400` HTML page while the client or redirect URI is
-    /// untrusted (never a redirect), else a `302` to the client's redirect URI.
+    /// untrusted (never a redirect), else a `302` to the client's redirect URI;
+    /// a `429` page when the request's [`ClientIp`] is over its limit.
     pub fn authorize_request<B>(
         &self,
         request: &Request<B>,
     ) -> impl Future<Output = Result<AuthorizationRequest, Response<Bytes>>> + '_ {
+        let ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.clone());
+        self.authorize_request_from(request, ip)
+    }
+
+    /// [`authorize_request`](Self::authorize_request) with the client's
+    /// address given instead of read from a [`ClientIp`] extension.
+    pub fn authorize_request_from<B>(
+        &self,
+        request: &Request<B>,
+        client_ip: Option<String>,
+    ) -> impl Future<Output = Result<AuthorizationRequest, Response<Bytes>>> + '_ {
         // Read the request now, so the future holds no reference to it (and
         // stays `Send` whatever the body type).
         let params = Params::parse(request.uri().query().unwrap_or(""));
-        async move { self.provider.parse_authorization(&params).await.map_err(authorize::error) }
+        async move {
+            let limited = self.limits.check_ip(client_ip.as_deref(), Bucket::AuthorizePerIp).await;
+            limited.map_err(rate_limit::too_many_requests_page)?;
+            self.provider.parse_authorization(&params).await.map_err(authorize::error)
+        }
     }
 
     /// Authenticates a request to the default protected resource
@@ -197,12 +240,12 @@ impl<S: Storage> OAuthHttp<S> {
     }
 
     /// A CORS-enabled POST endpoint: preflight, 405, or the endpoint itself.
-    async fn post(&self, request: &Request<Bytes>, route: Route) -> Response<Bytes> {
+    async fn post(&self, request: &Request<Bytes>, ip: Option<&str>, route: Route) -> Response<Bytes> {
         let response = match *request.method() {
             Method::OPTIONS => return cors::preflight(POST_METHODS),
             Method::POST => match route {
-                Route::Token => token::token(&self.provider, request).await,
-                Route::Register => register::register(&self.provider, request).await,
+                Route::Token => token::token(&self.provider, (&self.limits, ip), request).await,
+                Route::Register => register::register(&self.provider, (&self.limits, ip), request).await,
                 Route::Revoke => revoke::revoke(&self.provider, request).await,
                 Route::Introspect => introspect::introspect(&self.provider, request).await,
                 _ => errors::not_found("no such endpoint"),

@@ -6,15 +6,18 @@ use http::{Request, Response, StatusCode};
 
 use super::body;
 use super::errors::{error_response, json_response};
+use super::rate_limit::{too_many_requests, Bucket, Limited};
 use crate::error::{ErrorCode, OAuthError};
 use crate::provider::{ClientMetadata, Provider};
 use crate::storage::Storage;
 
 /// `POST /register`: `201 Created` with the client's information, never
 /// cached (it holds the secret once); `403 access_denied` when registration
-/// is disabled, before the body is even read.
+/// is disabled, and `429` over a limit (per client IP, then for everyone),
+/// both before the body is even read.
 pub(crate) async fn register<S: Storage>(
     provider: &Provider<S>,
+    (limits, ip): Limited<'_>,
     request: &Request<Bytes>,
 ) -> Response<Bytes> {
     if !provider.config().allow_dynamic_registration {
@@ -22,6 +25,13 @@ pub(crate) async fn register<S: Storage>(
             ErrorCode::AccessDenied,
             "dynamic client registration is disabled",
         ));
+    }
+    let limited = match limits.check_ip(ip, Bucket::RegisterPerIp).await {
+        Ok(()) => limits.check(Bucket::RegisterTotal, "").await,
+        refused => refused,
+    };
+    if let Err(retry) = limited {
+        return too_many_requests("registration", retry);
     }
     let metadata: ClientMetadata = match body::json(request) {
         Ok(metadata) => metadata,

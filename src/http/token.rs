@@ -7,6 +7,7 @@ use http::{Request, Response, StatusCode};
 use super::body;
 use super::client_auth::{client_auth, client_error};
 use super::errors::{error_response, json_response};
+use super::rate_limit::{too_many_requests, Bucket, Limited};
 use crate::error::{ErrorCode, OAuthError};
 use crate::provider::Provider;
 use crate::storage::Storage;
@@ -24,21 +25,30 @@ const SINGLE_VALUED: [&str; 9] = [
     "client_secret",
 ];
 
-/// `POST /token`.
-pub(crate) async fn token<S: Storage>(provider: &Provider<S>, request: &Request<Bytes>) -> Response<Bytes> {
-    match run(provider, request).await {
+/// `POST /token`: `429` over the client IP's limit (before the body is
+/// read) or the `client_id`'s (before any storage call).
+pub(crate) async fn token<S: Storage>(
+    provider: &Provider<S>,
+    (limits, ip): Limited<'_>,
+    request: &Request<Bytes>,
+) -> Response<Bytes> {
+    match run(provider, (limits, ip), request).await {
         Ok(response) | Err(response) => response,
     }
 }
 
 async fn run<S: Storage>(
     provider: &Provider<S>,
+    (limits, ip): Limited<'_>,
     request: &Request<Bytes>,
 ) -> Result<Response<Bytes>, Response<Bytes>> {
+    let limited = |retry| too_many_requests("token", retry);
+    limits.check_ip(ip, Bucket::TokenPerIp).await.map_err(limited)?;
     let params = body::form(request)?;
     body::check_single_valued(&params, &SINGLE_VALUED)?;
     let realm = provider.config().issuer.as_str();
     let auth = client_auth(request.headers(), &params, realm)?;
+    limits.check(Bucket::TokenPerClient, &auth.client_id).await.map_err(limited)?;
     let fail = |e: OAuthError| client_error(&e, &auth, realm);
     let param = |name: &str| params.single(name).map_err(|e| error_response(&e));
     let required = |name: &str| params.required(name).map_err(|e| error_response(&e));

@@ -68,13 +68,14 @@ pub(crate) fn configured_record(client: &ClientConfig, now: UnixTime) -> ClientR
         client_name: None,
         origin: ClientOrigin::Configured,
         issued_at: now,
+        expires_at: None,
     }
 }
 
 impl<S: Storage> Provider<S> {
-    /// A client by id.
+    /// A client by id (`None` for a registration that expired).
     pub async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, OAuthError> {
-        Ok(self.storage.get_client(client_id).await?)
+        Ok(self.storage.get_client(client_id).await?.filter(|c| c.is_live(self.now())))
     }
 
     /// Every client id (the seed's `listClients()`).
@@ -142,13 +143,32 @@ impl<S: Storage> Provider<S> {
         }
         let now = self.now();
         if let Some(client) = self.clients.get(client_id, now) {
-            return Ok(Some(client));
+            return Ok(client.is_live(now).then_some(client));
         }
-        let client = self.storage.get_client(client_id).await?;
+        // A registration that expired reads as absent even where the store
+        // has not evicted it yet.
+        let client = self.storage.get_client(client_id).await?.filter(|c| c.is_live(now));
         if let Some(client) = &client {
             self.clients.put(client, now);
         }
         Ok(client)
+    }
+
+    /// Makes a registered client that was issued its first token permanent
+    /// (it had lived [`ProviderConfig::registration_lifetime`] until now).
+    /// One write, once per client: a configured or already kept client costs
+    /// nothing here. Best-effort: the tokens are issued already, and a failed
+    /// write is tried again at the client's next token.
+    ///
+    /// [`ProviderConfig::registration_lifetime`]: crate::ProviderConfig::registration_lifetime
+    pub(crate) async fn keep_client(&self, client: &ClientRecord) {
+        if client.expires_at.is_none() || client.origin != ClientOrigin::Registered {
+            return;
+        }
+        let kept = ClientRecord { expires_at: None, ..client.clone() };
+        if self.storage.put_client(kept.clone()).await.is_ok() {
+            self.clients.put(&kept, self.now());
+        }
     }
 
     /// The fetcher to resolve `client_id` with, when it names a metadata

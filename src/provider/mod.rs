@@ -161,6 +161,12 @@ impl<S: Storage> Provider<S> {
         &self.scopes
     }
 
+    /// The provider's clock, for what else keeps time beside it (the HTTP
+    /// layer's rate limiter).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        Arc::clone(&self.clock)
+    }
+
     /// Now, by the provider's clock.
     pub fn now(&self) -> UnixTime {
         self.clock.now()

@@ -147,6 +147,9 @@ impl<S: Storage> Provider<S> {
             client_name: metadata.client_name.clone(),
             origin: ClientOrigin::Registered,
             issued_at: now,
+            // Until its first token: a registration nobody completes is gone
+            // after this, so a flood of them cannot fill the store.
+            expires_at: Some(now + self.config.registration_lifetime),
         };
         self.storage.put_client(record.clone()).await?;
         self.clients.put(&record, now);

@@ -95,6 +95,7 @@ impl<S: Storage> Provider<S> {
                     grant.subject.as_deref(),
                     Some(&grant.id),
                 );
+                self.keep_client(&client).await;
                 Ok(self.response(access_token, refresh_token, &access.scopes))
             }
             CodeOutcome::Replayed => {
@@ -165,6 +166,7 @@ impl<S: Storage> Provider<S> {
             grant.subject.as_deref(),
             Some(&grant.id),
         );
+        self.keep_client(&client).await;
         let salt = grant.refresh.as_ref().map(|c| c.salt.as_str()).unwrap_or_default();
         let next = successor_token(grant_id, refresh_token, salt);
         Ok(self.response(access_token, Some(next), &access.scopes))
@@ -212,6 +214,7 @@ impl<S: Storage> Provider<S> {
         grant.access_tokens.push(IssuedAccess { digest: access.digest, expires_at });
         self.storage.put_grant(grant, Some(access), now).await?;
         self.audit(AuditKind::ClientCredentialsIssued, Some(&client.client_id), None, Some(&grant_id));
+        self.keep_client(&client).await;
         Ok(self.response(access_token, None, &scopes))
     }
 

@@ -36,6 +36,7 @@
 
 mod bearer;
 mod body;
+mod client_ip;
 pub mod demo;
 mod layer;
 pub mod metrics;
@@ -53,6 +54,7 @@ use crate::storage::Storage;
 
 pub use bearer::{BearerAuth, BearerGuard};
 pub use body::{buffer_request, into_axum_response, MAX_BODY_BYTES};
+pub use client_ip::tag_client_ip;
 pub use layer::{BearerLayer, BearerService};
 
 /// A router serving the OAuth endpoints (metadata, `/token`, `/register`,
@@ -63,7 +65,10 @@ pub use layer::{BearerLayer, BearerService};
 /// gives `/auth/token`); every `/.well-known/…` path is forwarded, so the HTTP
 /// layer alone decides which metadata exists (the rest is its JSON 404).
 /// Request bodies are buffered up to [`MAX_BODY_BYTES`]; a larger one is a
-/// `413` JSON error without reading the rest.
+/// `413` JSON error without reading the rest. The connection's address
+/// becomes the [`ClientIp`](crate::http::ClientIp) of the per-IP rate
+/// limits ([`tag_client_ip`]): serve the app with
+/// `into_make_service_with_connect_info::<SocketAddr>()` for them to apply.
 pub fn router<S: Storage + 'static>(oauth: Arc<OAuthHttp<S>>) -> Router {
     let base = url_path(&oauth.provider().config().issuer);
     let mut paths = vec!["/.well-known/{*rest}".to_string()];
@@ -77,7 +82,8 @@ pub fn router<S: Storage + 'static>(oauth: Arc<OAuthHttp<S>>) -> Router {
         let oauth = Arc::clone(&oauth);
         async move { forward(&oauth, request).await }
     };
-    paths.iter().fold(Router::new(), |router, path| router.route(path, any(handler.clone())))
+    let routes = paths.iter().fold(Router::new(), |router, path| router.route(path, any(handler.clone())));
+    routes.route_layer(axum::middleware::map_request(tag_client_ip))
 }
 
 /// The path of a URL without a trailing `/` (`""` at the root).

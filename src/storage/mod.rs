@@ -103,10 +103,14 @@ impl<T: ?Sized> MaybeSend for T {}
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 pub trait Storage: MaybeSend {
-    /// Creates or replaces a client.
+    /// Creates or replaces a client. A registration with `expires_at` is
+    /// written when it is issued: the store keeps it for
+    /// [`ClientRecord::ttl`] seconds at most, and `sweep` removes it once
+    /// expired; stored again without `expires_at`, it stays.
     async fn put_client(&self, client: ClientRecord) -> Result<(), StorageError>;
 
-    /// A client by id.
+    /// A client by id. An expired registration may still be returned until
+    /// the store evicts or sweeps it: callers check [`ClientRecord::is_live`].
     async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StorageError>;
 
     /// Deletes a client and revokes every grant it holds. `false` if unknown.

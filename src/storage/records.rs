@@ -69,8 +69,27 @@ pub struct ClientRecord {
     pub client_name: Option<String>,
     /// Configured, registered or described by a metadata document.
     pub origin: ClientOrigin,
-    /// When it was created.
+    /// When it was created; a record that expires is written at this time,
+    /// so stores derive its TTL from `expires_at - issued_at`.
     pub issued_at: UnixTime,
+    /// Until when a registered client that has not completed an
+    /// authorization yet exists; `None` (configured clients, and registered
+    /// ones once their first token was issued): for good.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<UnixTime>,
+}
+
+impl ClientRecord {
+    /// Whether the client still exists at `now`.
+    pub fn is_live(&self, now: UnixTime) -> bool {
+        self.expires_at.is_none_or(|at| now < at)
+    }
+
+    /// Seconds the store keeps the record, counted from its `issued_at`;
+    /// `None`: no TTL.
+    pub fn ttl(&self) -> Option<u64> {
+        self.expires_at.map(|at| at.saturating_sub(self.issued_at).max(1))
+    }
 }
 
 /// An authorization code waiting for its exchange.

@@ -125,6 +125,7 @@ pub(crate) fn provider_config(value: &JsValue) -> Result<ProviderConfig, ConfigE
             .child("allowDynamicRegistration")
             .opt_bool(defaults.allow_dynamic_registration)?,
         cimd_allow_loopback: root.child("cimdAllowLoopback").opt_bool(false)?,
+        registration_lifetime: root.child("registrationLifetime").seconds(defaults.registration_lifetime)?,
         ..defaults
     };
     config.validate()?;

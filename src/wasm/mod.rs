@@ -16,6 +16,7 @@ mod fetch;
 mod kv_host;
 mod memory_host;
 mod provider;
+mod rate_limit;
 mod storage;
 
 use std::cell::RefCell;

@@ -15,6 +15,7 @@ use super::cimd::JsFetcher;
 use super::config::provider_config;
 use super::errors::{config_error, from_js, js_error, oauth_error, to_js};
 use super::fetch::{to_http, to_web};
+use super::rate_limit::JsRateLimiter;
 use super::storage::{health, lookup, memory_store, SharedStorage};
 use crate::http::OAuthHttp;
 use crate::params::Params;
@@ -160,7 +161,13 @@ impl JsProvider {
             let fetcher = std::sync::Arc::new(fetcher);
             provider = provider.with_metadata_fetcher(fetcher);
         }
-        let oauth = OAuthHttp::new(provider);
+        let mut oauth = OAuthHttp::new(provider);
+        // Set by the package's JS layer (see src/wasm/rate_limit.rs); a
+        // non-object config has failed in provider_config already.
+        let limiter = Reflect::get(&config, &"rateLimiter".into()).unwrap_or(JsValue::UNDEFINED);
+        if let Some(limiter) = JsRateLimiter::from_config(limiter) {
+            oauth = oauth.with_rate_limiter(limiter);
+        }
         let inner = Inner { oauth, initialized: Cell::new(false), auth_objects: AuthObjects::default() };
         Ok(Self { inner: Rc::new(inner) })
     }
@@ -181,12 +188,13 @@ impl JsProvider {
         })
     }
 
-    /// Answers a standard `Request` to an OAuth endpoint with a `Response`.
-    pub fn fetch(&self, request: web_sys::Request) -> Promise {
+    /// Answers a standard `Request` to an OAuth endpoint with a `Response`;
+    /// `client_ip` is the key of the per-IP rate limits.
+    pub fn fetch(&self, request: web_sys::Request, client_ip: Option<String>) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let request = to_http(&request).await?;
-            Ok(to_web(inner.oauth.handle(request).await)?.into())
+            Ok(to_web(inner.oauth.handle_from(request, client_ip.as_deref()).await)?.into())
         })
     }
 
@@ -208,11 +216,15 @@ impl JsProvider {
     /// Checks a `GET /authorize` request: `{ request }` to show consent for,
     /// or `{ response }` (an error page or an error redirect) to return as is.
     #[wasm_bindgen(js_name = parseAuthorizationRequest)]
-    pub fn parse_authorization_request(&self, request: web_sys::Request) -> Promise {
+    pub fn parse_authorization_request(
+        &self,
+        request: web_sys::Request,
+        client_ip: Option<String>,
+    ) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let request = to_http(&request).await?;
-            match inner.oauth.authorize_request(&request).await {
+            match inner.oauth.authorize_request_from(&request, client_ip).await {
                 Ok(parsed) => Ok(object("request", &to_js(&JsAuthorizationRequest::from(parsed))?)),
                 Err(response) => Ok(object("response", &to_web(response)?.into())),
             }

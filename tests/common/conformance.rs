@@ -252,6 +252,28 @@ pub async fn sweep_drops_only_the_expired<S: Storage>(s: S) {
     assert_eq!(s.list_grants("bob", T0 + 3600).await.unwrap(), vec![]);
 }
 
+/// A registration that never completes an authorization expires; one that
+/// is kept (stored again without `expires_at`) stays. Every backend forgets
+/// the expired one after a sweep at a later `now`, whatever its own TTL did.
+pub async fn registrations_expire_unless_kept<S: Storage>(s: S) {
+    let registration = |id: &str| ClientRecord { expires_at: Some(T0 + 120), ..client(id) };
+    s.put_client(registration("abandoned")).await.unwrap();
+    s.put_client(registration("kept")).await.unwrap();
+    s.put_client(client("configured")).await.unwrap();
+    let stored = s.get_client("abandoned").await.unwrap().expect("a registration is stored");
+    assert_eq!(stored.expires_at, Some(T0 + 120), "the expiry is stored in the record");
+    assert!(stored.is_live(T0 + 119) && !stored.is_live(T0 + 120));
+    s.put_client(ClientRecord { expires_at: None, ..registration("kept") }).await.unwrap();
+    assert_eq!(s.stats(T0 + 60).await.unwrap().client_count, 3);
+
+    s.sweep(T0 + 121).await.unwrap();
+    assert_eq!(s.get_client("abandoned").await.unwrap(), None, "an expired registration outlived a sweep");
+    assert_eq!(s.get_client("kept").await.unwrap().unwrap().expires_at, None);
+    assert!(s.get_client("configured").await.unwrap().is_some());
+    assert_eq!(s.list_clients().await.unwrap(), vec!["configured", "kept"]);
+    assert_eq!(s.stats(T0 + 121).await.unwrap().client_count, 2);
+}
+
 pub async fn lifetimes_of_years_do_not_overflow<S: Storage>(s: S) {
     let mut grant = pending_grant("g1", "c1", "alice");
     grant.expires_at = T0 + MAX_LIFETIME;

@@ -26,6 +26,7 @@ pub fn client(id: &str) -> ClientRecord {
         client_name: Some(format!("Client {id}")),
         origin: ClientOrigin::Registered,
         issued_at: T0,
+        expires_at: None,
     }
 }
 

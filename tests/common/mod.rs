@@ -60,6 +60,7 @@ macro_rules! conformance_suite {
             grants_listed_per_subject,
             stats_count_live_records,
             sweep_drops_only_the_expired,
+            registrations_expire_unless_kept,
             lifetimes_of_years_do_not_overflow,
             health_reports_a_healthy_store
         );

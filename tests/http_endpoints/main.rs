@@ -10,7 +10,11 @@ mod cimd;
 mod flow;
 mod grants;
 mod metadata;
+// The limits need the native limiter OAuthHttp::new installs.
+#[cfg(feature = "rate-limit")]
+mod rate_limit;
 mod register;
+mod registration_lifetime;
 mod resource;
 mod revoke_introspect;
 mod token;

@@ -7,6 +7,8 @@
 // own location; ':memory:' for none), OAUTH_CLIENTS (JSON array of pre-registered
 // clients, the seed's `clients` option), CIMD_ALLOW_LOOPBACK ("true": accept
 // metadata-document client ids on loopback hosts, for local development).
+// Rate limits: the package's in-memory limiter with its defaults, keyed by
+// the connection's address (behind a proxy, every request has the proxy's).
 import { createOAuthProvider, DenoKvHost, KvStorage } from 'simply-mcp-oauth';
 import { createApp, randomToken } from '../src/app.js';
 import { enabled, metadataFetcher } from '../src/cimd.js';
@@ -23,12 +25,18 @@ async function storedSecret(kv) {
  * Starts the server. `issuer` defaults to the address it listens on.
  * Returns `{ server, issuer, kv, close() }`.
  */
-export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPath, demoUser = 'demo-user', csrfSecret, clients = [], cimdAllowLoopback = false, fetchImpl } = {}) {
+export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPath, demoUser = 'demo-user', csrfSecret, clients = [], cimdAllowLoopback = false, fetchImpl, rateLimits } = {}) {
   const kv = await Deno.openKv(kvPath);
   let app;
   let resolveApp;
   const ready = new Promise((resolve) => (resolveApp = resolve));
-  const server = Deno.serve({ hostname, port, onListen() {} }, async (request) => (app ?? (await ready)).fetch(request));
+  // The connection's address, the key of the per-IP rate limits: Deno gives
+  // it to the handler (info.remoteAddr), the provider asks for it by request.
+  const addresses = new WeakMap();
+  const server = Deno.serve({ hostname, port, onListen() {} }, async (request, info) => {
+    addresses.set(request, info.remoteAddr.hostname);
+    return (app ?? (await ready)).fetch(request);
+  });
   try {
     issuer ??= `http://${hostname}:${server.addr.port}`;
     const provider = await createOAuthProvider({
@@ -38,6 +46,9 @@ export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPat
       clients,
       fetchClientMetadata: metadataFetcher(fetchImpl),
       cimdAllowLoopback,
+      // In memory, per process (the package's defaults unless `rateLimits` says otherwise).
+      rateLimits,
+      clientIp: (request) => addresses.get(request),
     });
     app = createApp({ provider, demoUser, csrfSecret: csrfSecret || (await storedSecret(kv)) });
     resolveApp(app);

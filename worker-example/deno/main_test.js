@@ -83,3 +83,27 @@ Deno.test('a metadata-document client served on loopback, with CIMD_ALLOW_LOOPBA
     await docServer.shutdown();
   }
 });
+
+Deno.test('registrations over the per-IP limit get 429 too_many_requests with Retry-After', async () => {
+  const server = await start({ port: 0, kvPath: ':memory:', demoUser: DEMO_USER, rateLimits: { registerPerIp: { limit: 2, period: 3600 } } });
+  try {
+    const register = () =>
+      fetch(`${server.issuer}/register`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' }),
+      });
+    for (const expected of [201, 201]) {
+      const response = await register();
+      await response.body?.cancel();
+      if (response.status !== expected) throw new Error(`status ${response.status}, expected ${expected}`);
+    }
+    const refused = await register();
+    const body = await refused.json();
+    if (refused.status !== 429 || body.error !== 'too_many_requests' || refused.headers.get('retry-after') !== '1800') {
+      throw new Error(`not limited: ${refused.status} ${JSON.stringify(body)} retry-after ${refused.headers.get('retry-after')}`);
+    }
+  } finally {
+    await server.close();
+  }
+});

@@ -8,7 +8,7 @@
 //   "kv": everything in Workers KV. No atomics and eventually consistent
 //     across locations: single use is best-effort (see the README).
 // The package's `workerd` entry imports its .wasm as a compiled module.
-import { createOAuthProvider, DurableObjectStorage, KvStorage, WorkersKvHost } from 'simply-mcp-oauth';
+import { createOAuthProvider, DurableObjectStorage, KvStorage, WorkersKvHost, workersRateLimiter } from 'simply-mcp-oauth';
 import { createApp, randomToken } from './app.js';
 import { enabled, metadataFetcher } from './cimd.js';
 
@@ -55,12 +55,29 @@ async function build(env, issuer) {
     // local development (the deployed platform still refuses to reach them).
     fetchClientMetadata: metadataFetcher(),
     cimdAllowLoopback: enabled(env.CIMD_ALLOW_LOOPBACK),
+    // RATE_LIMITS = "off": no limits (benchmarks, or a WAF rule in front).
+    rateLimiter: env.RATE_LIMITS === 'off' ? false : rateLimiterFor(env),
   });
   return createApp({
     provider,
     csrfSecret: env.CSRF_SECRET || (await deploymentSecret(env.OAUTH_KV)),
     demoUser: env.DEMO_USER || 'demo-user',
     clientNames: env.OAUTH_KV, // the names /apps shows (KV: read often, written on a change)
+  });
+}
+
+/**
+ * The Rate Limiting bindings of wrangler.toml by bucket; a bucket left
+ * unbound uses the package's in-memory limiter (per isolate). The client IP
+ * is CF-Connecting-IP (the package's Workers default).
+ */
+export function rateLimiterFor(env) {
+  return workersRateLimiter({
+    registerPerIp: env.OAUTH_RATE_REGISTER,
+    registerTotal: env.OAUTH_RATE_REGISTER_TOTAL,
+    tokenPerIp: env.OAUTH_RATE_TOKEN,
+    tokenPerClient: env.OAUTH_RATE_TOKEN_CLIENT,
+    authorizePerIp: env.OAUTH_RATE_AUTHORIZE,
   });
 }
 

@@ -7,7 +7,8 @@ use std::ffi::OsStr;
 use clap::builder::BoolishValueParser;
 use clap::{CommandFactory as _, Parser, ValueEnum};
 use simply_mcp_oauth::config::{
-    DEFAULT_CODE_EXPIRATION, DEFAULT_REFRESH_TOKEN_EXPIRATION, DEFAULT_TOKEN_EXPIRATION,
+    DEFAULT_CODE_EXPIRATION, DEFAULT_REFRESH_TOKEN_EXPIRATION, DEFAULT_REGISTRATION_LIFETIME,
+    DEFAULT_TOKEN_EXPIRATION, MAX_REGISTRATION_LIFETIME,
 };
 
 const ABOUT: &str = "A demo OAuth 2.1 authorization server for MCP, with a protected MCP endpoint at /mcp.";
@@ -68,6 +69,22 @@ pub struct Options {
     #[arg(long, env = "SIMPLY_MCP_OAUTH_CODE_EXPIRATION", value_name = "SECONDS",
           value_parser = seconds, default_value_t = DEFAULT_CODE_EXPIRATION)]
     pub code_expiration: u64,
+
+    /// How long a dynamically registered client lives until its first token,
+    /// in seconds (at most 86400); then it stays.
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_REGISTRATION_LIFETIME", value_name = "SECONDS",
+          value_parser = registration_lifetime, default_value_t = DEFAULT_REGISTRATION_LIFETIME)]
+    pub registration_lifetime: u64,
+
+    /// The request limits of /register, /token and /authorize (per client
+    /// address, per client_id, and for everyone on /register; see the README).
+    ///
+    /// On by default; `--rate-limits=off` turns them all off, e.g. for a load
+    /// test from one address (on/off, 1/0, true/false, yes/no).
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_RATE_LIMITS", value_name = "BOOL", hide_possible_values = true,
+          action = clap::ArgAction::Set, require_equals = true, default_value = "on",
+          value_parser = BoolishValueParser::new())]
+    pub rate_limits: bool,
 
     /// Where clients, grants and tokens live [default: redis when a Redis URL
     /// or REDIS_HOST is set, memory otherwise].
@@ -145,6 +162,13 @@ fn seconds(value: &str) -> Result<u64, String> {
     }
 }
 
+fn registration_lifetime(value: &str) -> Result<u64, String> {
+    match seconds(value) {
+        Ok(n) if n <= MAX_REGISTRATION_LIFETIME => Ok(n),
+        _ => Err(format!("expected 1 to {MAX_REGISTRATION_LIFETIME} seconds")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::error::ErrorKind;
@@ -192,6 +216,8 @@ mod tests {
             &["--code-expiration=0"],
             &["--storage", "disk"],
             &["--cimd-allow-loopback=maybe"],
+            &["--registration-lifetime=86401"],
+            &["--rate-limits=sometimes"],
         ] {
             let error = parse(list).expect_err(&format!("{list:?}"));
             assert_eq!(error.exit_code(), 2, "{list:?}: {error}");
@@ -214,6 +240,8 @@ mod tests {
             ("--cimd-allow-loopback", "SIMPLY_MCP_OAUTH_CIMD_ALLOW_LOOPBACK"),
             ("--cimd-ca-file", "SIMPLY_MCP_OAUTH_CIMD_CA_FILE"),
             ("--debug", "SIMPLY_MCP_OAUTH_DEBUG"),
+            ("--registration-lifetime", "SIMPLY_MCP_OAUTH_REGISTRATION_LIFETIME"),
+            ("--rate-limits", "SIMPLY_MCP_OAUTH_RATE_LIMITS"),
         ] {
             assert!(help.contains(flag) && help.contains(variable), "{flag} {variable} in\n{help}");
         }
@@ -237,6 +265,16 @@ mod tests {
     }
 
     #[test]
+    fn rate_limits_and_registration_lifetime() {
+        let defaults = parse(&[]).unwrap();
+        assert!(defaults.rate_limits);
+        assert_eq!(defaults.registration_lifetime, DEFAULT_REGISTRATION_LIFETIME);
+        assert!(!parse(&["--rate-limits=off"]).unwrap().rate_limits);
+        assert!(parse(&["--rate-limits=on"]).unwrap().rate_limits);
+        assert_eq!(parse(&["--registration-lifetime", "600"]).unwrap().registration_lifetime, 600);
+    }
+
+    #[test]
     fn redis_when_named_unless_memory_is_asked_for() {
         let none = |_: &str| None;
         let host = |name: &str| (name == "REDIS_HOST").then(|| "cache".to_string());
@@ -257,6 +295,6 @@ mod tests {
         assert!(names.iter().any(|n| n == "SIMPLY_MCP_OAUTH_BIND"));
         assert!(names.iter().any(|n| n == "REDIS_URL"));
         assert!(names.iter().any(|n| n == "REDIS_HOST"));
-        assert_eq!(names.len(), 11);
+        assert_eq!(names.len(), 13);
     }
 }

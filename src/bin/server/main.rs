@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser as _;
+use simply_mcp_oauth::config::RateLimits;
 use simply_mcp_oauth::http::OAuthHttp;
 use simply_mcp_oauth::server::demo::{demo_router, spawn_sweeper, MCP_SCOPE, SWEEP_INTERVAL};
 use simply_mcp_oauth::server::metrics::{MeteredStorage, Metrics};
@@ -81,6 +82,8 @@ async fn run(options: Options) -> ExitCode {
         token_expiration: options.token_expiration,
         refresh_token_expiration: options.refresh_token_expiration,
         code_expiration: options.code_expiration,
+        registration_lifetime: options.registration_lifetime,
+        rate_limits: if options.rate_limits { RateLimits::default() } else { RateLimits::off() },
         audit: Some(audit_to_tracing()),
         ..ProviderConfig::new(issuer)
     };

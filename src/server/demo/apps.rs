@@ -272,6 +272,7 @@ mod tests {
             client_name: Some(name.into()),
             origin,
             issued_at: 0,
+            expires_at: None,
         }
     }
 

@@ -120,7 +120,9 @@ pub fn demo_router<S: Storage + 'static>(
                 .layer(axum::middleware::map_response(mcp_cors::allow_any_origin)),
         )
         .with_state(state)
-        .merge(router(oauth));
+        .merge(router(oauth))
+        // The consent page's per-IP limit of /authorize, too.
+        .layer(axum::middleware::map_request(super::tag_client_ip));
     // Last, so that they wrap every route above (and the fallback); the
     // trace outermost, so that the span covers the counting too.
     Ok(app.layer(from_fn_with_state(metrics, observe)).layer(from_fn(trace_requests)))

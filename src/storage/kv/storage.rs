@@ -15,8 +15,10 @@ use super::{KvCheck, KvHost, KvStorage, Step};
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 impl<H: KvHost> Storage for KvStorage<H> {
     async fn put_client(&self, client: ClientRecord) -> Result<(), StorageError> {
-        // Clients do not expire: TTL 0.
-        self.write(&self.keys.client(&client.client_id), &client, 0).await
+        // Configured and kept clients do not expire (TTL 0); a registration
+        // that has not completed an authorization lives from its issue time.
+        let ttl = client.ttl().map_or(0, |ttl| ttl.max(self.caps.min_ttl_seconds));
+        self.write(&self.keys.client(&client.client_id), &client, ttl).await
     }
 
     async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StorageError> {
@@ -243,11 +245,19 @@ impl<H: KvHost> Storage for KvStorage<H> {
         HealthCheck::finished(started, healthy, message, components, errors)
     }
 
-    /// Lists every grant and access key and deletes the expired ones (one read
-    /// per key): for hosts that do not evict by TTL, or to reclaim space early.
+    /// Lists every client, grant and access key and deletes the expired ones
+    /// (one read per key): for hosts that do not evict by TTL, or to reclaim space early.
     /// Hosts that honour the TTLs `KvStorage` passes need it only rarely.
     async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> {
         let mut removed = 0;
+        for key in self.list_all(&self.keys.clients_prefix()).await? {
+            if let Some(client) = self.read::<ClientRecord>(&key).await? {
+                if !client.is_live(now) {
+                    self.host.delete(&key).await?;
+                    removed += 1;
+                }
+            }
+        }
         for key in self.list_all(&self.keys.grants_prefix()).await? {
             match classify(&self.keys, &key) {
                 GrantKey::Grant(grant_id) => {

@@ -21,17 +21,18 @@
 //! for seconds under millions of records), and no per-entry timers exist:
 //! lifetimes of seconds and of years behave the same and nothing leaks.
 
+mod clients;
 mod shard;
 #[cfg(test)]
 mod tests;
 
-use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::SecretDigest;
 
+use self::clients::Clients;
 use self::shard::{Shard, Tally};
 use super::{
     health_components, AccessRecord, ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, HealthCheck,
@@ -52,7 +53,7 @@ const SHARDS: usize = 128;
 #[derive(Debug)]
 pub struct MemoryStorage {
     name: String,
-    clients: Mutex<HashMap<String, ClientRecord>>,
+    clients: Mutex<Clients>,
     shards: Box<[Mutex<Shard>]>,
     /// Keys the hash that picks a grant's shard, so the spread does not rest
     /// on grant ids being random.
@@ -86,7 +87,7 @@ impl MemoryStorage {
         &self.name
     }
 
-    fn clients(&self) -> MutexGuard<'_, HashMap<String, ClientRecord>> {
+    fn clients(&self) -> MutexGuard<'_, Clients> {
         lock(&self.clients)
     }
 
@@ -112,7 +113,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
 impl Storage for MemoryStorage {
     async fn put_client(&self, client: ClientRecord) -> Result<(), StorageError> {
-        self.clients().insert(client.client_id.clone(), client);
+        self.clients().put(client);
         Ok(())
     }
 
@@ -124,7 +125,7 @@ impl Storage for MemoryStorage {
         // Held through the cascade, so the client cannot be stored again (and
         // given new grants) while its old grants are being removed.
         let mut clients = self.clients();
-        let existed = clients.remove(client_id).is_some();
+        let existed = clients.remove(client_id);
         for mut shard in self.each_shard() {
             shard.remove_client_grants(client_id);
         }
@@ -132,7 +133,7 @@ impl Storage for MemoryStorage {
     }
 
     async fn list_clients(&self) -> Result<Vec<String>, StorageError> {
-        let mut ids: Vec<String> = self.clients().keys().cloned().collect();
+        let mut ids: Vec<String> = self.clients().ids().cloned().collect();
         ids.sort_unstable();
         Ok(ids)
     }
@@ -205,7 +206,7 @@ impl Storage for MemoryStorage {
     }
 
     async fn stats(&self, now: UnixTime) -> Result<StorageStats, StorageError> {
-        let client_count = self.clients().len() as u64;
+        let client_count = self.clients().live(now);
         let tally = self.each_shard().map(|shard| shard.tally(now)).fold(Tally::default(), Tally::plus);
         Ok(StorageStats {
             token_count: tally.access_tokens,
@@ -231,6 +232,7 @@ impl Storage for MemoryStorage {
     }
 
     async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> {
-        Ok(self.each_shard().map(|mut shard| shard.sweep(now, usize::MAX)).sum())
+        let clients = self.clients().sweep(now, usize::MAX);
+        Ok(clients + self.each_shard().map(|mut shard| shard.sweep(now, usize::MAX)).sum::<u64>())
     }
 }

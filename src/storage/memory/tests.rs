@@ -83,6 +83,7 @@ fn calls_over_many_grants_see_every_shard() {
         client_name: None,
         origin: crate::storage::ClientOrigin::Registered,
         issued_at: 0,
+        expires_at: None,
     }))
     .unwrap();
     assert!(run(store.delete_client("c", 1)).unwrap());

@@ -96,10 +96,14 @@ impl Storage for RedisStorage {
     async fn put_client(&self, client: ClientRecord) -> Result<(), StorageError> {
         let json = self.to_json(&client)?;
         let mut connection = self.connection()?;
-        let commands = vec![
-            redis::Cmd::set(self.keys.client(&client.client_id), json),
-            redis::Cmd::sadd(self.keys.clients(), &client.client_id),
-        ];
+        let key = self.keys.client(&client.client_id);
+        // A registration that has not completed an authorization expires;
+        // a plain SET (a kept client) clears that TTL.
+        let set = match client.ttl() {
+            Some(ttl) => redis::Cmd::set_ex(key, json, ttl),
+            None => redis::Cmd::set(key, json),
+        };
+        let commands = vec![set, redis::Cmd::sadd(self.keys.clients(), &client.client_id)];
         self.each(&mut connection, commands).await.map(drop)
     }
 
@@ -395,8 +399,34 @@ impl Storage for RedisStorage {
         HealthCheck::finished(started, healthy, message, components, errors)
     }
 
-    /// Redis evicts expired records by their TTL: nothing to do, returns 0.
-    async fn sweep(&self, _now: UnixTime) -> Result<u64, StorageError> {
-        Ok(0)
+    /// Redis evicts expired records by their TTL; this removes registrations
+    /// expired by `now` that Redis still holds, and prunes the index of
+    /// client ids of the ones it evicted (so a flood of registrations leaves
+    /// no ids behind). One `SMEMBERS` and a pipelined `GET` of every client.
+    async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> {
+        let ids = self.list_clients().await?;
+        let keys: Vec<String> = ids.iter().map(|id| self.keys.client(id)).collect();
+        let values = self.get_many(&keys).await?;
+        let (mut gone, mut removed) = (Vec::new(), 0);
+        for ((id, key), value) in ids.iter().zip(&keys).zip(values) {
+            let expired = match value {
+                Some(json) => !decode::<ClientRecord>(key, &json)?.is_live(now),
+                None => true,
+            };
+            if expired {
+                gone.push(id.clone());
+            }
+        }
+        let mut connection = self.connection()?;
+        for chunk in gone.chunks(BATCH) {
+            let mut commands: Vec<redis::Cmd> =
+                chunk.iter().map(|id| redis::Cmd::del(self.keys.client(id))).collect();
+            commands.push(redis::Cmd::srem(self.keys.clients(), chunk));
+            let replies = self.each(&mut connection, commands).await?;
+            for (id, reply) in chunk.iter().zip(replies) {
+                removed += self.reply::<u64>(&self.keys.client(id), reply)?;
+            }
+        }
+        Ok(removed)
     }
 }

@@ -1,0 +1,114 @@
+//! Rate limits of the native server: the axum router keys the per-IP limits
+//! on the connection's address (`ConnectInfo`), for the OAuth endpoints and
+//! the demo's consent page; and the binary answers 429 on `/token`.
+
+mod e2e;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use serde_json::json;
+use simply_mcp_oauth::config::{RateLimit, RateLimits};
+use simply_mcp_oauth::http::OAuthHttp;
+use simply_mcp_oauth::server::demo::demo_router;
+use simply_mcp_oauth::server::metrics::Metrics;
+use simply_mcp_oauth::{MemoryStorage, Provider, ProviderConfig};
+
+use e2e::*;
+
+/// The demo app in this process with `limits`, served with `ConnectInfo`.
+async fn serve(limits: RateLimits) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let config = ProviderConfig { rate_limits: limits, ..ProviderConfig::new(format!("http://{addr}")) };
+    let oauth = Arc::new(OAuthHttp::new(Provider::create(config, MemoryStorage::new()).await.unwrap()));
+    let app = demo_router(oauth, Arc::new(Metrics::new())).unwrap();
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
+    });
+    addr
+}
+
+/// A blocking request off the runtime's threads.
+async fn send(
+    addr: &str,
+    method: &'static str,
+    path: String,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+) -> Response {
+    let addr = addr.to_string();
+    tokio::task::spawn_blocking(move || {
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(n, v)| (*n, v.as_str())).collect();
+        request(&addr, method, &path, &headers, &body)
+    })
+    .await
+    .unwrap()
+}
+
+async fn register(addr: &str) -> Response {
+    let body = json!({"redirect_uris": [REDIRECT_URI], "token_endpoint_auth_method": "none"}).to_string();
+    let headers = vec![("Content-Type", "application/json".to_string())];
+    send(addr, "POST", "/register".into(), headers, body.into_bytes()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_router_limits_registration_by_the_connection_address() {
+    let addr =
+        serve(RateLimits { register_per_ip: Some(RateLimit::per(2, 3600)), ..RateLimits::off() }).await;
+    assert_eq!(register(&addr).await.status, 201);
+    assert_eq!(register(&addr).await.status, 201);
+    let refused = register(&addr).await;
+    assert_eq!(refused.status, 429, "{}", refused.text());
+    assert_eq!(refused.header("retry-after"), Some("1800"));
+    assert_eq!(refused.json()["error"], "too_many_requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_consent_page_is_limited_with_a_page_not_a_redirect() {
+    let addr =
+        serve(RateLimits { authorize_per_ip: Some(RateLimit::per(1, 900)), ..RateLimits::off() }).await;
+    let client_id = register(&addr).await.json()["client_id"].as_str().unwrap().to_string();
+    let query = form(&[
+        ("response_type", "code"),
+        ("client_id", &client_id),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_challenge", &simply_mcp_oauth::crypto::pkce_s256(VERIFIER)),
+        ("code_challenge_method", "S256"),
+    ]);
+    let first = send(&addr, "GET", format!("/authorize?{query}"), vec![], vec![]).await;
+    assert_eq!(first.status, 200, "{}", first.text());
+    let refused = send(&addr, "GET", format!("/authorize?{query}"), vec![], vec![]).await;
+    assert_eq!(refused.status, 429);
+    assert_eq!(refused.header("retry-after"), Some("900"));
+    assert_eq!(refused.header("location"), None);
+    assert!(refused.text().contains("too_many_requests"));
+}
+
+/// The binary with its default limits: a client hammering `/token` is held
+/// back (per client id at 300 a minute, or sooner per IP when the binary
+/// serves with `ConnectInfo`).
+#[test]
+fn the_binary_answers_429_on_a_token_flood() {
+    let server = start();
+    let metadata = json!({"redirect_uris": ["https://c.example/cb"], "grant_types": ["client_credentials"]});
+    let client = server.post_json("/register", &metadata, &[]).json();
+    let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
+    let pairs = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)];
+    let mut issued = 0;
+    for _ in 0..400 {
+        let response = server.post_form("/token", &pairs, &[]);
+        match response.status {
+            200 => issued += 1,
+            429 => {
+                assert_eq!(response.json()["error"], "too_many_requests");
+                let retry: u64 = response.header("retry-after").expect("Retry-After").parse().unwrap();
+                assert!((1..=60).contains(&retry), "Retry-After {retry}");
+                assert!(issued >= 100, "limited after only {issued} tokens");
+                return;
+            }
+            other => panic!("status {other}: {}", response.text()),
+        }
+    }
+    panic!("{issued} tokens and never a 429");
+}

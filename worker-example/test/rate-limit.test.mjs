@@ -1,0 +1,68 @@
+// Rate limits in local workerd: with Cloudflare's Rate Limiting binding
+// (Miniflare's `ratelimits`), and without one (the package's in-memory
+// fallback). Each request's CF-Connecting-IP is its client address.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { Miniflare } from 'miniflare';
+import { workerOptions } from './miniflare.mjs';
+
+const bundle = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const ORIGIN = 'http://localhost:8787';
+
+function register(mf, ip) {
+  return mf.dispatchFetch(`${ORIGIN}/register`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'cf-connecting-ip': ip },
+    body: JSON.stringify({ redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' }),
+  });
+}
+
+async function withWorker(extra, run) {
+  const mf = new Miniflare({ ...workerOptions(bundle, { bindings: { DEMO_USER: 'alice' } }), ...extra });
+  try {
+    await run(mf);
+  } finally {
+    await mf.dispose();
+  }
+}
+
+test('the Rate Limiting binding answers 429 too_many_requests with Retry-After', async () => {
+  const ratelimits = { OAUTH_RATE_REGISTER: { simple: { limit: 2, period: 60 } } };
+  await withWorker({ ratelimits }, async (mf) => {
+    assert.equal((await register(mf, '192.0.2.1')).status, 201);
+    assert.equal((await register(mf, '192.0.2.1')).status, 201);
+    const refused = await register(mf, '192.0.2.1');
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('retry-after'), '60');
+    assert.equal(refused.headers.get('access-control-allow-origin'), '*');
+    const body = await refused.json();
+    assert.equal(body.error, 'too_many_requests');
+    assert.equal((await register(mf, '192.0.2.2')).status, 201, 'another address has its own count');
+  });
+});
+
+test('without a binding, the in-memory fallback limits /authorize with a page, not a redirect', async () => {
+  await withWorker({}, async (mf) => {
+    const client = await (await register(mf, '192.0.2.3')).json();
+    const url = new URL(`${ORIGIN}/authorize`);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: 'http://127.0.0.1/cb',
+      code_challenge: 'a'.repeat(43),
+      code_challenge_method: 'S256',
+    });
+    // The default: 100 per 15 minutes per address.
+    for (let i = 0; i < 100; i++) {
+      const page = await mf.dispatchFetch(url, { headers: { 'cf-connecting-ip': '192.0.2.3' } });
+      assert.equal(page.status, 200);
+      await page.arrayBuffer();
+    }
+    const refused = await mf.dispatchFetch(url, { headers: { 'cf-connecting-ip': '192.0.2.3' }, redirect: 'manual' });
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('location'), null);
+    assert.equal(refused.headers.get('retry-after'), '9');
+    assert.match(await refused.text(), /too_many_requests/);
+  });
+});
