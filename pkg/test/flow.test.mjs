@@ -91,6 +91,10 @@ test('the seed-style methods: exchange, refresh, introspect, revoke, verify, gra
   assert.equal(rotated.scope, 'read');
   const grants = await provider.listGrants('alice');
   assert.equal(grants.length, 1);
+  const { grantId, createdAt, expiresAt, resource, ...summary } = grants[0];
+  assert.deepEqual(summary, { clientId: 'conf', scopes: ['read', 'write'] });
+  assert.ok(typeof grantId === 'string' && resource.startsWith('http'));
+  assert.ok(Number.isInteger(createdAt) && expiresAt > createdAt, 'Unix seconds, as numbers');
   assert.equal(await provider.revokeGrant('mallory', grants[0].grantId), false);
   await provider.revokeToken({ ...creds, token: rotated.refresh_token });
   assert.equal((await provider.introspectToken({ ...creds, token: rotated.access_token })).active, false);

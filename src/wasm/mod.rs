@@ -10,6 +10,7 @@
 mod auth_objects;
 mod cimd;
 mod config;
+mod convert;
 mod durable;
 mod errors;
 mod fetch;

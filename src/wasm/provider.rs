@@ -13,12 +13,15 @@ use wasm_bindgen_futures::future_to_promise;
 use super::auth_objects::AuthObjects;
 use super::cimd::JsFetcher;
 use super::config::provider_config;
-use super::errors::{config_error, from_js, js_error, oauth_error, to_js};
+use super::convert::{from_js, to_js};
+use super::errors::{config_error, js_error, oauth_error};
 use super::fetch::{to_http, to_web};
 use super::storage::{health, lookup, memory_store, SharedStorage};
+use crate::clock::UnixTime;
 use crate::http::OAuthHttp;
 use crate::params::Params;
 use crate::provider::{Approval, AuthorizationRequest, AuthorizeError, Provider};
+use crate::storage::GrantRecord;
 
 struct Inner {
     oauth: OAuthHttp<SharedStorage>,
@@ -122,6 +125,31 @@ struct JsApproval {
     scopes: Option<Vec<String>>,
     #[serde(default)]
     props: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A grant as `listGrants` shows it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GrantSummary {
+    grant_id: String,
+    client_id: String,
+    scopes: Vec<String>,
+    resource: String,
+    created_at: UnixTime,
+    expires_at: UnixTime,
+}
+
+impl From<GrantRecord> for GrantSummary {
+    fn from(g: GrantRecord) -> Self {
+        Self {
+            grant_id: g.id,
+            client_id: g.client_id,
+            scopes: g.scopes,
+            resource: g.resource,
+            created_at: g.created_at,
+            expires_at: g.expires_at,
+        }
+    }
 }
 
 fn object(key: &str, value: &JsValue) -> JsValue {
@@ -267,15 +295,7 @@ impl JsProvider {
         let inner = self.inner.clone();
         future_to_promise(async move {
             let grants = inner.oauth.provider().list_grants(&subject).await.map_err(oauth_error)?;
-            let summaries: Vec<_> = grants
-                .into_iter()
-                .map(|g| {
-                    serde_json::json!({
-                        "grantId": g.id, "clientId": g.client_id, "scopes": g.scopes,
-                        "resource": g.resource, "createdAt": g.created_at, "expiresAt": g.expires_at,
-                    })
-                })
-                .collect();
+            let summaries: Vec<GrantSummary> = grants.into_iter().map(GrantSummary::from).collect();
             to_js(&summaries)
         })
     }

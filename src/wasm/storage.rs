@@ -14,8 +14,9 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::config::StorageOptions;
+use super::convert::to_js;
 use super::durable::DurableObjectShards;
-use super::errors::{config_error, js_error, to_js};
+use super::errors::{config_error, js_error};
 use super::kv_host::JsKvHost;
 use super::memory_host::{MemoryHost, CAPABILITIES};
 use crate::clock::{Clock, SystemClock, UnixTime};
