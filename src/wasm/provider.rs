@@ -6,18 +6,19 @@ use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
 use js_sys::{Object, Promise, Reflect};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use super::auth_objects::AuthObjects;
 use super::cimd::JsFetcher;
-use super::config::provider_config;
-use super::convert::{from_js, to_js};
+use super::config::{provider_config, Field};
+use super::convert::to_js;
 use super::errors::{config_error, js_error, oauth_error};
 use super::fetch::{to_http, to_web};
 use super::storage::{health, lookup, memory_store, SharedStorage};
 use crate::clock::UnixTime;
+use crate::config::ConfigError;
 use crate::http::OAuthHttp;
 use crate::params::Params;
 use crate::provider::{Approval, AuthorizationRequest, AuthorizeError, Provider};
@@ -64,7 +65,7 @@ async fn initialize(inner: &Inner) -> Result<(), JsValue> {
 }
 
 /// The authorization request as JS sees it (and hands back to complete it).
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsAuthorizationRequest {
     client_id: String,
@@ -75,10 +76,8 @@ struct JsAuthorizationRequest {
     code_challenge: String,
     resource: String,
     /// The client id is its metadata document's URL (show it on consent).
-    #[serde(default)]
     metadata_document: bool,
     /// Every redirect URI of the client is loopback (warn on consent).
-    #[serde(default)]
     loopback_only: bool,
 }
 
@@ -98,33 +97,63 @@ impl From<AuthorizationRequest> for JsAuthorizationRequest {
     }
 }
 
-impl JsAuthorizationRequest {
-    /// The parameters that produce this request, so completing it re-checks
-    /// everything instead of trusting an object that passed through JS.
-    fn params(&self) -> Params {
+/// The parameters that produce the request JS hands back, so completing it
+/// re-checks everything instead of trusting an object that passed through JS.
+/// Read field by field (like the configuration), so an error names the field.
+fn request_params(value: JsValue) -> Result<Params, JsValue> {
+    let request = Field::root("request", value);
+    let read = || -> Result<Params, ConfigError> {
+        request.object()?;
         let mut pairs = vec![
             ("response_type", "code".to_string()),
-            ("client_id", self.client_id.clone()),
-            ("redirect_uri", self.redirect_uri.clone()),
-            ("code_challenge", self.code_challenge.clone()),
+            ("client_id", request.child("clientId").string()?),
+            ("redirect_uri", request.child("redirectUri").string()?),
+            ("code_challenge", request.child("codeChallenge").string()?),
             ("code_challenge_method", "S256".to_string()),
-            ("scope", self.scopes.join(" ")),
-            ("resource", self.resource.clone()),
+            ("scope", request.child("scopes").opt_strings()?.unwrap_or_default().join(" ")),
+            ("resource", request.child("resource").string()?),
         ];
-        if let Some(state) = &self.state {
-            pairs.push(("state", state.clone()));
+        if let Some(state) = request.child("state").opt_string()? {
+            pairs.push(("state", state));
         }
-        Params::from_pairs(pairs)
+        Ok(Params::from_pairs(pairs))
+    };
+    read().map_err(invalid_request)
+}
+
+/// `{ subject, scopes?, props? }`, props a JSON-compatible object.
+fn read_approval(value: JsValue) -> Result<Approval, JsValue> {
+    let approval = Field::root("approval", value);
+    let read = || -> Result<Approval, ConfigError> {
+        approval.object()?;
+        let props = approval.child("props");
+        let props = if props.absent() {
+            serde_json::Map::new()
+        } else {
+            props.object()?;
+            json_object(props.value()).ok_or_else(|| props.error("must be a JSON-compatible object"))?
+        };
+        Ok(Approval {
+            subject: approval.child("subject").string()?,
+            scopes: approval.child("scopes").opt_strings()?,
+            props,
+        })
+    };
+    read().map_err(invalid_request)
+}
+
+/// A JS object as a JSON object: `JSON.stringify`, then serde_json's reader
+/// of any JSON value, which the crate has anyway.
+fn json_object(value: &JsValue) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let text = js_sys::JSON::stringify(value).ok()?.as_string()?;
+    match serde_json::from_str(&text).ok()? {
+        serde_json::Value::Object(object) => Some(object),
+        _ => None,
     }
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct JsApproval {
-    subject: String,
-    scopes: Option<Vec<String>>,
-    #[serde(default)]
-    props: serde_json::Map<String, serde_json::Value>,
+fn invalid_request(error: ConfigError) -> JsValue {
+    js_error(&format!("{} {}", error.field, error.reason), Some("invalid_request"))
 }
 
 /// A grant as `listGrants` shows it.
@@ -253,12 +282,10 @@ impl JsProvider {
     pub fn complete_authorization(&self, request: JsValue, approval: JsValue) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let request: JsAuthorizationRequest = from_js(request, "request")?;
-            let approval: JsApproval = from_js(approval, "approval")?;
+            let params = request_params(request)?;
+            let approval = read_approval(approval)?;
             let provider = inner.oauth.provider();
-            let checked = recheck(provider, &request).await?;
-            let approval =
-                Approval { subject: approval.subject, scopes: approval.scopes, props: approval.props };
+            let checked = recheck(provider, &params).await?;
             let location = provider.complete_authorization(&checked, approval).await.map_err(oauth_error)?;
             Ok(location.into())
         })
@@ -269,9 +296,9 @@ impl JsProvider {
     pub fn deny_authorization(&self, request: JsValue) -> Promise {
         let inner = self.inner.clone();
         future_to_promise(async move {
-            let request: JsAuthorizationRequest = from_js(request, "request")?;
+            let params = request_params(request)?;
             let provider = inner.oauth.provider();
-            let checked = recheck(provider, &request).await?;
+            let checked = recheck(provider, &params).await?;
             Ok(provider.deny_authorization(&checked).into())
         })
     }
@@ -365,9 +392,9 @@ fn now_or_promise(
 
 async fn recheck(
     provider: &Provider<SharedStorage>,
-    request: &JsAuthorizationRequest,
+    params: &Params,
 ) -> Result<AuthorizationRequest, JsValue> {
-    provider.parse_authorization(&request.params()).await.map_err(|error| match error {
+    provider.parse_authorization(params).await.map_err(|error| match error {
         AuthorizeError::BadRequest(e) | AuthorizeError::Redirect { error: e, .. } => oauth_error(e),
     })
 }
