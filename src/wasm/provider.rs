@@ -5,10 +5,10 @@ use std::future::Future;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use super::{promise, spawn, Work};
 use js_sys::{Object, Promise, Reflect};
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::auth_objects::AuthObjects;
 use super::cimd::JsFetcher;
@@ -43,7 +43,7 @@ pub fn create_oauth_provider(config: JsValue) -> Promise {
         Err(error) => Promise::reject(&error),
         Ok(provider) => {
             let inner = provider.inner.clone();
-            future_to_promise(async move {
+            promise(async move {
                 initialize(&inner).await?;
                 Ok(JsProvider { inner }.into())
             })
@@ -232,7 +232,7 @@ impl JsProvider {
     /// Stores the configured clients; idempotent.
     pub fn initialize(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             initialize(&inner).await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -241,7 +241,7 @@ impl JsProvider {
     /// Answers a standard `Request` to an OAuth endpoint with a `Response`.
     pub fn fetch(&self, request: web_sys::Request) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let request = to_http(&request).await?;
             Ok(to_web(inner.oauth.handle(request).await)?.into())
         })
@@ -251,7 +251,7 @@ impl JsProvider {
     /// every required scope, else `{ response }` (the 401/403 to return).
     pub fn authenticate(&self, request: web_sys::Request, required_scopes: Option<Vec<String>>) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let request = to_http(&request).await?;
             let scopes = required_scopes.unwrap_or_default();
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
@@ -267,7 +267,7 @@ impl JsProvider {
     #[wasm_bindgen(js_name = parseAuthorizationRequest)]
     pub fn parse_authorization_request(&self, request: web_sys::Request) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let request = to_http(&request).await?;
             match inner.oauth.authorize_request(&request).await {
                 Ok(parsed) => Ok(object("request", &to_js(&JsAuthorizationRequest::from(parsed))?)),
@@ -281,7 +281,7 @@ impl JsProvider {
     #[wasm_bindgen(js_name = completeAuthorization)]
     pub fn complete_authorization(&self, request: JsValue, approval: JsValue) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let params = request_params(request)?;
             let approval = read_approval(approval)?;
             let provider = inner.oauth.provider();
@@ -295,7 +295,7 @@ impl JsProvider {
     #[wasm_bindgen(js_name = denyAuthorization)]
     pub fn deny_authorization(&self, request: JsValue) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let params = request_params(request)?;
             let provider = inner.oauth.provider();
             let checked = recheck(provider, &params).await?;
@@ -320,7 +320,7 @@ impl JsProvider {
     #[wasm_bindgen(js_name = listGrants)]
     pub fn list_grants(&self, subject: String) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let grants = inner.oauth.provider().list_grants(&subject).await.map_err(oauth_error)?;
             let summaries: Vec<GrantSummary> = grants.into_iter().map(GrantSummary::from).collect();
             to_js(&summaries)
@@ -331,7 +331,7 @@ impl JsProvider {
     #[wasm_bindgen(js_name = revokeGrant)]
     pub fn revoke_grant(&self, subject: String, grant_id: String) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let revoked =
                 inner.oauth.provider().revoke_grant(&subject, &grant_id).await.map_err(oauth_error)?;
             Ok(revoked.into())
@@ -342,7 +342,7 @@ impl JsProvider {
     #[wasm_bindgen(js_name = deleteClient)]
     pub fn delete_client(&self, client_id: String) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let deleted = inner.oauth.provider().delete_client(&client_id).await.map_err(oauth_error)?;
             Ok(deleted.into())
         })
@@ -352,7 +352,7 @@ impl JsProvider {
     #[wasm_bindgen(js_name = listClients)]
     pub fn list_clients(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let ids = inner.oauth.provider().list_clients().await.map_err(oauth_error)?;
             to_js(&ids)
         })
@@ -362,16 +362,14 @@ impl JsProvider {
     #[wasm_bindgen(js_name = getStats)]
     pub fn get_stats(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(
-            async move { to_js(&inner.oauth.provider().get_stats().await.map_err(oauth_error)?) },
-        )
+        promise(async move { to_js(&inner.oauth.provider().get_stats().await.map_err(oauth_error)?) })
     }
 
     /// The storage's health; never rejects.
     #[wasm_bindgen(js_name = healthCheck)]
     pub fn health_check(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move { to_js(&health(inner.oauth.provider().storage()).await) })
+        promise(async move { to_js(&health(inner.oauth.provider().storage()).await) })
     }
 }
 
@@ -382,11 +380,11 @@ impl JsProvider {
 fn now_or_promise(
     work: impl Future<Output = Result<JsValue, JsValue>> + 'static,
 ) -> Result<JsValue, JsValue> {
-    let mut work = Box::pin(work);
+    let mut work: Work = Box::pin(work);
     // A pending host call registers the real waker when the Promise polls again.
     match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(answer) => answer,
-        Poll::Pending => Ok(future_to_promise(work).into()),
+        Poll::Pending => Ok(spawn(work).into()),
     }
 }
 
