@@ -7,11 +7,11 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Gzipped module budget: 198 KB = 202,752 B, the smallest the module reached
-# (202,049 B) after issue 13's JS-boundary work. Issue 13 asks for 175 KB
-# (179,200 B): missed by 22,849 B; see README, Performance, for where the bytes
-# are. The lead decides whether 175 KB stays the target.
-BUDGET_BYTES=$((198 * 1024))
+# Gzipped module budget: 195 KB = 199,680 B, the smallest whole KB above what
+# the module reached (198,694 B) after issue 13's JS-boundary work. Issue 13
+# asks for 175 KB (179,200 B): missed by 19,494 B; README, Performance, and
+# scripts/wasm-breakdown.py show where the bytes are. The lead decides.
+BUDGET_BYTES=$((195 * 1024))
 TARGET_BYTES=$((175 * 1024))
 
 step "npm package: dependencies, bindings (wasm-bindgen-cli from Cargo.lock), wasm-opt"

@@ -24,13 +24,12 @@ WASM_OPT_FLAGS = ['-Oz', '--converge', '--low-memory-unused', '--strip-producers
 
 # First match wins: (part, pattern on the demangled function name).
 PARTS = [
-    ('storage: sharded / Durable Object', r'storage::sharded|[Dd]urable|StorageOp'),
+    ('storage: sharded / Durable Object (with what it inlines)', r'storage::sharded|[Dd]urable|StorageOp'),
     ('storage: KvStorage and its hosts', r'storage::kv|KvStorage|kv_host|memory_host'),
     ('storage: records (serde impls)', r'storage::records|storage::_'),
-    ('JS API async bodies (with what they inline)', r'future_to_promise'),
     ('http layer (src/http)', r'simply_mcp_oauth::http'),
     ('provider and CIMD', r'simply_mcp_oauth::(provider|cimd)'),
-    ('JS API glue (src/wasm)', r'simply_mcp_oauth::wasm'),
+    ('JS API, src/wasm (with what its methods inline)', r'simply_mcp_oauth::wasm|future_to_promise'),
     ('other crate code (config, uri, crypto, params)', r'simply_mcp_oauth'),
     ('serde_json', r'serde_json'),
     ('serde-wasm-bindgen', r'serde_wasm_bindgen'),
