@@ -339,6 +339,10 @@ mod tests {
         assert_eq!(secret_issued_at(&"A".repeat(43)), Some(0));
         assert_eq!(secret_issued_at(&"_".repeat(43)), Some(u64::from(u32::MAX)));
         assert_eq!(secret_issued_at("AAAA"), None);
+        assert_eq!(secret_issued_at("AAAAA"), None);
+        // Six characters are enough; the sixth's low 4 bits are not the time.
+        assert_eq!(secret_issued_at("AAAAAP"), Some(0));
+        assert_eq!(secret_issued_at("AAAAAQ"), Some(1));
         assert_eq!(secret_issued_at("AAAA+AAA"), None, "base64url only");
         assert_eq!(secret_issued_at(&timed_secret(u64::MAX).unwrap()), Some(u64::from(u32::MAX)));
     }
