@@ -7,15 +7,18 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Gzipped module budget: 200 KB. Issue 13 proposed 175 KB; issue 10 adds the atomic host
-# contract and the Durable Object storage (its operation codec and sharded client,
-# about 30 KB gzipped), which put the module at about 189 KB.
-BUDGET_BYTES=$((200 * 1024))
+# Gzipped module budget: 195 KB = 199,680 B, the smallest whole KB above what
+# the module reached (198,694 B) after issue 13's JS-boundary work. Issue 13
+# asks for 175 KB (179,200 B): missed by 19,494 B; README, Performance, and
+# scripts/wasm-breakdown.py show where the bytes are. The lead decides.
+BUDGET_BYTES=$((195 * 1024))
+TARGET_BYTES=$((175 * 1024))
 
 step "npm package: dependencies, bindings (wasm-bindgen-cli from Cargo.lock), wasm-opt"
 (cd pkg && npm ci --no-audit --no-fund)
 bash scripts/build-pkg.sh
 gzipped=$(gzip -9 -c pkg/dist/simply_mcp_oauth_bg.wasm | wc -c)
+echo "module: $gzipped bytes gzipped; budget $BUDGET_BYTES ($((BUDGET_BYTES - gzipped)) left); issue 13's target $TARGET_BYTES ($((gzipped - TARGET_BYTES)) over)"
 if [ "$gzipped" -gt "$BUDGET_BYTES" ]; then
   echo "the module is $gzipped bytes gzipped, over the budget of $BUDGET_BYTES" >&2
   exit 1

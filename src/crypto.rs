@@ -5,6 +5,10 @@
 //! storage only as SHA-256 digests. Client secrets are 256 random bits; codes
 //! and tokens are [`timed_secret`]s: their issue time, then 224 random bits.
 
+use base64::alphabet;
+use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
+use base64::engine::DecodePaddingMode;
+use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
@@ -47,12 +51,13 @@ pub fn timed_secret(issued_at: UnixTime) -> Result<String, RandomnessError> {
 /// [`derive_successor`]. Anyone can write any time there: trust it only to
 /// choose between a retryable answer and a final one, never to accept anything.
 pub fn secret_issued_at(secret: &str) -> Option<UnixTime> {
-    // 6 base64url characters are 36 bits, the first 32 the time.
-    let mut bits = 0u64;
-    for c in secret.as_bytes().get(..6)? {
-        bits = bits << 6 | BASE64URL.iter().position(|a| a == c)? as u64;
-    }
-    Some(bits >> 4)
+    // 6 base64url characters are 36 bits, the first 32 the time. Two zero
+    // characters ("AA") make them 48 bits: 6 whole bytes, no trailing bits.
+    let mut start = *b"AAAAAAAA";
+    start[..6].copy_from_slice(secret.as_bytes().get(..6)?);
+    let mut bytes = [0u8; 6];
+    URL_SAFE_NO_PAD.decode_slice(start, &mut bytes).ok()?;
+    Some(u64::from(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])))
 }
 
 /// Unix seconds as the 4 bytes a secret starts with (good until 2106).
@@ -193,49 +198,27 @@ pub fn derive_successor(presented: &str, salt: &str) -> String {
     base64url(&successor)
 }
 
-const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// RFC 4648 §4 base64 (`+`, `/`), any padding; [`base64_decode`] checks
+/// the padding itself (one engine instead of one per padding rule).
+const STANDARD_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
+    &alphabet::STANDARD,
+    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
+);
 
 /// RFC 4648 §5 base64url without padding.
 pub fn base64url(bytes: &[u8]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |n, (i, b)| n | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(BASE64URL[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// RFC 4648 §4 base64 (`+`, `/`), strictly: padding either absent or exactly
 /// right, no other characters, unused trailing bits zero. `None` otherwise.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    let bytes = text.as_bytes();
-    let data = bytes.iter().rposition(|&b| b != b'=').map_or(0, |last| last + 1);
-    let padding = bytes.len() - data;
-    if data % 4 == 1 || (padding != 0 && (padding != 3 - (data + 3) % 4 || bytes.len() % 4 != 0)) {
+    // The engine takes any amount of padding ("Zg=" too): when there is
+    // some, it must fill the last group of four.
+    if text.ends_with('=') && text.len() % 4 != 0 {
         return None;
     }
-    let mut out = Vec::with_capacity(data * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0);
-    for &b in &bytes[..data] {
-        let value = match b {
-            b'A'..=b'Z' => b - b'A',
-            b'a'..=b'z' => b - b'a' + 26,
-            b'0'..=b'9' => b - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        };
-        acc = acc << 6 | u32::from(value);
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-            acc &= (1 << bits) - 1;
-        }
-    }
-    (acc == 0).then_some(out)
+    STANDARD_ANY_PADDING.decode(text).ok()
 }
 
 #[cfg(test)]
@@ -282,6 +265,12 @@ mod tests {
             "Zm9v Yg==",
             "-_-_",
             "Zg==Zg==",
+            "Zg==Zg",
+            "Zg=Zg",
+            "Zm9vYg=\n",
+            "Zm9v====",
+            "Zg======",
+            "Zm9vYg=A",
         ] {
             assert_eq!(base64_decode(bad), None, "{bad}");
         }
@@ -350,6 +339,10 @@ mod tests {
         assert_eq!(secret_issued_at(&"A".repeat(43)), Some(0));
         assert_eq!(secret_issued_at(&"_".repeat(43)), Some(u64::from(u32::MAX)));
         assert_eq!(secret_issued_at("AAAA"), None);
+        assert_eq!(secret_issued_at("AAAAA"), None);
+        // Six characters are enough; the sixth's low 4 bits are not the time.
+        assert_eq!(secret_issued_at("AAAAAP"), Some(0));
+        assert_eq!(secret_issued_at("AAAAAQ"), Some(1));
         assert_eq!(secret_issued_at("AAAA+AAA"), None, "base64url only");
         assert_eq!(secret_issued_at(&timed_secret(u64::MAX).unwrap()), Some(u64::from(u32::MAX)));
     }

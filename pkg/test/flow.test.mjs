@@ -91,6 +91,10 @@ test('the seed-style methods: exchange, refresh, introspect, revoke, verify, gra
   assert.equal(rotated.scope, 'read');
   const grants = await provider.listGrants('alice');
   assert.equal(grants.length, 1);
+  const { grantId, createdAt, expiresAt, resource, ...summary } = grants[0];
+  assert.deepEqual(summary, { clientId: 'conf', scopes: ['read', 'write'] });
+  assert.ok(typeof grantId === 'string' && resource.startsWith('http'));
+  assert.ok(Number.isInteger(createdAt) && expiresAt > createdAt, 'Unix seconds, as numbers');
   assert.equal(await provider.revokeGrant('mallory', grants[0].grantId), false);
   await provider.revokeToken({ ...creds, token: rotated.refresh_token });
   assert.equal((await provider.introspectToken({ ...creds, token: rotated.access_token })).active, false);
@@ -135,4 +139,29 @@ test('denial and insufficient scope', async () => {
   const forbidden = await provider.authenticate(bearer(tokens.access_token), ['write']);
   assert.equal(forbidden.response.status, 403);
   assert.match(forbidden.response.headers.get('www-authenticate'), /error="insufficient_scope"/);
+});
+
+test('a request or approval handed back malformed is refused, naming the field', async () => {
+  const provider = await setup();
+  const query = new URLSearchParams({
+    response_type: 'code',
+    client_id: 'conf',
+    redirect_uri: 'https://app.example/cb',
+    code_challenge: 'x'.repeat(43),
+    code_challenge_method: 'S256',
+  });
+  const { request } = await provider.parseAuthorizationRequest(new Request(`${ISSUER}/authorize?${query}`));
+  const refused = (call, message) => assert.rejects(call, { code: 'invalid_request', message });
+  await refused(provider.completeAuthorization({ ...request, clientId: 7 }, { subject: 'a' }), 'request.clientId must be a string');
+  await refused(provider.completeAuthorization({ ...request, scopes: 'read' }, { subject: 'a' }), 'request.scopes must be an array of strings');
+  await refused(provider.denyAuthorization('not an object'), 'request must be an object');
+  await refused(provider.completeAuthorization(request, {}), 'approval.subject is required');
+  await refused(provider.completeAuthorization(request, { subject: 'a', props: [1] }), 'approval.props must be a JSON-compatible object');
+  await refused(provider.completeAuthorization(request, { subject: 'a', props: { n: 1n } }), 'approval.props must be a JSON-compatible object');
+  // Re-checked, not trusted: another redirect URI is refused by the OAuth rules.
+  await assert.rejects(provider.completeAuthorization({ ...request, redirectUri: 'https://evil.example/cb' }, { subject: 'a' }), {
+    code: 'invalid_request',
+  });
+  const location = new URL(await provider.completeAuthorization(request, { subject: 'a', props: { n: 1, nested: { ok: true } } }));
+  assert.ok(location.searchParams.get('code'));
 });

@@ -33,7 +33,8 @@ test('explicit InMemoryStorage, the seed defaults, and storage methods', async (
   assert.equal(typeof health.message, 'string');
   assert.equal(typeof health.responseTimeMs, 'number');
   assert.ok(health.timestamp > Date.UTC(2024, 0, 1), 'timestamp is Unix milliseconds');
-  assert.ok(health.components && typeof health.components === 'object');
+  assert.equal(Object.getPrototypeOf(health.components), Object.prototype, 'a plain object, not a Map');
+  assert.equal(typeof health.components.atomicity, 'string');
   const stats = await storage.getStats();
   assert.equal(stats.clientCount, 1);
   assert.equal(stats.tokenCount, 0);

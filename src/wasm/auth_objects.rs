@@ -3,9 +3,9 @@
 //!
 //! Every verification still reads storage, so a revoked or expired token is
 //! refused at once; what is reused is only the conversion of the answer to a
-//! JS object (a JSON encode in Rust and a `JSON.parse` in JS, about as costly
-//! as the check itself), and only when the new answer equals the one the object
-//! was built from. The objects are frozen, so no caller can change what the
+//! JS object (a dozen calls into JS to build it, about as costly as the check
+//! itself), and only when the new answer equals the one the object was built
+//! from. The objects are frozen, so no caller can change what the
 //! next one receives.
 
 use std::cell::RefCell;
@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use js_sys::Object;
 use wasm_bindgen::{JsCast, JsValue};
 
-use super::errors::to_js;
+use super::convert::to_js;
 use crate::provider::AuthInfo;
 
 /// Objects kept at most; past that the memo starts over (a verify of a

@@ -9,14 +9,20 @@ use crate::config::{ClientConfig, ConfigError, ProviderConfig};
 /// Issuer used when the config names none: fine for local development only.
 pub(crate) const DEFAULT_ISSUER: &str = "http://localhost";
 
-/// A value found at a path of the configuration object.
-struct Field {
+/// A value found at a path of the configuration object (or of another object
+/// handed in from JS, such as an approval).
+pub(super) struct Field {
     path: String,
     value: JsValue,
 }
 
 impl Field {
-    fn child(&self, key: &str) -> Field {
+    /// The object JS handed in as `name`.
+    pub(super) fn root(name: &str, value: JsValue) -> Field {
+        Field { path: name.to_string(), value }
+    }
+
+    pub(super) fn child(&self, key: &str) -> Field {
         let value = if self.value.is_object() {
             Reflect::get(&self.value, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
         } else {
@@ -26,22 +32,36 @@ impl Field {
         Field { path, value }
     }
 
-    fn absent(&self) -> bool {
+    /// The value itself.
+    pub(super) fn value(&self) -> &JsValue {
+        &self.value
+    }
+
+    /// `Ok` for an object; `must be an object` otherwise.
+    pub(super) fn object(&self) -> Result<(), ConfigError> {
+        if self.value.is_object() {
+            Ok(())
+        } else {
+            Err(self.error("must be an object"))
+        }
+    }
+
+    pub(super) fn absent(&self) -> bool {
         self.value.is_undefined() || self.value.is_null()
     }
 
-    fn error(&self, reason: &str) -> ConfigError {
+    pub(super) fn error(&self, reason: &str) -> ConfigError {
         ConfigError::new(self.path.clone(), reason)
     }
 
-    fn opt_string(&self) -> Result<Option<String>, ConfigError> {
+    pub(super) fn opt_string(&self) -> Result<Option<String>, ConfigError> {
         if self.absent() {
             return Ok(None);
         }
         self.value.as_string().map(Some).ok_or_else(|| self.error("must be a string"))
     }
 
-    fn string(&self) -> Result<String, ConfigError> {
+    pub(super) fn string(&self) -> Result<String, ConfigError> {
         self.opt_string()?.ok_or_else(|| self.error("is required"))
     }
 
@@ -54,7 +74,7 @@ impl Field {
             .collect())
     }
 
-    fn opt_strings(&self) -> Result<Option<Vec<String>>, ConfigError> {
+    pub(super) fn opt_strings(&self) -> Result<Option<Vec<String>>, ConfigError> {
         if self.absent() {
             return Ok(None);
         }

@@ -9,7 +9,9 @@
 
 use js_sys::{Function, Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
+
+use super::promise;
 
 use super::config::StorageOptions;
 use super::errors::{config_error, js_error};
@@ -123,5 +125,5 @@ super::storage::storage_methods!(JsDurableObjectStorage, "DurableObjectStorage")
 #[wasm_bindgen(js_name = executeStorageOperation)]
 pub fn execute_storage_operation(storage: &JsValue, request: String) -> Result<Promise, JsValue> {
     let store = lookup(storage)?;
-    Ok(future_to_promise(async move { Ok(execute(&store, &request).await.into()) }))
+    Ok(promise(async move { Ok(execute(&store, &request).await.into()) }))
 }

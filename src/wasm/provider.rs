@@ -5,21 +5,25 @@ use std::future::Future;
 use std::rc::Rc;
 use std::task::{Context, Poll, Waker};
 
+use super::{promise, spawn, Work};
 use js_sys::{Object, Promise, Reflect};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::auth_objects::AuthObjects;
 use super::cimd::JsFetcher;
-use super::config::provider_config;
-use super::errors::{config_error, from_js, js_error, oauth_error, to_js};
+use super::config::{provider_config, Field};
+use super::convert::to_js;
+use super::errors::{config_error, js_error, oauth_error};
 use super::fetch::{to_http, to_web};
 use super::rate_limit::JsRateLimiter;
 use super::storage::{health, lookup, memory_store, SharedStorage};
+use crate::clock::UnixTime;
+use crate::config::ConfigError;
 use crate::http::OAuthHttp;
 use crate::params::Params;
 use crate::provider::{Approval, AuthorizationRequest, AuthorizeError, Provider};
+use crate::storage::GrantRecord;
 
 struct Inner {
     oauth: OAuthHttp<SharedStorage>,
@@ -40,7 +44,7 @@ pub fn create_oauth_provider(config: JsValue) -> Promise {
         Err(error) => Promise::reject(&error),
         Ok(provider) => {
             let inner = provider.inner.clone();
-            future_to_promise(async move {
+            promise(async move {
                 initialize(&inner).await?;
                 Ok(JsProvider { inner }.into())
             })
@@ -62,7 +66,7 @@ async fn initialize(inner: &Inner) -> Result<(), JsValue> {
 }
 
 /// The authorization request as JS sees it (and hands back to complete it).
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct JsAuthorizationRequest {
     client_id: String,
@@ -73,10 +77,8 @@ struct JsAuthorizationRequest {
     code_challenge: String,
     resource: String,
     /// The client id is its metadata document's URL (show it on consent).
-    #[serde(default)]
     metadata_document: bool,
     /// Every redirect URI of the client is loopback (warn on consent).
-    #[serde(default)]
     loopback_only: bool,
 }
 
@@ -96,33 +98,88 @@ impl From<AuthorizationRequest> for JsAuthorizationRequest {
     }
 }
 
-impl JsAuthorizationRequest {
-    /// The parameters that produce this request, so completing it re-checks
-    /// everything instead of trusting an object that passed through JS.
-    fn params(&self) -> Params {
+/// The parameters that produce the request JS hands back, so completing it
+/// re-checks everything instead of trusting an object that passed through JS.
+/// Read field by field (like the configuration), so an error names the field.
+fn request_params(value: JsValue) -> Result<Params, JsValue> {
+    let request = Field::root("request", value);
+    let read = || -> Result<Params, ConfigError> {
+        request.object()?;
         let mut pairs = vec![
             ("response_type", "code".to_string()),
-            ("client_id", self.client_id.clone()),
-            ("redirect_uri", self.redirect_uri.clone()),
-            ("code_challenge", self.code_challenge.clone()),
+            ("client_id", request.child("clientId").string()?),
+            ("redirect_uri", request.child("redirectUri").string()?),
+            ("code_challenge", request.child("codeChallenge").string()?),
             ("code_challenge_method", "S256".to_string()),
-            ("scope", self.scopes.join(" ")),
-            ("resource", self.resource.clone()),
+            ("scope", request.child("scopes").opt_strings()?.unwrap_or_default().join(" ")),
+            ("resource", request.child("resource").string()?),
         ];
-        if let Some(state) = &self.state {
-            pairs.push(("state", state.clone()));
+        if let Some(state) = request.child("state").opt_string()? {
+            pairs.push(("state", state));
         }
-        Params::from_pairs(pairs)
+        Ok(Params::from_pairs(pairs))
+    };
+    read().map_err(invalid_request)
+}
+
+/// `{ subject, scopes?, props? }`, props a JSON-compatible object.
+fn read_approval(value: JsValue) -> Result<Approval, JsValue> {
+    let approval = Field::root("approval", value);
+    let read = || -> Result<Approval, ConfigError> {
+        approval.object()?;
+        let props = approval.child("props");
+        let props = if props.absent() {
+            serde_json::Map::new()
+        } else {
+            props.object()?;
+            json_object(props.value()).ok_or_else(|| props.error("must be a JSON-compatible object"))?
+        };
+        Ok(Approval {
+            subject: approval.child("subject").string()?,
+            scopes: approval.child("scopes").opt_strings()?,
+            props,
+        })
+    };
+    read().map_err(invalid_request)
+}
+
+/// A JS object as a JSON object: `JSON.stringify`, then serde_json's reader
+/// of any JSON value, which the crate has anyway.
+fn json_object(value: &JsValue) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let text = js_sys::JSON::stringify(value).ok()?.as_string()?;
+    match serde_json::from_str(&text).ok()? {
+        serde_json::Value::Object(object) => Some(object),
+        _ => None,
     }
 }
 
-#[derive(Deserialize)]
+fn invalid_request(error: ConfigError) -> JsValue {
+    js_error(&format!("{} {}", error.field, error.reason), Some("invalid_request"))
+}
+
+/// A grant as `listGrants` shows it.
+#[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct JsApproval {
-    subject: String,
-    scopes: Option<Vec<String>>,
-    #[serde(default)]
-    props: serde_json::Map<String, serde_json::Value>,
+struct GrantSummary {
+    grant_id: String,
+    client_id: String,
+    scopes: Vec<String>,
+    resource: String,
+    created_at: UnixTime,
+    expires_at: UnixTime,
+}
+
+impl From<GrantRecord> for GrantSummary {
+    fn from(g: GrantRecord) -> Self {
+        Self {
+            grant_id: g.id,
+            client_id: g.client_id,
+            scopes: g.scopes,
+            resource: g.resource,
+            created_at: g.created_at,
+            expires_at: g.expires_at,
+        }
+    }
 }
 
 fn object(key: &str, value: &JsValue) -> JsValue {
@@ -182,7 +239,7 @@ impl JsProvider {
     /// Stores the configured clients; idempotent.
     pub fn initialize(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             initialize(&inner).await?;
             Ok(JsValue::UNDEFINED)
         })
@@ -192,7 +249,7 @@ impl JsProvider {
     /// `client_ip` is the key of the per-IP rate limits.
     pub fn fetch(&self, request: web_sys::Request, client_ip: Option<String>) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let request = to_http(&request).await?;
             Ok(to_web(inner.oauth.handle_from(request, client_ip.as_deref()).await)?.into())
         })
@@ -202,7 +259,7 @@ impl JsProvider {
     /// every required scope, else `{ response }` (the 401/403 to return).
     pub fn authenticate(&self, request: web_sys::Request, required_scopes: Option<Vec<String>>) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let request = to_http(&request).await?;
             let scopes = required_scopes.unwrap_or_default();
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
@@ -222,7 +279,7 @@ impl JsProvider {
         client_ip: Option<String>,
     ) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let request = to_http(&request).await?;
             match inner.oauth.authorize_request_from(&request, client_ip).await {
                 Ok(parsed) => Ok(object("request", &to_js(&JsAuthorizationRequest::from(parsed))?)),
@@ -236,13 +293,11 @@ impl JsProvider {
     #[wasm_bindgen(js_name = completeAuthorization)]
     pub fn complete_authorization(&self, request: JsValue, approval: JsValue) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            let request: JsAuthorizationRequest = from_js(request, "request")?;
-            let approval: JsApproval = from_js(approval, "approval")?;
+        promise(async move {
+            let params = request_params(request)?;
+            let approval = read_approval(approval)?;
             let provider = inner.oauth.provider();
-            let checked = recheck(provider, &request).await?;
-            let approval =
-                Approval { subject: approval.subject, scopes: approval.scopes, props: approval.props };
+            let checked = recheck(provider, &params).await?;
             let location = provider.complete_authorization(&checked, approval).await.map_err(oauth_error)?;
             Ok(location.into())
         })
@@ -252,10 +307,10 @@ impl JsProvider {
     #[wasm_bindgen(js_name = denyAuthorization)]
     pub fn deny_authorization(&self, request: JsValue) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
-            let request: JsAuthorizationRequest = from_js(request, "request")?;
+        promise(async move {
+            let params = request_params(request)?;
             let provider = inner.oauth.provider();
-            let checked = recheck(provider, &request).await?;
+            let checked = recheck(provider, &params).await?;
             Ok(provider.deny_authorization(&checked).into())
         })
     }
@@ -277,17 +332,9 @@ impl JsProvider {
     #[wasm_bindgen(js_name = listGrants)]
     pub fn list_grants(&self, subject: String) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let grants = inner.oauth.provider().list_grants(&subject).await.map_err(oauth_error)?;
-            let summaries: Vec<_> = grants
-                .into_iter()
-                .map(|g| {
-                    serde_json::json!({
-                        "grantId": g.id, "clientId": g.client_id, "scopes": g.scopes,
-                        "resource": g.resource, "createdAt": g.created_at, "expiresAt": g.expires_at,
-                    })
-                })
-                .collect();
+            let summaries: Vec<GrantSummary> = grants.into_iter().map(GrantSummary::from).collect();
             to_js(&summaries)
         })
     }
@@ -296,7 +343,7 @@ impl JsProvider {
     #[wasm_bindgen(js_name = revokeGrant)]
     pub fn revoke_grant(&self, subject: String, grant_id: String) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let revoked =
                 inner.oauth.provider().revoke_grant(&subject, &grant_id).await.map_err(oauth_error)?;
             Ok(revoked.into())
@@ -307,7 +354,7 @@ impl JsProvider {
     #[wasm_bindgen(js_name = deleteClient)]
     pub fn delete_client(&self, client_id: String) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let deleted = inner.oauth.provider().delete_client(&client_id).await.map_err(oauth_error)?;
             Ok(deleted.into())
         })
@@ -317,7 +364,7 @@ impl JsProvider {
     #[wasm_bindgen(js_name = listClients)]
     pub fn list_clients(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move {
+        promise(async move {
             let ids = inner.oauth.provider().list_clients().await.map_err(oauth_error)?;
             to_js(&ids)
         })
@@ -327,16 +374,14 @@ impl JsProvider {
     #[wasm_bindgen(js_name = getStats)]
     pub fn get_stats(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(
-            async move { to_js(&inner.oauth.provider().get_stats().await.map_err(oauth_error)?) },
-        )
+        promise(async move { to_js(&inner.oauth.provider().get_stats().await.map_err(oauth_error)?) })
     }
 
     /// The storage's health; never rejects.
     #[wasm_bindgen(js_name = healthCheck)]
     pub fn health_check(&self) -> Promise {
         let inner = self.inner.clone();
-        future_to_promise(async move { to_js(&health(inner.oauth.provider().storage()).await) })
+        promise(async move { to_js(&health(inner.oauth.provider().storage()).await) })
     }
 }
 
@@ -347,19 +392,19 @@ impl JsProvider {
 fn now_or_promise(
     work: impl Future<Output = Result<JsValue, JsValue>> + 'static,
 ) -> Result<JsValue, JsValue> {
-    let mut work = Box::pin(work);
+    let mut work: Work = Box::pin(work);
     // A pending host call registers the real waker when the Promise polls again.
     match work.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(answer) => answer,
-        Poll::Pending => Ok(future_to_promise(work).into()),
+        Poll::Pending => Ok(spawn(work).into()),
     }
 }
 
 async fn recheck(
     provider: &Provider<SharedStorage>,
-    request: &JsAuthorizationRequest,
+    params: &Params,
 ) -> Result<AuthorizationRequest, JsValue> {
-    provider.parse_authorization(&request.params()).await.map_err(|error| match error {
+    provider.parse_authorization(params).await.map_err(|error| match error {
         AuthorizeError::BadRequest(e) | AuthorizeError::Redirect { error: e, .. } => oauth_error(e),
     })
 }

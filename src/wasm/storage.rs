@@ -9,13 +9,14 @@ use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use super::promise;
 use js_sys::{Promise, Reflect};
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::future_to_promise;
 
 use super::config::StorageOptions;
+use super::convert::to_js;
 use super::durable::DurableObjectShards;
-use super::errors::{config_error, js_error, to_js};
+use super::errors::{config_error, js_error};
 use super::kv_host::JsKvHost;
 use super::memory_host::{MemoryHost, CAPABILITIES};
 use crate::clock::{Clock, SystemClock, UnixTime};
@@ -260,7 +261,7 @@ impl StorageCore {
 
     pub(crate) fn connect(&self) -> Promise {
         let (connected, store) = (self.connected.clone(), self.store.clone());
-        future_to_promise(async move {
+        promise(async move {
             let health = health(&store).await;
             if !health.healthy {
                 return Err(js_error(&format!("could not connect: {}", health.message), Some("unavailable")));
@@ -277,12 +278,12 @@ impl StorageCore {
 
     pub(crate) fn health_check(&self) -> Promise {
         let store = self.store.clone();
-        future_to_promise(async move { to_js(&health(&store).await) })
+        promise(async move { to_js(&health(&store).await) })
     }
 
     pub(crate) fn get_stats(&self) -> Promise {
         let store = self.store.clone();
-        future_to_promise(async move {
+        promise(async move {
             let mut stats = store
                 .stats(SystemClock.now())
                 .await
@@ -298,7 +299,7 @@ impl StorageCore {
 
     pub(crate) fn list_clients(&self) -> Promise {
         let store = self.store.clone();
-        future_to_promise(async move {
+        promise(async move {
             let ids = store.list_clients().await.map_err(|e| js_error(&e.to_string(), Some("storage")))?;
             to_js(&ids)
         })
