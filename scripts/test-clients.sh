@@ -259,11 +259,11 @@ done
 example_url=$issuer_rmcp_example/mcp
 step "clients against the rmcp example server ($issuer_rmcp_example)$([ "$rounds" -gt 1 ] && echo ", round $round of $rounds")"
 check "ts-sdk DCR on rmcp-example" 90 node "$clients/ts-client.mjs" --label "ts-sdk/dcr/rmcp-example" --url "$example_url" \
-  --step-up server_stats --step-up-stop-at-403
+  --step-up server_stats
 check "ts-sdk CIMD on rmcp-example" 90 node "$clients/ts-client.mjs" --label "ts-sdk/cimd/rmcp-example" --url "$example_url" \
   --cimd "$cimd_origin/clients/ts-sdk.json" --step-up server_stats
 check "rmcp DCR on rmcp-example" 90 "$rmcp_bin" --label "rmcp/dcr/rmcp-example" --url "$example_url" \
-  --step-up server_stats --step-up-stop-at-403
+  --step-up server_stats
 check "rmcp CIMD on rmcp-example" 90 "$rmcp_bin" --label "rmcp/cimd/rmcp-example" --url "$example_url" \
   --cimd "$cimd_origin/clients/rmcp.json" --step-up server_stats
 done

@@ -117,9 +117,18 @@ impl<S: Storage> Provider<S> {
                 "code_challenge must be 43 base64url characters",
             )));
         }
-        let scopes = self
-            .requested_scopes(params.single("scope").map_err(redirect)?, &client.scopes)
-            .map_err(redirect)?;
+        let scope = params.single("scope").map_err(redirect)?;
+        let scopes = match (client.origin, scope) {
+            // Anyone may register a client with every scope, so a registered
+            // client's own list is its default, not a ceiling: step-up
+            // (MCP's 403 insufficient_scope, then a wider request) works
+            // without registering again. The user still consents to each.
+            (ClientOrigin::Registered, Some(scope)) => {
+                self.requested_scopes(Some(scope), &self.config.effective_scopes())
+            }
+            (_, scope) => self.requested_scopes(scope, &client.scopes),
+        }
+        .map_err(redirect)?;
         let resource =
             self.requested_resource(params.single("resource").map_err(redirect)?).map_err(redirect)?;
         let loopback_only = client.redirect_uris.iter().all(|r| Uri::parse(r).is_ok_and(|u| u.is_loopback()));

@@ -74,3 +74,31 @@ async fn malformed_registrations_are_refused_and_store_nothing() {
     }
     assert_eq!(env.stats().await, before);
 }
+
+/// MCP step-up: a client registered for `read` meets a 403 asking for
+/// `write` and asks again, wider, without registering again. Its registered
+/// list stays the default; scopes the server does not support stay refused.
+#[tokio::test]
+async fn a_registered_client_may_ask_for_more_supported_scopes() {
+    let env = env().await;
+    let ct = [("content-type", "application/json")];
+    let body = json!({"redirect_uris": ["http://localhost/cb"], "token_endpoint_auth_method": "none", "scope": "read"});
+    let client = env.send(request(Method::POST, "/register", &ct, body.to_string())).await.json();
+    let client_id = client["client_id"].as_str().unwrap();
+    let challenge = pkce_s256(VERIFIER);
+    let ask = |scope: Option<&'static str>| {
+        let mut pairs = auth_params(client_id, "http://localhost:4444/cb");
+        pairs.push(("code_challenge", &challenge));
+        if let Some(scope) = scope {
+            pairs.push(("scope", scope));
+        }
+        authorize_uri(&pairs)
+    };
+    let default = env.oauth.authorize_request(&ask(None)).await.expect("no scope named");
+    assert_eq!(default.scopes, ["read"], "the registered list is the default");
+    let wider = env.oauth.authorize_request(&ask(Some("read write"))).await.expect("step-up");
+    assert_eq!(wider.scopes, ["read", "write"]);
+    let unknown = env.oauth.authorize_request(&ask(Some("read admin"))).await.expect_err("unsupported");
+    let location = unknown.headers()["location"].to_str().unwrap();
+    assert_eq!(query_of(location).single("error").unwrap(), Some("invalid_scope"));
+}
