@@ -36,6 +36,9 @@ cargo build --locked --lib --target wasm32-unknown-unknown
 step "tests (unit, conformance on memory, Redis and a Redis Cluster, faults and races, provider flows, HTTP endpoints, server end to end on memory and Redis, doc tests)"
 cargo test --locked --all-features
 
+step "the rmcp example server's own tests"
+cargo test --locked --all-features --example rmcp_server
+
 step "the server binary without the redis feature refuses Redis storage"
 cargo test --locked --features server --bin simply-mcp-oauth-server
 
