@@ -35,6 +35,14 @@ use super::{
 pub use ops::{execute, StorageOp};
 use serde::de::DeserializeOwned;
 
+/// The future [`ShardTransport::send`] returns (what `async_trait` makes of it).
+#[cfg(target_arch = "wasm32")]
+type SendFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, StorageError>> + 'a>>;
+#[cfg(not(target_arch = "wasm32"))]
+type SendFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, StorageError>> + Send + 'a>>;
+
 /// Shards when the deployment does not say: at about 1,000 requests/s per
 /// Durable Object, room for some 32,000 requests/s.
 pub const DEFAULT_SHARDS: u32 = 32;
@@ -93,10 +101,22 @@ impl<T: ShardTransport> ShardedStorage<T> {
 
     /// Sends `op` to `shard` and decodes the method's `Result<R, StorageError>`.
     async fn call<R: DeserializeOwned>(&self, shard: u32, op: &StorageOp) -> Result<R, StorageError> {
-        let request = serde_json::to_string(op)
-            .map_err(|e| StorageError::Configuration(format!("unencodable storage operation: {e}")))?;
-        let text = self.transport.send(shard, request).await?;
+        let text = self.send(shard, op).await?;
         serde_json::from_str::<Result<R, StorageError>>(&text).map_err(|e| undecodable(shard, e))?
+    }
+
+    /// Encodes `op` and hands back the transport's own future: one copy of
+    /// the encoding and the send for every reply type `call` decodes, not a
+    /// copy inlined into each (this code ships in the wasm module).
+    #[inline(never)]
+    fn send(&self, shard: u32, op: &StorageOp) -> SendFuture<'_> {
+        match serde_json::to_string(op) {
+            Ok(request) => self.transport.send(shard, request),
+            Err(e) => {
+                let error = StorageError::Configuration(format!("unencodable storage operation: {e}"));
+                Box::pin(std::future::ready(Err(error)))
+            }
+        }
     }
 
     /// Sends `op` to every shard in turn (rare operations: listings, counts,
