@@ -37,8 +37,7 @@ use serde::de::DeserializeOwned;
 
 /// The future [`ShardTransport::send`] returns (what `async_trait` makes of it).
 #[cfg(target_arch = "wasm32")]
-type SendFuture<'a> =
-    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, StorageError>> + 'a>>;
+type SendFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, StorageError>> + 'a>>;
 #[cfg(not(target_arch = "wasm32"))]
 type SendFuture<'a> =
     std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, StorageError>> + Send + 'a>>;
