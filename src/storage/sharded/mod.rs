@@ -127,10 +127,6 @@ impl<T: ShardTransport> ShardedStorage<T> {
         }
         Ok(replies)
     }
-
-    async fn on_grant<R: DeserializeOwned>(&self, grant_id: &str, op: StorageOp) -> Result<R, StorageError> {
-        self.call(self.shard_of_grant(grant_id), &op).await
-    }
 }
 
 #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
@@ -175,7 +171,7 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
     }
 
     async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError> {
-        self.on_grant(grant_id, StorageOp::GetGrant(grant_id.into(), now)).await
+        self.call(self.shard_of_grant(grant_id), &StorageOp::GetGrant(grant_id.into(), now)).await
     }
 
     async fn consume_code(
@@ -187,7 +183,7 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
         now: UnixTime,
     ) -> Result<CodeOutcome, StorageError> {
         let op = StorageOp::ConsumeCode(grant_id.into(), *code_digest, expect.clone(), redemption, now);
-        self.on_grant(grant_id, op).await
+        self.call(self.shard_of_grant(grant_id), &op).await
     }
 
     async fn get_access(
@@ -196,7 +192,7 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
         digest: &SecretDigest,
         now: UnixTime,
     ) -> Result<Option<AccessRecord>, StorageError> {
-        self.on_grant(grant_id, StorageOp::GetAccess(grant_id.into(), *digest, now)).await
+        self.call(self.shard_of_grant(grant_id), &StorageOp::GetAccess(grant_id.into(), *digest, now)).await
     }
 
     async fn rotate_refresh(
@@ -208,11 +204,11 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
         now: UnixTime,
     ) -> Result<RotateOutcome, StorageError> {
         let op = StorageOp::RotateRefresh(grant_id.into(), client_id.into(), *presented, rotation, now);
-        self.on_grant(grant_id, op).await
+        self.call(self.shard_of_grant(grant_id), &op).await
     }
 
     async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
-        self.on_grant(grant_id, StorageOp::RevokeGrant(grant_id.into())).await
+        self.call(self.shard_of_grant(grant_id), &StorageOp::RevokeGrant(grant_id.into())).await
     }
 
     async fn revoke_token(
@@ -222,7 +218,11 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
         digest: &SecretDigest,
         now: UnixTime,
     ) -> Result<Option<GrantRecord>, StorageError> {
-        self.on_grant(grant_id, StorageOp::RevokeToken(grant_id.into(), client_id.into(), *digest, now)).await
+        self.call(
+            self.shard_of_grant(grant_id),
+            &StorageOp::RevokeToken(grant_id.into(), client_id.into(), *digest, now),
+        )
+        .await
     }
 
     async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
