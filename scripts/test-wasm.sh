@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n==> %s\n' "$*"; }
 
-# Gzipped module budget: 195 KB = 199,680 B, the smallest whole KB above what
-# the module reached (198,694 B) after issue 13's JS-boundary work. Issue 13
-# asks for 175 KB (179,200 B): missed by 19,494 B; README, Performance, and
+# Gzipped module budget: 190 KB = 194,560 B, the smallest whole KB above what
+# the module reached (194,038 B) after the rate limits and the cut of the
+# storage code's duplicated state machines. Issue 13 asks for 175 KB
+# (179,200 B): missed by 14,838 B; README, Performance, and
 # scripts/wasm-breakdown.py show where the bytes are. The lead decides.
-BUDGET_BYTES=$((195 * 1024))
+BUDGET_BYTES=$((190 * 1024))
 TARGET_BYTES=$((175 * 1024))
 
 step "npm package: dependencies, bindings (wasm-bindgen-cli from Cargo.lock), wasm-opt"

@@ -49,85 +49,60 @@ macro_rules! on_store {
     };
 }
 
-#[async_trait::async_trait(?Send)]
+/// The future a store method returns (what `async_trait` makes of it).
+type StoreFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
+
+/// Hands each call to the store's own method and returns the future that
+/// method made, instead of wrapping it in one more `async` block per method:
+/// `async_trait` would make every method here a state machine of its own.
+macro_rules! forward {
+    ($(fn $name:ident<$($lt:lifetime),*>($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {$(
+        fn $name<'s, $($lt,)* 'f>(&'s self, $($arg: $ty),*) -> StoreFuture<'f, $out>
+        where
+            's: 'f,
+            $($lt: 'f,)*
+            Self: 'f,
+        {
+            on_store!(self, s => s.$name($($arg),*))
+        }
+    )*};
+}
+
 impl Storage for SharedStorage {
-    async fn put_client(&self, client: ClientRecord) -> Result<(), StorageError> {
-        on_store!(self, s => s.put_client(client).await)
+    forward! {
+        fn put_client<>(client: ClientRecord) -> Result<(), StorageError>;
+        fn get_client<'a>(client_id: &'a str) -> Result<Option<ClientRecord>, StorageError>;
+        fn delete_client<'a>(client_id: &'a str, now: UnixTime) -> Result<bool, StorageError>;
+        fn list_clients<>() -> Result<Vec<String>, StorageError>;
+        fn put_grant<>(grant: GrantRecord, access: Option<NewAccess>, now: UnixTime) -> Result<(), StorageError>;
+        fn get_grant<'a>(grant_id: &'a str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError>;
+        fn consume_code<'a, 'b, 'c>(
+            grant_id: &'a str,
+            code_digest: &'b SecretDigest,
+            expect: &'c CodeExpectation,
+            redemption: Redemption,
+            now: UnixTime
+        ) -> Result<CodeOutcome, StorageError>;
+        fn get_access<'a, 'b>(grant_id: &'a str, digest: &'b SecretDigest, now: UnixTime)
+            -> Result<Option<AccessRecord>, StorageError>;
+        fn rotate_refresh<'a, 'b, 'c>(
+            grant_id: &'a str,
+            client_id: &'b str,
+            presented: &'c SecretDigest,
+            rotation: Rotation,
+            now: UnixTime
+        ) -> Result<RotateOutcome, StorageError>;
+        fn revoke_grant<'a>(grant_id: &'a str) -> Result<bool, StorageError>;
+        fn revoke_token<'a, 'b, 'c>(grant_id: &'a str, client_id: &'b str, digest: &'c SecretDigest, now: UnixTime)
+            -> Result<Option<GrantRecord>, StorageError>;
+        fn list_grants<'a>(subject: &'a str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError>;
+        fn stats<>(now: UnixTime) -> Result<StorageStats, StorageError>;
+        fn health<>() -> HealthCheck;
+        fn sweep<>(now: UnixTime) -> Result<u64, StorageError>;
     }
-    async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StorageError> {
-        on_store!(self, s => s.get_client(client_id).await)
-    }
-    async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<bool, StorageError> {
-        on_store!(self, s => s.delete_client(client_id, now).await)
-    }
-    async fn list_clients(&self) -> Result<Vec<String>, StorageError> {
-        on_store!(self, s => s.list_clients().await)
-    }
-    async fn put_grant(
-        &self,
-        grant: GrantRecord,
-        access: Option<NewAccess>,
-        now: UnixTime,
-    ) -> Result<(), StorageError> {
-        on_store!(self, s => s.put_grant(grant, access, now).await)
-    }
-    async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError> {
-        on_store!(self, s => s.get_grant(grant_id, now).await)
-    }
-    async fn consume_code(
-        &self,
-        grant_id: &str,
-        code_digest: &SecretDigest,
-        expect: &CodeExpectation,
-        redemption: Redemption,
-        now: UnixTime,
-    ) -> Result<CodeOutcome, StorageError> {
-        on_store!(self, s => s.consume_code(grant_id, code_digest, expect, redemption, now).await)
-    }
-    async fn get_access(
-        &self,
-        grant_id: &str,
-        digest: &SecretDigest,
-        now: UnixTime,
-    ) -> Result<Option<AccessRecord>, StorageError> {
-        on_store!(self, s => s.get_access(grant_id, digest, now).await)
-    }
-    async fn rotate_refresh(
-        &self,
-        grant_id: &str,
-        client_id: &str,
-        presented: &SecretDigest,
-        rotation: Rotation,
-        now: UnixTime,
-    ) -> Result<RotateOutcome, StorageError> {
-        on_store!(self, s => s.rotate_refresh(grant_id, client_id, presented, rotation, now).await)
-    }
-    async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
-        on_store!(self, s => s.revoke_grant(grant_id).await)
-    }
-    async fn revoke_token(
-        &self,
-        grant_id: &str,
-        client_id: &str,
-        digest: &SecretDigest,
-        now: UnixTime,
-    ) -> Result<Option<GrantRecord>, StorageError> {
-        on_store!(self, s => s.revoke_token(grant_id, client_id, digest, now).await)
-    }
-    async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
-        on_store!(self, s => s.list_grants(subject, now).await)
-    }
-    async fn stats(&self, now: UnixTime) -> Result<StorageStats, StorageError> {
-        on_store!(self, s => s.stats(now).await)
-    }
-    async fn health(&self) -> HealthCheck {
-        on_store!(self, s => s.health().await)
-    }
+
     fn consistency_window(&self) -> Option<u64> {
         on_store!(self, s => s.consistency_window())
-    }
-    async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> {
-        on_store!(self, s => s.sweep(now).await)
     }
 }
 

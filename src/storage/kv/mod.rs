@@ -74,7 +74,7 @@ use serde::Serialize;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::SecretDigest;
 
-use super::{GrantRecord, StorageError};
+use super::{GrantRecord, MaybeSend, StorageError};
 pub use host::{
     KvCapabilities, KvCheck, KvError, KvFunction, KvHost, KvMutation, KvPage, Versioned, KV_FUNCTIONS,
 };
@@ -115,6 +115,19 @@ struct Read {
 }
 
 /// What one attempt of a transition decided.
+/// What [`KvStorage::retry_transition`] asks of a grant: the writes to commit,
+/// or `None` to answer without writing. `Send` where the futures must be.
+#[cfg(target_arch = "wasm32")]
+type Decide<'a> = dyn FnMut(Option<GrantRecord>) -> Result<Option<Vec<KvMutation>>, StorageError> + 'a;
+#[cfg(not(target_arch = "wasm32"))]
+type Decide<'a> = dyn FnMut(Option<GrantRecord>) -> Result<Option<Vec<KvMutation>>, StorageError> + Send + 'a;
+
+/// Whether [`KvStorage::remove_grant_if`] removes a grant.
+#[cfg(target_arch = "wasm32")]
+type Keep<'a> = dyn Fn(&GrantRecord) -> bool + 'a;
+#[cfg(not(target_arch = "wasm32"))]
+type Keep<'a> = dyn Fn(&GrantRecord) -> bool + Sync + 'a;
+
 enum Step<T> {
     /// Done without writing.
     Answer(T),
@@ -213,23 +226,40 @@ impl<H: KvHost> KvStorage<H> {
     /// let `decide` choose, commit the writes checked against that version,
     /// and start again on a lost race. `None` reaches `decide` when there is
     /// no grant.
-    async fn transition<T>(
+    async fn transition<T: MaybeSend>(
         &self,
         grant_id: &str,
-        mut decide: impl FnMut(Option<GrantRecord>) -> Result<Step<T>, StorageError>,
+        mut decide: impl FnMut(Option<GrantRecord>) -> Result<Step<T>, StorageError> + MaybeSend,
     ) -> Result<T, StorageError> {
+        let mut answer = None;
+        self.retry_transition(grant_id, &mut |grant| {
+            Ok(match decide(grant)? {
+                Step::Answer(a) => {
+                    answer = Some(a);
+                    None
+                }
+                Step::Commit(mutations, a) => {
+                    answer = Some(a);
+                    Some(mutations)
+                }
+            })
+        })
+        .await?;
+        answer.ok_or_else(|| StorageError::Unavailable(format!("grant {grant_id}: no answer")))
+    }
+
+    /// The loop of [`transition`](Self::transition), one copy for every
+    /// answer type (it ships in the wasm module): `decide` keeps its answer
+    /// and returns the writes to commit, or `None` to answer without writing.
+    async fn retry_transition(&self, grant_id: &str, decide: &mut Decide<'_>) -> Result<(), StorageError> {
         let key = self.keys.grant(grant_id);
         for attempt in 0..self.commit_attempts {
             let read = self.read_grant(grant_id).await?;
             let version = read.as_ref().map(|r| r.version.clone());
-            match decide(read.map(|r| r.grant))? {
-                Step::Answer(answer) => return Ok(answer),
-                Step::Commit(mutations, answer) => {
-                    let check = KvCheck { key: key.clone(), version };
-                    if self.host.commit(&[check], &mutations).await? {
-                        return Ok(answer);
-                    }
-                }
+            let Some(mutations) = decide(read.map(|r| r.grant))? else { return Ok(()) };
+            let check = KvCheck { key: key.clone(), version };
+            if self.host.commit(&[check], &mutations).await? {
+                return Ok(());
             }
             for _ in 0..(attempt + 1).min(MAX_BACKOFF_YIELDS) {
                 YieldNow(false).await;
@@ -315,7 +345,7 @@ impl<H: KvHost> KvStorage<H> {
     async fn remove_grant_if(
         &self,
         grant_id: &str,
-        mut remove: impl FnMut(&GrantRecord) -> bool,
+        remove: &Keep<'_>,
     ) -> Result<Option<GrantRecord>, StorageError> {
         let removed = self
             .transition(grant_id, |grant| {

@@ -32,7 +32,7 @@ impl<H: KvHost> Storage for KvStorage<H> {
         let prefix = self.keys.client_grants_prefix(client_id);
         for grant_id in self.indexed(&prefix).await? {
             // The index may be stale; only the grant record says whose it is.
-            let removed = self.remove_grant_if(&grant_id, |grant| grant.client_id == client_id).await?;
+            let removed = self.remove_grant_if(&grant_id, &|grant| grant.client_id == client_id).await?;
             if removed.is_none() {
                 self.host.delete(&self.keys.by_client(client_id, &grant_id)).await?;
             }
@@ -154,7 +154,7 @@ impl<H: KvHost> Storage for KvStorage<H> {
     }
 
     async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
-        Ok(self.remove_grant_if(grant_id, |_| true).await?.is_some())
+        Ok(self.remove_grant_if(grant_id, &|_| true).await?.is_some())
     }
 
     /// One versioned read and one checked commit: the token is checked
@@ -172,14 +172,14 @@ impl<H: KvHost> Storage for KvStorage<H> {
         };
         let ours = |grant: &GrantRecord| grant.is_live(now) && grant.client_id == client_id;
         let removed =
-            self.remove_grant_if(grant_id, |g| ours(g) && (g.holds_refresh(digest) || listed(g))).await?;
+            self.remove_grant_if(grant_id, &|g| ours(g) && (g.holds_refresh(digest) || listed(g))).await?;
         if removed.is_some() || self.caps.atomic {
             return Ok(removed);
         }
         // Without atomics a lost race may have stored an access token its
         // grant does not list: its own record says whose it is.
         match self.get_access(grant_id, digest, now).await? {
-            Some(access) if access.client_id == client_id => self.remove_grant_if(grant_id, ours).await,
+            Some(access) if access.client_id == client_id => self.remove_grant_if(grant_id, &ours).await,
             _ => Ok(None),
         }
     }
@@ -262,7 +262,7 @@ impl<H: KvHost> Storage for KvStorage<H> {
             match classify(&self.keys, &key) {
                 GrantKey::Grant(grant_id) => {
                     removed +=
-                        u64::from(self.remove_grant_if(grant_id, |g| !g.is_live(now)).await?.is_some());
+                        u64::from(self.remove_grant_if(grant_id, &|g| !g.is_live(now)).await?.is_some());
                 }
                 GrantKey::Access => {
                     if let Some(access) = self.read::<AccessRecord>(&key).await? {

@@ -35,6 +35,13 @@ use super::{
 pub use ops::{execute, StorageOp};
 use serde::de::DeserializeOwned;
 
+/// The future [`ShardTransport::send`] returns (what `async_trait` makes of it).
+#[cfg(target_arch = "wasm32")]
+type SendFuture<'a> = std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, StorageError>> + 'a>>;
+#[cfg(not(target_arch = "wasm32"))]
+type SendFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<String, StorageError>> + Send + 'a>>;
+
 /// Shards when the deployment does not say: at about 1,000 requests/s per
 /// Durable Object, room for some 32,000 requests/s.
 pub const DEFAULT_SHARDS: u32 = 32;
@@ -93,10 +100,22 @@ impl<T: ShardTransport> ShardedStorage<T> {
 
     /// Sends `op` to `shard` and decodes the method's `Result<R, StorageError>`.
     async fn call<R: DeserializeOwned>(&self, shard: u32, op: &StorageOp) -> Result<R, StorageError> {
-        let request = serde_json::to_string(op)
-            .map_err(|e| StorageError::Configuration(format!("unencodable storage operation: {e}")))?;
-        let text = self.transport.send(shard, request).await?;
+        let text = self.send(shard, op).await?;
         serde_json::from_str::<Result<R, StorageError>>(&text).map_err(|e| undecodable(shard, e))?
+    }
+
+    /// Encodes `op` and hands back the transport's own future: one copy of
+    /// the encoding and the send for every reply type `call` decodes, not a
+    /// copy inlined into each (this code ships in the wasm module).
+    #[inline(never)]
+    fn send(&self, shard: u32, op: &StorageOp) -> SendFuture<'_> {
+        match serde_json::to_string(op) {
+            Ok(request) => self.transport.send(shard, request),
+            Err(e) => {
+                let error = StorageError::Configuration(format!("unencodable storage operation: {e}"));
+                Box::pin(std::future::ready(Err(error)))
+            }
+        }
     }
 
     /// Sends `op` to every shard in turn (rare operations: listings, counts,
@@ -107,10 +126,6 @@ impl<T: ShardTransport> ShardedStorage<T> {
             replies.push(self.call(shard, op).await?);
         }
         Ok(replies)
-    }
-
-    async fn on_grant<R: DeserializeOwned>(&self, grant_id: &str, op: StorageOp) -> Result<R, StorageError> {
-        self.call(self.shard_of_grant(grant_id), &op).await
     }
 }
 
@@ -156,7 +171,7 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
     }
 
     async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError> {
-        self.on_grant(grant_id, StorageOp::GetGrant(grant_id.into(), now)).await
+        self.call(self.shard_of_grant(grant_id), &StorageOp::GetGrant(grant_id.into(), now)).await
     }
 
     async fn consume_code(
@@ -168,7 +183,7 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
         now: UnixTime,
     ) -> Result<CodeOutcome, StorageError> {
         let op = StorageOp::ConsumeCode(grant_id.into(), *code_digest, expect.clone(), redemption, now);
-        self.on_grant(grant_id, op).await
+        self.call(self.shard_of_grant(grant_id), &op).await
     }
 
     async fn get_access(
@@ -177,7 +192,7 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
         digest: &SecretDigest,
         now: UnixTime,
     ) -> Result<Option<AccessRecord>, StorageError> {
-        self.on_grant(grant_id, StorageOp::GetAccess(grant_id.into(), *digest, now)).await
+        self.call(self.shard_of_grant(grant_id), &StorageOp::GetAccess(grant_id.into(), *digest, now)).await
     }
 
     async fn rotate_refresh(
@@ -189,11 +204,11 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
         now: UnixTime,
     ) -> Result<RotateOutcome, StorageError> {
         let op = StorageOp::RotateRefresh(grant_id.into(), client_id.into(), *presented, rotation, now);
-        self.on_grant(grant_id, op).await
+        self.call(self.shard_of_grant(grant_id), &op).await
     }
 
     async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
-        self.on_grant(grant_id, StorageOp::RevokeGrant(grant_id.into())).await
+        self.call(self.shard_of_grant(grant_id), &StorageOp::RevokeGrant(grant_id.into())).await
     }
 
     async fn revoke_token(
@@ -203,7 +218,11 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
         digest: &SecretDigest,
         now: UnixTime,
     ) -> Result<Option<GrantRecord>, StorageError> {
-        self.on_grant(grant_id, StorageOp::RevokeToken(grant_id.into(), client_id.into(), *digest, now)).await
+        self.call(
+            self.shard_of_grant(grant_id),
+            &StorageOp::RevokeToken(grant_id.into(), client_id.into(), *digest, now),
+        )
+        .await
     }
 
     async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
