@@ -52,6 +52,13 @@ async fn register(addr: &str) -> Response {
     send(addr, "POST", "/register".into(), headers, body.into_bytes()).await
 }
 
+/// Real time passes between the requests (a loaded machine may take
+/// seconds), so the wait left is within a few seconds of the full refill.
+fn assert_retry_after_within(response: &Response, range: std::ops::RangeInclusive<u64>) {
+    let retry: u64 = response.header("retry-after").expect("Retry-After").parse().expect("seconds");
+    assert!(range.contains(&retry), "Retry-After {retry} not in {range:?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_router_limits_registration_by_the_connection_address() {
     let addr =
@@ -60,7 +67,7 @@ async fn the_router_limits_registration_by_the_connection_address() {
     assert_eq!(register(&addr).await.status, 201);
     let refused = register(&addr).await;
     assert_eq!(refused.status, 429, "{}", refused.text());
-    assert_eq!(refused.header("retry-after"), Some("1800"));
+    assert_retry_after_within(&refused, 1795..=1800);
     assert_eq!(refused.json()["error"], "too_many_requests");
 }
 
@@ -80,7 +87,7 @@ async fn the_consent_page_is_limited_with_a_page_not_a_redirect() {
     assert_eq!(first.status, 200, "{}", first.text());
     let refused = send(&addr, "GET", format!("/authorize?{query}"), vec![], vec![]).await;
     assert_eq!(refused.status, 429);
-    assert_eq!(refused.header("retry-after"), Some("900"));
+    assert_retry_after_within(&refused, 895..=900);
     assert_eq!(refused.header("location"), None);
     assert!(refused.text().contains("too_many_requests"));
 }
