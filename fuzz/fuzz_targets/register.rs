@@ -33,16 +33,17 @@ fuzz_target!(|data: &[u8]| {
     let client: serde_json::Value = serde_json::from_slice(response.body()).expect("a JSON answer");
     let client_id = client["client_id"].as_str().expect("a client_id");
     let uris = client["redirect_uris"].as_array().expect("redirect_uris");
-    assert!(!uris.is_empty());
     for uri in uris {
         let uri = uri.as_str().expect("a string");
         let parsed = Uri::parse(uri).unwrap_or_else(|e| panic!("registered {uri:?}: {e}"));
         assert!(!parsed.has_userinfo() && parsed.fragment().is_none(), "{uri:?}");
     }
     let grants = client["grant_types"].as_array().expect("grant_types");
+    assert!(grants.iter().any(|g| g == "authorization_code" || g == "client_credentials"), "{client}");
     if !grants.iter().any(|g| g == "authorization_code") {
         return;
     }
+    assert!(!uris.is_empty(), "{client}");
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("response_type", "code")
         .append_pair("client_id", client_id)
