@@ -93,6 +93,11 @@ impl<S: Storage> Provider<S> {
                 other => return Err(bad(format!("grant type {other:?} is not supported for this client"))),
             }
         }
+        // A client with neither could never obtain a token (a refresh token
+        // only comes with a code): refuse it instead of storing it.
+        if !grant_types.iter().any(|g| g == "authorization_code" || g == "client_credentials") {
+            return Err(bad("grant_types must include authorization_code or client_credentials".into()));
+        }
         if let Some(types) = &metadata.response_types {
             if types.iter().any(|t| t != "code") {
                 return Err(bad("only the response type \"code\" is supported".into()));

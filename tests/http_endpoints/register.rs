@@ -102,3 +102,23 @@ async fn a_registered_client_may_ask_for_more_supported_scopes() {
     let location = unknown.headers()["location"].to_str().unwrap();
     assert_eq!(query_of(location).single("error").unwrap(), Some("invalid_scope"));
 }
+
+/// Found by `fuzz/fuzz_targets/register.rs` (seed `fuzz/corpus/register/no-usable-grant`):
+/// `"grant_types": []` was stored as a client that could never obtain a token.
+#[tokio::test]
+async fn a_registration_without_a_usable_grant_type_is_refused() {
+    let env = env().await;
+    let before = env.stats().await;
+    let ct = [("content-type", "application/json")];
+    for grant_types in [json!([]), json!(["refresh_token"])] {
+        let body = json!({"redirect_uris": ["https://x.example/cb"], "grant_types": grant_types});
+        let answer = env.send(request(Method::POST, "/register", &ct, body.to_string())).await;
+        assert_eq!(answer.status, 400, "{body}");
+        assert_eq!(answer.error(), "invalid_client_metadata", "{body}");
+    }
+    assert_eq!(env.stats().await, before);
+    // A client_credentials client needs no redirect URI.
+    let body = json!({"grant_types": ["client_credentials"]});
+    let answer = env.send(request(Method::POST, "/register", &ct, body.to_string())).await;
+    assert_eq!(answer.status, 201, "{}", answer.json());
+}
