@@ -32,7 +32,7 @@ done
 case "$seconds" in ''|*[!0-9]*) echo "--seconds takes a whole number" >&2; exit 2 ;; esac
 
 if [ "$(cargo fuzz --version 2>/dev/null)" != "cargo-fuzz 0.13.2" ]; then
-  cargo install cargo-fuzz --version 0.13.2 --locked
+  cargo install cargo-fuzz --version 0.13.2
 fi
 
 work=${FUZZ_WORK:-$PWD/target/fuzz-work}

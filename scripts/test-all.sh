@@ -57,5 +57,8 @@ bash scripts/test-clients.sh
 step "benchmarks build and run once (bash scripts/bench.sh measures; bench-load.sh and bench-soak.sh load the server)"
 bash scripts/bench.sh --smoke --no-build-pkg
 
+step "fuzzing: a short pass of every cargo-fuzz target on stable (bash scripts/fuzz.sh runs 600 s each)"
+bash scripts/fuzz.sh --seconds 10
+
 step "the wasm32-wasip2 component of wit/ (world oauth-provider) under jco"
 bash scripts/test-component.sh
