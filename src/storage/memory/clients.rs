@@ -7,8 +7,9 @@
 //! registrations, so a flood of registrations that never complete keeps the
 //! map bounded without a sweeper (and without a scan under the lock).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
+use super::expiry::{take_due, ExpiryQueue};
 use crate::clock::UnixTime;
 use crate::storage::ClientRecord;
 
@@ -20,7 +21,7 @@ pub(super) struct Clients {
     records: HashMap<String, ClientRecord>,
     /// When registrations become due for removal. An entry may be stale (the
     /// client was kept or deleted since); the record's own `expires_at` decides.
-    expiry_queue: BTreeMap<UnixTime, Vec<String>>,
+    expiry_queue: ExpiryQueue<String>,
 }
 
 impl Clients {
@@ -56,22 +57,11 @@ impl Clients {
     /// Removes at most `budget` registrations due by `now`; returns how many
     /// records it removed.
     pub(super) fn sweep(&mut self, now: UnixTime, budget: usize) -> u64 {
-        let (mut removed, mut examined) = (0, 0);
-        while examined < budget {
-            let Some(mut due) = self.expiry_queue.first_entry() else { break };
-            if *due.key() > now {
-                break;
-            }
-            while examined < budget {
-                let Some(client_id) = due.get_mut().pop() else { break };
-                examined += 1;
-                if self.records.get(&client_id).is_some_and(|c| !c.is_live(now)) {
-                    self.records.remove(&client_id);
-                    removed += 1;
-                }
-            }
-            if due.get().is_empty() {
-                due.remove();
+        let mut removed = 0;
+        for client_id in take_due(&mut self.expiry_queue, now, budget) {
+            if self.records.get(&client_id).is_some_and(|c| !c.is_live(now)) {
+                self.records.remove(&client_id);
+                removed += 1;
             }
         }
         removed

@@ -22,6 +22,7 @@
 //! lifetimes of seconds and of years behave the same and nothing leaks.
 
 mod clients;
+mod expiry;
 mod shard;
 #[cfg(test)]
 mod tests;

@@ -4,8 +4,9 @@
 //! expiry queue of those records. A method named after a `Storage` operation
 //! is that operation on one grant, run under the shard's lock.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
+use super::expiry::{take_due, ExpiryQueue};
 use crate::clock::UnixTime;
 use crate::crypto::SecretDigest;
 use crate::storage::{
@@ -35,7 +36,7 @@ pub(super) struct Shard {
     grants_by_client: HashMap<String, HashSet<String>>,
     /// When records become due for removal. An entry may be stale (its record
     /// was extended or removed since); the record's own `expires_at` decides.
-    expiry_queue: BTreeMap<UnixTime, Vec<Expiring>>,
+    expiry_queue: ExpiryQueue<Expiring>,
 }
 
 /// Live-record counts of one shard, for `stats`.
@@ -243,27 +244,8 @@ impl Shard {
     /// Removes at most `budget` queued records that are due at `now`; returns
     /// how many records were removed.
     pub(super) fn sweep(&mut self, now: UnixTime, budget: usize) -> u64 {
-        let (mut removed, mut examined) = (0, 0);
-        while examined < budget {
-            let Some(mut due) = self.expiry_queue.first_entry() else { break };
-            if *due.key() > now {
-                break;
-            }
-            let items = due.get_mut();
-            let mut taken = Vec::new();
-            while examined < budget {
-                let Some(item) = items.pop() else { break };
-                taken.push(item);
-                examined += 1;
-            }
-            if items.is_empty() {
-                due.remove();
-            }
-            for item in taken {
-                removed += u64::from(self.remove_if_expired(item, now));
-            }
-        }
-        removed
+        let due = take_due(&mut self.expiry_queue, now, budget);
+        due.into_iter().map(|item| u64::from(self.remove_if_expired(item, now))).sum()
     }
 
     fn remove_if_expired(&mut self, item: Expiring, now: UnixTime) -> bool {
