@@ -21,7 +21,13 @@ const TYPES = {
 };
 
 const server = createServer((request, response) => {
-  const path = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
+  let path;
+  try {
+    path = decodeURIComponent(new URL(request.url, 'http://localhost').pathname);
+  } catch {
+    response.writeHead(400).end(); // a malformed %-escape must not end the server
+    return;
+  }
   let file = normalize(join(root, path));
   if (!file.startsWith(root) || (request.method !== 'GET' && request.method !== 'HEAD')) {
     response.writeHead(404).end();
