@@ -148,52 +148,44 @@ await_line() {
   return 1
 }
 
-# start_native NAME [ENV=VALUE ...]: sets issuer_<NAME>.
-start_native() {
+# launch NAME COMMAND...: runs a server in the background, its stdout in
+# $logs/server-NAME.out, and sets issuer_<NAME> from its "issuer: " line.
+launch() {
   local name=$1
   shift
   local out=$logs/server-$name.out
   : >"$out"
-  # Only the settings given here, none of the caller's SIMPLY_MCP_OAUTH_* / REDIS_*.
-  env $(env | sed -n 's/^\(SIMPLY_MCP_OAUTH_[A-Z_]*\|REDIS_[A-Z_]*\)=.*/-u \1/p') "$@" \
-    "$server_bin" --bind 127.0.0.1:0 --storage memory >"$out" 2>"$out.err" </dev/null &
+  "$@" >"$out" 2>"$out.err" </dev/null &
   local pid=$!
   pids+=("$pid")
   local issuer
   issuer=$(await_line "$pid" "$out" "issuer: ")
   printf -v "issuer_$name" '%s' "$issuer"
   echo "$name: $issuer"
+}
+
+# start_native NAME [ENV=VALUE ...]: sets issuer_<NAME>.
+start_native() {
+  local name=$1
+  shift
+  # Only the settings given here, none of the caller's SIMPLY_MCP_OAUTH_* / REDIS_*.
+  launch "$name" env $(env | sed -n 's/^\(SIMPLY_MCP_OAUTH_[A-Z_]*\|REDIS_[A-Z_]*\)=.*/-u \1/p') "$@" \
+    "$server_bin" --bind 127.0.0.1:0 --storage memory
 }
 
 # start_example NAME [ENV=VALUE ...]: the rmcp example server; sets issuer_<NAME>.
 start_example() {
   local name=$1
   shift
-  local out=$logs/server-$name.out
-  : >"$out"
-  env $(env | sed -n 's/^\(SIMPLY_MCP_OAUTH_[A-Z_]*\)=.*/-u \1/p') "$@" \
-    "$example_bin" --bind 127.0.0.1:0 >"$out" 2>"$out.err" </dev/null &
-  local pid=$!
-  pids+=("$pid")
-  local issuer
-  issuer=$(await_line "$pid" "$out" "issuer: ")
-  printf -v "issuer_$name" '%s' "$issuer"
-  echo "$name: $issuer"
+  launch "$name" env $(env | sed -n 's/^\(SIMPLY_MCP_OAUTH_[A-Z_]*\)=.*/-u \1/p') "$@" \
+    "$example_bin" --bind 127.0.0.1:0
 }
 
 # start_worker NAME [worker-server.mjs args]: sets issuer_<NAME>.
 start_worker() {
   local name=$1
   shift
-  local out=$logs/server-$name.out
-  : >"$out"
-  node "$clients/worker-server.mjs" --script "$run/worker-dist/index.js" "$@" >"$out" 2>"$out.err" </dev/null &
-  local pid=$!
-  pids+=("$pid")
-  local issuer
-  issuer=$(await_line "$pid" "$out" "issuer: ")
-  printf -v "issuer_$name" '%s' "$issuer"
-  echo "$name: $issuer"
+  launch "$name" node "$clients/worker-server.mjs" --script "$run/worker-dist/index.js" "$@"
 }
 
 step "starting the servers on free loopback ports"
