@@ -159,3 +159,59 @@ async fn a_shard_answers_a_malformed_request_with_an_error_not_a_panic() {
         );
     }
 }
+
+#[test]
+fn every_operation_reads_back_as_it_was_written() {
+    let grant = pending_grant("g1", "c1", "alice");
+    let access = NewAccess {
+        digest: digest("at:1"),
+        record: grant.access_record(&["mcp".to_string()], T0, T0 + 3600),
+    };
+    let mut narrowed = rotation("x", T0);
+    narrowed.scopes = Some(vec!["mcp".into(), String::new(), "with \"quotes\" and ünïcode".into()]);
+    narrowed.resource = Some(RESOURCE.into());
+    let ops = [
+        StorageOp::PutClient(client("c1")),
+        StorageOp::GetClient("c1".into()),
+        StorageOp::DeleteClient("c1".into(), T0),
+        StorageOp::ListClients,
+        StorageOp::PutGrant(grant.clone(), Some(access), T0),
+        StorageOp::PutGrant(grant, None, T0),
+        StorageOp::GetGrant("g1".into(), T0),
+        StorageOp::ConsumeCode("g1".into(), code_digest("g1"), expectation("c1"), redemption("a", T0), T0),
+        StorageOp::GetAccess("g1".into(), digest("at:1"), u64::MAX),
+        StorageOp::RotateRefresh("g1".into(), "c1".into(), digest("rt"), rotation("y", T0), T0),
+        StorageOp::RotateRefresh("g1".into(), "c1".into(), digest("rt"), narrowed, T0),
+        StorageOp::RevokeGrant("g1".into()),
+        StorageOp::RevokeToken("g1".into(), "c1".into(), digest("at:1"), T0),
+        StorageOp::ListGrants("alice".into(), T0),
+        StorageOp::Stats(T0),
+        StorageOp::Health,
+        StorageOp::Sweep(0),
+    ];
+    for op in ops {
+        assert_eq!(StorageOp::decode(&op.encode()), Ok(op.clone()), "{}", op.encode());
+    }
+}
+
+#[test]
+fn a_damaged_operation_is_refused_with_a_reason() {
+    let whole = StorageOp::RotateRefresh("g1".into(), "c1".into(), digest("rt"), rotation("y", T0), T0).encode();
+    let items: Vec<String> = serde_json::from_str(&whole).unwrap();
+    for cut in 0..items.len() {
+        let shorter = serde_json::to_string(&items[..cut]).unwrap();
+        assert!(StorageOp::decode(&shorter).is_err(), "{shorter}");
+    }
+    let mut longer = items.clone();
+    longer.push("extra".into());
+    assert!(StorageOp::decode(&serde_json::to_string(&longer).unwrap()).unwrap_err().contains("more than"));
+    let mut scoped = rotation("y", T0);
+    scoped.scopes = Some(vec!["mcp".into()]);
+    let scoped = StorageOp::RotateRefresh("g1".into(), "c1".into(), digest("rt"), scoped, T0).encode();
+    let lying = scoped.replace(r#""+","1","mcp""#, r#""+","4000000000","mcp""#);
+    assert_ne!(lying, scoped);
+    assert_eq!(StorageOp::decode(&lying), Err("a list is longer than the message".into()));
+    let mut bad_digest = items;
+    bad_digest[3] = "not hex".into();
+    assert_eq!(StorageOp::decode(&serde_json::to_string(&bad_digest).unwrap()), Err("not a digest".into()));
+}

@@ -24,6 +24,7 @@
 //! ids, so keep it fixed for a deployment (start a new key prefix to change it).
 
 mod ops;
+mod wire;
 
 use crate::clock::UnixTime;
 use crate::crypto::SecretDigest;
@@ -33,7 +34,7 @@ use super::{
     Redemption, RotateOutcome, Rotation, Storage, StorageError, StorageStats,
 };
 pub use ops::{execute, StorageOp};
-use serde::de::DeserializeOwned;
+use wire::Wire;
 
 /// The future [`ShardTransport::send`] returns (what `async_trait` makes of it).
 #[cfg(target_arch = "wasm32")]
@@ -66,7 +67,7 @@ pub struct ShardedStorage<T: ShardTransport> {
 }
 
 /// A reply that is not the method's `Result`: the shard is not ours, or broken.
-fn undecodable(shard: u32, error: serde_json::Error) -> StorageError {
+fn undecodable(shard: u32, error: String) -> StorageError {
     StorageError::Corrupt { key: format!("shard {shard}"), reason: format!("undecodable reply: {error}") }
 }
 
@@ -99,9 +100,9 @@ impl<T: ShardTransport> ShardedStorage<T> {
     }
 
     /// Sends `op` to `shard` and decodes the method's `Result<R, StorageError>`.
-    async fn call<R: DeserializeOwned>(&self, shard: u32, op: &StorageOp) -> Result<R, StorageError> {
+    async fn call<R: Wire>(&self, shard: u32, op: &StorageOp) -> Result<R, StorageError> {
         let text = self.send(shard, op).await?;
-        serde_json::from_str::<Result<R, StorageError>>(&text).map_err(|e| undecodable(shard, e))?
+        ops::read_reply::<R>(&text).map_err(|e| undecodable(shard, e))?
     }
 
     /// Encodes `op` and hands back the transport's own future: one copy of
@@ -109,18 +110,12 @@ impl<T: ShardTransport> ShardedStorage<T> {
     /// copy inlined into each (this code ships in the wasm module).
     #[inline(never)]
     fn send(&self, shard: u32, op: &StorageOp) -> SendFuture<'_> {
-        match serde_json::to_string(op) {
-            Ok(request) => self.transport.send(shard, request),
-            Err(e) => {
-                let error = StorageError::Configuration(format!("unencodable storage operation: {e}"));
-                Box::pin(std::future::ready(Err(error)))
-            }
-        }
+        self.transport.send(shard, op.encode())
     }
 
     /// Sends `op` to every shard in turn (rare operations: listings, counts,
     /// sweeps) and gathers the answers.
-    async fn on_every_shard<R: DeserializeOwned>(&self, op: &StorageOp) -> Result<Vec<R>, StorageError> {
+    async fn on_every_shard<R: Wire>(&self, op: &StorageOp) -> Result<Vec<R>, StorageError> {
         let mut replies = Vec::new();
         for shard in 0..self.transport.shard_count().max(1) {
             replies.push(self.call(shard, op).await?);
