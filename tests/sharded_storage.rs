@@ -196,7 +196,8 @@ fn every_operation_reads_back_as_it_was_written() {
 
 #[test]
 fn a_damaged_operation_is_refused_with_a_reason() {
-    let whole = StorageOp::RotateRefresh("g1".into(), "c1".into(), digest("rt"), rotation("y", T0), T0).encode();
+    let whole =
+        StorageOp::RotateRefresh("g1".into(), "c1".into(), digest("rt"), rotation("y", T0), T0).encode();
     let items: Vec<String> = serde_json::from_str(&whole).unwrap();
     for cut in 0..items.len() {
         let shorter = serde_json::to_string(&items[..cut]).unwrap();

@@ -243,7 +243,10 @@ impl Wire for CodeExpectation {
 
 impl Wire for Redemption {
     fn put(&self, w: &mut Writer) {
-        w.put(&self.access_digest).put(&self.access_expires_at).put(&self.refresh).put(&self.grant_expires_at);
+        w.put(&self.access_digest)
+            .put(&self.access_expires_at)
+            .put(&self.refresh)
+            .put(&self.grant_expires_at);
     }
     fn take(r: &mut Reader) -> Result<Self, String> {
         Ok(Self {
