@@ -5,10 +5,6 @@
 //! storage only as SHA-256 digests. Client secrets are 256 random bits; codes
 //! and tokens are [`timed_secret`]s: their issue time, then 224 random bits.
 
-use base64::alphabet;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
-use base64::engine::DecodePaddingMode;
-use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
 use subtle::ConstantTimeEq;
@@ -51,13 +47,12 @@ pub fn timed_secret(issued_at: UnixTime) -> Result<String, RandomnessError> {
 /// [`derive_successor`]. Anyone can write any time there: trust it only to
 /// choose between a retryable answer and a final one, never to accept anything.
 pub fn secret_issued_at(secret: &str) -> Option<UnixTime> {
-    // 6 base64url characters are 36 bits, the first 32 the time. Two zero
-    // characters ("AA") make them 48 bits: 6 whole bytes, no trailing bits.
-    let mut start = *b"AAAAAAAA";
-    start[..6].copy_from_slice(secret.as_bytes().get(..6)?);
-    let mut bytes = [0u8; 6];
-    URL_SAFE_NO_PAD.decode_slice(start, &mut bytes).ok()?;
-    Some(u64::from(u32::from_be_bytes([bytes[0], bytes[1], bytes[2], bytes[3]])))
+    // 6 base64url characters are 36 bits, the first 32 the time.
+    let mut bits = 0u64;
+    for &c in secret.as_bytes().get(..6)? {
+        bits = bits << 6 | u64::from(sextet(c, BASE64URL)?);
+    }
+    Some(bits >> 4)
 }
 
 /// Unix seconds as the 4 bytes a secret starts with (good until 2106).
@@ -198,27 +193,52 @@ pub fn derive_successor(presented: &str, salt: &str) -> String {
     base64url(&successor)
 }
 
-/// RFC 4648 §4 base64 (`+`, `/`), any padding; [`base64_decode`] checks
-/// the padding itself (one engine instead of one per padding rule).
-const STANDARD_ANY_PADDING: GeneralPurpose = GeneralPurpose::new(
-    &alphabet::STANDARD,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+/// The RFC 4648 alphabets: §5 base64url (tokens) and §4 base64 (HTTP Basic).
+const BASE64URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+const BASE64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+/// The 6-bit value of `c` in `alphabet`.
+fn sextet(c: u8, alphabet: &[u8; 64]) -> Option<u8> {
+    alphabet.iter().position(|&a| a == c).map(|i| i as u8)
+}
 
 /// RFC 4648 §5 base64url without padding.
 pub fn base64url(bytes: &[u8]) -> String {
-    URL_SAFE_NO_PAD.encode(bytes)
+    let mut out = Vec::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |n, (i, &b)| n | u32::from(b) << (16 - 8 * i));
+        // A chunk of k bytes is k + 1 characters.
+        for i in 0..=chunk.len() {
+            out.push(BASE64URL[(n >> (18 - 6 * i) & 63) as usize]);
+        }
+    }
+    String::from_utf8(out).unwrap_or_default()
 }
 
 /// RFC 4648 §4 base64 (`+`, `/`), strictly: padding either absent or exactly
 /// right, no other characters, unused trailing bits zero. `None` otherwise.
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
-    // The engine takes any amount of padding ("Zg=" too): when there is
-    // some, it must fill the last group of four.
-    if text.ends_with('=') && text.len() % 4 != 0 {
+    let bytes = text.as_bytes();
+    let data = bytes.iter().rposition(|&b| b != b'=').map_or(0, |last| last + 1);
+    let (data, padding) = (&bytes[..data], bytes.len() - data);
+    // One leftover character is never a whole byte; padding, when present,
+    // fills the last group of four and nothing more.
+    if data.len() % 4 == 1 || (padding != 0 && (bytes.len() % 4 != 0 || padding > 2)) {
         return None;
     }
-    STANDARD_ANY_PADDING.decode(text).ok()
+    let mut out = Vec::with_capacity(data.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for &c in data {
+        acc = acc << 6 | u32::from(sextet(c, BASE64)?);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    // The bits past the last whole byte must be zero (RFC 4648 §3.5).
+    (acc == 0).then_some(out)
 }
 
 #[cfg(test)]
@@ -231,6 +251,22 @@ mod tests {
         assert_eq!(pkce_s256(verifier), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
         assert!(is_valid_pkce_verifier(verifier));
         assert!(is_valid_s256_challenge(&pkce_s256(verifier)));
+    }
+
+    /// The `base64` crate as a reference: every length from 0 to 100 bytes,
+    /// every byte value, both alphabets, with and without padding.
+    #[test]
+    fn base64_agrees_with_the_base64_crate() {
+        use base64::engine::general_purpose::{STANDARD, STANDARD_NO_PAD, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
+        for len in 0..=100usize {
+            let bytes: Vec<u8> = (0..len).map(|i| (i * 151 + len * 7) as u8).collect();
+            assert_eq!(base64url(&bytes), URL_SAFE_NO_PAD.encode(&bytes), "{len} bytes");
+            assert_eq!(base64_decode(&STANDARD.encode(&bytes)), Some(bytes.clone()), "{len} bytes");
+            assert_eq!(base64_decode(&STANDARD_NO_PAD.encode(&bytes)), Some(bytes), "{len} bytes");
+        }
+        let every_byte: Vec<u8> = (0..=255).collect();
+        assert_eq!(base64_decode(&STANDARD.encode(&every_byte)), Some(every_byte));
     }
 
     /// RFC 4648 §10, in both alphabets' common part, and strict decoding.
