@@ -52,6 +52,7 @@
 
 mod kv;
 mod memory;
+mod object_json;
 mod records;
 #[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
 mod redis;

@@ -401,7 +401,7 @@ fn index_expiry(grant_expires_at: UnixTime) -> UnixTime {
 }
 
 fn parse<T: DeserializeOwned>(key: &str, text: &str) -> Result<T, StorageError> {
-    serde_json::from_str(text)
+    super::object_json::from_object_str(text)
         .map_err(|e| StorageError::Corrupt { key: key.to_string(), reason: e.to_string() })
 }
 

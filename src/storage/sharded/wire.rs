@@ -34,7 +34,7 @@ impl Writer {
     }
 
     /// Appends `value`.
-    pub fn put<T: Wire + ?Sized>(&mut self, value: &T) -> &mut Self {
+    pub fn put<T: Wire>(&mut self, value: &T) -> &mut Self {
         value.put(self);
         self
     }
@@ -199,7 +199,7 @@ fn put_json<T: Serialize>(value: &T, w: &mut Writer) {
 }
 
 fn take_json<T: DeserializeOwned>(r: &mut Reader) -> Result<T, String> {
-    serde_json::from_str(&r.item()?).map_err(|e| e.to_string())
+    crate::storage::object_json::from_object_str(&r.item()?).map_err(|e| e.to_string())
 }
 
 /// Stored records travel as the JSON they are stored as.
