@@ -39,7 +39,6 @@ PARTS = [
     ('http and bytes crates', r'\bhttp::|\bbytes::'),
     ('core::fmt', r'fmt'),
     ('allocator (talc)', r'talc'),
-    ('base64', r'base64'),
     ('sha2', r'sha2'),
 ]
 
