@@ -7,9 +7,9 @@
 //! of the wire. Here the framing is one `Vec<String>` codec; a stored record
 //! inside a message is its JSON text, through the same `serde_json` code the
 //! key-value backends use to store it; everything else is a few lines per
-//! type. The Worker and its Durable Objects run the same module, so the
-//! format needs no versioning; a message from another build fails to decode
-//! with a clear error, never a panic.
+//! type. The format carries no version: a Worker and its Durable Objects
+//! run the same module, and a message from another build (mid-way through a
+//! gradual deployment) fails to decode with a clear error, never a panic.
 
 use std::collections::BTreeMap;
 
