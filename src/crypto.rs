@@ -233,16 +233,31 @@ pub fn base64url(bytes: &[u8]) -> String {
 pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
     let bytes = text.as_bytes();
     let data = bytes.iter().rposition(|&b| b != b'=').map_or(0, |last| last + 1);
-    let (data, padding) = (&bytes[..data], bytes.len() - data);
-    // One leftover character is never a whole byte; padding, when present,
-    // fills the last group of four and nothing more.
-    if data.len() % 4 == 1 || (padding != 0 && (bytes.len() % 4 != 0 || padding > 2)) {
+    let padding = bytes.len() - data;
+    // Padding, when present, fills the last group of four and nothing more.
+    if padding != 0 && (bytes.len() % 4 != 0 || padding > 2) {
+        return None;
+    }
+    decode_sextets(&bytes[..data], false)
+}
+
+/// RFC 4648 §5 base64url without padding, strictly (what [`base64url`]
+/// writes, and nothing else). `None` otherwise.
+pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    decode_sextets(text.as_bytes(), true)
+}
+
+/// Unpadded base64 characters to bytes: every character in the alphabet, a
+/// whole number of bytes, the unused trailing bits zero (RFC 4648 §3.5).
+fn decode_sextets(data: &[u8], url_safe: bool) -> Option<Vec<u8>> {
+    // One leftover character is never a whole byte.
+    if data.len() % 4 == 1 {
         return None;
     }
     let mut out = Vec::with_capacity(data.len() * 3 / 4);
     let (mut acc, mut bits) = (0u32, 0u32);
     for &c in data {
-        acc = acc << 6 | u32::from(sextet(c, false)?);
+        acc = acc << 6 | u32::from(sextet(c, url_safe)?);
         bits += 6;
         if bits >= 8 {
             bits -= 8;
@@ -250,7 +265,6 @@ pub fn base64_decode(text: &str) -> Option<Vec<u8>> {
             acc &= (1 << bits) - 1;
         }
     }
-    // The bits past the last whole byte must be zero (RFC 4648 §3.5).
     (acc == 0).then_some(out)
 }
 
@@ -285,6 +299,7 @@ mod tests {
         for len in 0..=100usize {
             let bytes: Vec<u8> = (0..len).map(|i| (i * 151 + len * 7) as u8).collect();
             assert_eq!(base64url(&bytes), URL_SAFE_NO_PAD.encode(&bytes), "{len} bytes");
+            assert_eq!(base64url_decode(&URL_SAFE_NO_PAD.encode(&bytes)), Some(bytes.clone()), "{len} bytes");
             assert_eq!(base64_decode(&STANDARD.encode(&bytes)), Some(bytes.clone()), "{len} bytes");
             assert_eq!(base64_decode(&STANDARD_NO_PAD.encode(&bytes)), Some(bytes), "{len} bytes");
         }

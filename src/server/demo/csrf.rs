@@ -7,13 +7,11 @@
 //! neither another site nor a tampered form gets through; the purpose keeps a
 //! token of one form from being accepted by another.
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 use sha2::{Digest as _, Sha256};
 
-use crate::crypto::{constant_time_eq, random_secret, RandomnessError};
+use crate::crypto::{base64url, base64url_decode, constant_time_eq, random_secret, RandomnessError};
 
 /// One form's cookie: its name and the path it is sent to.
 pub(super) struct CsrfCookie<'a> {
@@ -36,7 +34,7 @@ impl CsrfCookie<'_> {
             .filter_map(|pair| pair.trim().split_once('='))
             .find(|(name, _)| *name == self.name)
             .map(|(_, value)| value.trim())
-            .filter(|value| value.len() == 43 && URL_SAFE_NO_PAD.decode(value).is_ok())
+            .filter(|value| value.len() == 43 && base64url_decode(value).is_some())
             .map(str::to_string)
     }
 
@@ -84,7 +82,7 @@ pub(super) fn token(key: &[u8; 32], purpose: &str, nonce: &str, fields: &[(Strin
         .chain_update(canonical.as_bytes())
         .finalize();
     let mac = Sha256::new().chain_update(outer_pad).chain_update(inner).finalize();
-    URL_SAFE_NO_PAD.encode(mac)
+    base64url(&mac)
 }
 
 /// Whether `presented` is the token for these inputs (constant time).
