@@ -97,7 +97,7 @@ for (const [name, make] of [
     await raceExchanges(await createOAuthProvider({ issuer: ISSUER, clients: RACE_CLIENTS, storage: make() }));
   });
 
-  test(`${name}: 50 concurrent refreshes of one token leave one chain`, async () => {
+  test(`${name}: 50 concurrent refreshes of one token all succeed, with one successor`, async () => {
     await raceRefreshes(await createOAuthProvider({ issuer: ISSUER, clients: RACE_CLIENTS, storage: make() }));
   });
 }
