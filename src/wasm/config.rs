@@ -100,9 +100,12 @@ impl Field {
 
     /// Like [`seconds`](Self::seconds), but 0 is allowed (it means "none").
     fn seconds_or_zero(&self, default: u64) -> Result<u64, ConfigError> {
+        if self.absent() {
+            return Ok(default);
+        }
         match self.value.as_f64() {
-            Some(n) if n == 0.0 => Ok(0),
-            _ => self.seconds(default),
+            Some(n) if n.fract() == 0.0 && (0.0..=9.0e15).contains(&n) => Ok(n as u64),
+            _ => Err(self.error("must be a whole number of seconds, 0 or more")),
         }
     }
 
