@@ -32,6 +32,12 @@ pub use rate_limits::{RateLimit, RateLimits};
 pub const DEFAULT_TOKEN_EXPIRATION: u64 = 3600;
 /// Seconds a refresh token lives (the seed's `refreshTokenExpiration`).
 pub const DEFAULT_REFRESH_TOKEN_EXPIRATION: u64 = 86_400;
+/// Seconds the previous refresh token keeps retrying after a rotation (see
+/// [`ProviderConfig::refresh_grace_seconds`]).
+pub const DEFAULT_REFRESH_GRACE: u64 = 30;
+/// Longest `refresh_grace_seconds` accepted: past a few minutes, a grace
+/// period is a refresh token shared with whoever stole it.
+pub const MAX_REFRESH_GRACE: u64 = 300;
 /// Seconds an authorization code lives (the seed's `codeExpiration`).
 pub const DEFAULT_CODE_EXPIRATION: u64 = 600;
 /// Prefix of every storage key (the seed's `keyPrefix`).
@@ -83,6 +89,16 @@ pub struct ProviderConfig {
     pub token_expiration: u64,
     /// Seconds a refresh token lives; each rotation starts a new lifetime.
     pub refresh_token_expiration: u64,
+    /// Seconds after a rotation during which the previous refresh token is
+    /// still accepted and answered with the same successor, so that several
+    /// processes of one MCP client refreshing at once, or a client retrying a
+    /// response it lost, all get the one new token. Afterwards presenting it
+    /// is reuse and revokes the grant (RFC 9700 §4.14.2). 0: no grace, the
+    /// previous token is reuse at once. Default [`DEFAULT_REFRESH_GRACE`]
+    /// (30 s: longer than a refresh burst or a retry after a dropped
+    /// connection takes, short enough that a thief's use is caught when the
+    /// client refreshes next); at most [`MAX_REFRESH_GRACE`].
+    pub refresh_grace_seconds: u64,
     /// Seconds an authorization code lives.
     pub code_expiration: u64,
     /// Whether `/register` (RFC 7591) is open.
@@ -114,6 +130,7 @@ impl ProviderConfig {
             scopes_supported: None,
             token_expiration: DEFAULT_TOKEN_EXPIRATION,
             refresh_token_expiration: DEFAULT_REFRESH_TOKEN_EXPIRATION,
+            refresh_grace_seconds: DEFAULT_REFRESH_GRACE,
             code_expiration: DEFAULT_CODE_EXPIRATION,
             allow_dynamic_registration: true,
             audit: None,
@@ -164,6 +181,12 @@ impl ProviderConfig {
                 return Err(ConfigError::new(field, format!("must be between 1 and {MAX_LIFETIME} seconds")));
             }
         }
+        if self.refresh_grace_seconds > MAX_REFRESH_GRACE {
+            return Err(ConfigError::new(
+                "refreshGraceSeconds",
+                format!("must be between 0 and {MAX_REFRESH_GRACE} seconds"),
+            ));
+        }
         if self.registration_lifetime == 0 || self.registration_lifetime > MAX_REGISTRATION_LIFETIME {
             return Err(ConfigError::new(
                 "registrationLifetime",
@@ -210,6 +233,7 @@ impl fmt::Debug for ProviderConfig {
             .field("clients", &self.clients.len())
             .field("token_expiration", &self.token_expiration)
             .field("refresh_token_expiration", &self.refresh_token_expiration)
+            .field("refresh_grace_seconds", &self.refresh_grace_seconds)
             .field("code_expiration", &self.code_expiration)
             .field("registration_lifetime", &self.registration_lifetime)
             .field("rate_limits", &self.rate_limits)

@@ -336,6 +336,21 @@ fn variables_are_fallbacks_flags_win_and_empty_means_unset() {
     assert_eq!(access_lifetime(&flag_wins), 60);
 }
 
+/// The real binary reads the refresh grace: with 0 the previous refresh
+/// token is reuse at once (the default grace would answer 200), and reuse
+/// ends the grant, its successor included.
+#[test]
+fn the_refresh_grace_variable_reaches_the_provider() {
+    let server = start_with(&[], &[("SIMPLY_MCP_OAUTH_REFRESH_GRACE", "0")]);
+    let (_, first) = server.authorize_and_exchange("demo-client");
+    let rotated = server.refresh("demo-client", &first);
+    assert_eq!(rotated.status, 200, "{}", rotated.text());
+    let successor = rotated.json()["refresh_token"].as_str().expect("refresh_token").to_string();
+    let again = server.refresh("demo-client", &first);
+    assert_eq!((again.status, again.json()["error"].as_str()), (400, Some("invalid_grant")));
+    assert_eq!(server.refresh("demo-client", &successor).status, 400, "the grant is gone");
+}
+
 #[test]
 fn bad_values_are_usage_errors_and_version_and_help_answer() {
     let run = |args: &[&str], env: &[(&str, &str)]| {

@@ -18,6 +18,15 @@ export interface ProviderConfig {
   tokenExpiration?: number;
   /** Refresh-token lifetime in seconds, renewed at each rotation. Default 86400. */
   refreshTokenExpiration?: number;
+  /**
+   * Seconds after a rotation during which the previous refresh token is still
+   * accepted and answered with the same successor: several processes of one
+   * MCP client refreshing at once, or a retry after a lost response, all get
+   * the one new token. After it, presenting that token is reuse (RFC 9700
+   * §4.14.2) and revokes the grant with all its tokens. `0`: no grace, the
+   * previous token is reuse at once. 0 to 300; default 30.
+   */
+  refreshGraceSeconds?: number;
   /** Authorization-code lifetime in seconds. Default 600. */
   codeExpiration?: number;
   /** The protected resource tokens are for (RFC 8707). Default `<issuer>/mcp`. */

@@ -97,10 +97,21 @@ for (const [name, make] of [
     await raceExchanges(await createOAuthProvider({ issuer: ISSUER, clients: RACE_CLIENTS, storage: make() }));
   });
 
-  test(`${name}: 50 concurrent refreshes of one token leave one chain`, async () => {
+  test(`${name}: 50 concurrent refreshes of one token all succeed, with one successor`, async () => {
     await raceRefreshes(await createOAuthProvider({ issuer: ISSUER, clients: RACE_CLIENTS, storage: make() }));
   });
 }
+
+test('refreshGraceSeconds: 0 makes the previous refresh token reuse at once, which ends the grant', async () => {
+  const provider = await createOAuthProvider({ issuer: ISSUER, clients, storage: new KvStorage(new AtomicMapHost()), refreshGraceSeconds: 0 });
+  const { code, verifier } = await authorize(provider, { clientId: 'conf', redirectUri: 'https://app.example/cb' });
+  const creds = { clientId: 'conf', clientSecret: 'conf-secret' };
+  const tokens = await provider.exchangeAuthorizationCode({ ...creds, code, redirectUri: 'https://app.example/cb', codeVerifier: verifier });
+  const rotated = await provider.exchangeRefreshToken({ ...creds, refreshToken: tokens.refresh_token });
+  const reuse = provider.exchangeRefreshToken({ ...creds, refreshToken: tokens.refresh_token });
+  await assert.rejects(reuse, (error) => error.code === 'invalid_grant');
+  await assert.rejects(provider.exchangeRefreshToken({ ...creds, refreshToken: rotated.refresh_token }), (error) => error.code === 'invalid_grant');
+});
 
 test('an atomic Map host: each single-use step is at most two host calls', async () => {
   const host = new AtomicMapHost();

@@ -68,6 +68,8 @@ test('configuration errors name the field', async () => {
     [{ clients: [{ clientId: 'c', redirectUris: ['http://evil.example/cb'] }] }, /clients\[0\]\.redirectUris\[0\]/],
     [{ tokenExpiration: -5 }, /tokenExpiration must be a positive whole number/],
     [{ codeExpiration: 1.5 }, /codeExpiration/],
+    [{ refreshGraceSeconds: -1 }, /refreshGraceSeconds must be a whole number of seconds, 0 or more/],
+    [{ refreshGraceSeconds: 301 }, /refreshGraceSeconds must be between 0 and 300 seconds/],
     [{ issuer: 'ftp://x' }, /issuer/],
     [{ clients: {} }, /clients must be an array/],
     [{ storage: {} }, /storage must be an InMemoryStorage or KvStorage/],

@@ -1,5 +1,5 @@
 //! The token endpoint's grants: `authorization_code` (PKCE S256 only),
-//! `refresh_token` (rotation with retry tolerance and reuse detection) and
+//! `refresh_token` (rotation, a retry grace period, reuse detection) and
 //! `client_credentials`.
 //!
 //! Codes and tokens carry their issue time (a rotated refresh token its
@@ -141,6 +141,7 @@ impl<S: Storage> Provider<S> {
             grant_expires_at: self.grant_expiry(true, now),
             scopes,
             resource: resource.map(str::to_string),
+            grace_seconds: self.config.refresh_grace_seconds,
         };
         let presented = SecretDigest::of(refresh_token);
         let outcome =

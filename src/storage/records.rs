@@ -113,8 +113,16 @@ pub struct RefreshChain {
     /// Digest of the refresh token to use next.
     pub current: SecretDigest,
     /// Digest of the token `current` was derived from: accepted again (and
-    /// answered with the same successor) until `current` is used.
+    /// answered with the same successor) for the grace period after
+    /// `rotated_at`, as long as `current` is unused; after it, presenting it
+    /// is reuse (RFC 9700 §4.14.2).
     pub previous: Option<SecretDigest>,
+    /// When `current` was issued (by the rotation that made `previous` the
+    /// previous token). Records written before this field existed read 0:
+    /// their previous token's grace is long over, so presenting it is reuse,
+    /// as it would be after any rotation of today's.
+    #[serde(default)]
+    pub rotated_at: UnixTime,
     /// Salt that derived `current` from `previous`.
     pub salt: String,
     /// Digests of older tokens, newest last; presenting one is reuse.
@@ -254,6 +262,9 @@ pub struct Rotation {
     pub scopes: Option<Vec<String>>,
     /// The `resource` of the request, if any.
     pub resource: Option<String>,
+    /// Seconds after a rotation during which the previous token still
+    /// retries (`ProviderConfig::refresh_grace_seconds`); 0: never.
+    pub grace_seconds: u64,
 }
 
 /// Result of [`Storage::rotate_refresh`](crate::storage::Storage::rotate_refresh).
@@ -262,9 +273,9 @@ pub struct Rotation {
 pub enum RotateOutcome {
     /// The presented token was current: the chain moved on to the proposed successor.
     Rotated(GrantRecord, AccessRecord),
-    /// The presented token was the previous one and its successor is unused: the
-    /// answer is the same successor (derive it again from the chain's salt); only
-    /// the new access token was stored.
+    /// The presented token was the previous one, within the grace period and
+    /// with its successor unused: the answer is the same successor (derive it
+    /// again from the chain's salt); only the new access token was stored.
     Retried(GrantRecord, AccessRecord),
     /// Unknown token, expired grant, or a client other than the grant's: nothing changed.
     NotFound,
@@ -272,7 +283,8 @@ pub enum RotateOutcome {
     ScopeExceeded,
     /// Another resource than the grant's was asked for: nothing changed.
     ResourceMismatch,
-    /// A retired token: the grant and all its tokens are revoked.
+    /// A retired token, or the previous one after its grace period: the
+    /// grant and all its tokens are revoked.
     Reused,
 }
 
@@ -352,6 +364,7 @@ impl GrantRecord {
         self.refresh = redemption.refresh.map(|first| RefreshChain {
             current: first,
             previous: None,
+            rotated_at: now,
             salt: String::new(),
             retired: Vec::new(),
             generation: 0,
@@ -362,9 +375,11 @@ impl GrantRecord {
         CodeOutcome::Redeemed(self.clone(), access)
     }
 
-    /// The refresh-rotation transition (design §3): the current token rotates,
-    /// the previous one retries (same successor), a retired one is reuse, on
-    /// which the store revokes the grant.
+    /// The refresh-rotation transition (design §3): the current token rotates;
+    /// the previous one retries (same successor) while
+    /// `now < rotated_at + grace_seconds`, and is reuse from then on; a
+    /// retired one is reuse. On reuse the store revokes the grant
+    /// (RFC 9700 §4.14.2).
     pub fn rotate_refresh(
         &mut self,
         client_id: &str,
@@ -378,6 +393,9 @@ impl GrantRecord {
         let Some(chain) = self.refresh.as_ref() else { return RotateOutcome::NotFound };
         let is_current = chain.current.matches(presented);
         let is_previous = chain.previous.is_some_and(|p| p.matches(presented));
+        if is_previous && now >= chain.rotated_at.saturating_add(rotation.grace_seconds) {
+            return RotateOutcome::Reused;
+        }
         if !is_current && !is_previous {
             if chain.retired.iter().any(|r| r.matches(presented)) {
                 return RotateOutcome::Reused;
@@ -400,6 +418,7 @@ impl GrantRecord {
                     chain.retired.drain(..excess);
                 }
                 chain.previous = Some(chain.current);
+                chain.rotated_at = now;
                 chain.current = rotation.successor;
                 chain.salt = rotation.salt.clone();
                 chain.generation += 1;
@@ -438,5 +457,126 @@ impl AccessRecord {
     /// `now`: live, and of that grant (a token's key names its grant).
     pub fn answers(&self, grant_id: &str, now: UnixTime) -> bool {
         self.grant_id == grant_id && self.is_live(now)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: UnixTime = 1_700_000_000;
+    const GRACE: u64 = 30;
+
+    fn d(label: &str) -> SecretDigest {
+        SecretDigest::of(label)
+    }
+
+    /// A grant whose chain was rotated at `T0`: `r0` is the previous token, `r1` current.
+    fn rotated_grant() -> GrantRecord {
+        GrantRecord {
+            id: "g".into(),
+            client_id: "c".into(),
+            subject: Some("alice".into()),
+            scopes: vec!["read".into()],
+            resource: "https://r.example/mcp".into(),
+            props: Map::new(),
+            created_at: T0,
+            expires_at: T0 + 86_400,
+            code: None,
+            refresh: Some(RefreshChain {
+                current: d("r1"),
+                previous: Some(d("r0")),
+                rotated_at: T0,
+                salt: "s1".into(),
+                retired: Vec::new(),
+                generation: 1,
+            }),
+            access_tokens: Vec::new(),
+        }
+    }
+
+    fn rotation(label: &str, grace_seconds: u64) -> Rotation {
+        Rotation {
+            successor: d(label),
+            salt: format!("salt-{label}"),
+            access_digest: d(&format!("at-{label}")),
+            access_expires_at: T0 + 3_600_000,
+            grant_expires_at: T0 + 86_400_000,
+            scopes: None,
+            resource: None,
+            grace_seconds,
+        }
+    }
+
+    fn present(grant: &mut GrantRecord, token: &str, grace: u64, now: UnixTime) -> RotateOutcome {
+        grant.rotate_refresh("c", &d(token), &rotation("next", grace), now)
+    }
+
+    #[test]
+    fn the_previous_token_retries_until_the_last_second_of_its_grace() {
+        for now in [T0, T0 + 1, T0 + GRACE - 1] {
+            let mut grant = rotated_grant();
+            let outcome = present(&mut grant, "r0", GRACE, now);
+            let RotateOutcome::Retried(after, _) = outcome else { panic!("at +{}: {outcome:?}", now - T0) };
+            let chain = after.refresh.unwrap();
+            assert_eq!((chain.current, chain.salt.as_str(), chain.rotated_at), (d("r1"), "s1", T0));
+        }
+    }
+
+    #[test]
+    fn at_the_end_of_the_grace_the_previous_token_is_reuse() {
+        for now in [T0 + GRACE, T0 + GRACE + 1, T0 + 86_399] {
+            let mut grant = rotated_grant();
+            assert_eq!(present(&mut grant, "r0", GRACE, now), RotateOutcome::Reused, "at +{}", now - T0);
+        }
+    }
+
+    #[test]
+    fn grace_zero_makes_the_previous_token_reuse_at_once() {
+        let mut grant = rotated_grant();
+        assert_eq!(present(&mut grant, "r0", 0, T0), RotateOutcome::Reused);
+        let mut grant = rotated_grant();
+        assert!(
+            matches!(present(&mut grant, "r1", 0, T0), RotateOutcome::Rotated(..)),
+            "the current one rotates"
+        );
+    }
+
+    #[test]
+    fn a_rotation_starts_the_grace_of_the_token_it_replaces() {
+        let mut grant = rotated_grant();
+        let later = T0 + 1000;
+        let RotateOutcome::Rotated(after, _) = present(&mut grant, "r1", GRACE, later) else { panic!() };
+        let chain = after.refresh.unwrap();
+        assert_eq!(
+            (chain.previous, chain.rotated_at, chain.retired.clone()),
+            (Some(d("r1")), later, vec![d("r0")])
+        );
+        assert!(matches!(present(&mut grant, "r1", GRACE, later + GRACE - 1), RotateOutcome::Retried(..)));
+        assert_eq!(present(&mut grant.clone(), "r1", GRACE, later + GRACE), RotateOutcome::Reused);
+        assert_eq!(present(&mut grant, "r0", GRACE, later), RotateOutcome::Reused, "retired stays reuse");
+    }
+
+    #[test]
+    fn a_clock_behind_the_rotation_still_retries() {
+        let mut grant = rotated_grant();
+        assert!(matches!(present(&mut grant, "r0", GRACE, T0 - 5), RotateOutcome::Retried(..)));
+    }
+
+    #[test]
+    fn another_client_cannot_trigger_reuse() {
+        let mut grant = rotated_grant();
+        let outcome = grant.rotate_refresh("intruder", &d("r0"), &rotation("x", GRACE), T0 + GRACE);
+        assert_eq!(outcome, RotateOutcome::NotFound);
+    }
+
+    #[test]
+    fn a_chain_stored_before_rotated_at_existed_reads_as_long_rotated() {
+        let mut json = serde_json::to_value(rotated_grant()).unwrap();
+        json["refresh"].as_object_mut().unwrap().remove("rotated_at");
+        let mut grant: GrantRecord = serde_json::from_value(json).unwrap();
+        assert_eq!(grant.refresh.as_ref().unwrap().rotated_at, 0);
+        assert_eq!(present(&mut grant.clone(), "r0", GRACE, T0), RotateOutcome::Reused);
+        assert!(matches!(present(&mut grant, "r1", GRACE, T0), RotateOutcome::Rotated(..)));
     }
 }

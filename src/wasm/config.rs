@@ -98,6 +98,17 @@ impl Field {
         }
     }
 
+    /// Like [`seconds`](Self::seconds), but 0 is allowed (it means "none").
+    fn seconds_or_zero(&self, default: u64) -> Result<u64, ConfigError> {
+        if self.absent() {
+            return Ok(default);
+        }
+        match self.value.as_f64() {
+            Some(n) if n.fract() == 0.0 && (0.0..=9.0e15).contains(&n) => Ok(n as u64),
+            _ => Err(self.error("must be a whole number of seconds, 0 or more")),
+        }
+    }
+
     fn opt_bool(&self, default: bool) -> Result<bool, ConfigError> {
         if self.absent() {
             return Ok(default);
@@ -140,6 +151,9 @@ pub(crate) fn provider_config(value: &JsValue) -> Result<ProviderConfig, ConfigE
         refresh_token_expiration: root
             .child("refreshTokenExpiration")
             .seconds(defaults.refresh_token_expiration)?,
+        refresh_grace_seconds: root
+            .child("refreshGraceSeconds")
+            .seconds_or_zero(defaults.refresh_grace_seconds)?,
         code_expiration: root.child("codeExpiration").seconds(defaults.code_expiration)?,
         allow_dynamic_registration: root
             .child("allowDynamicRegistration")

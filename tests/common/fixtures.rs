@@ -80,7 +80,10 @@ pub fn redemption(label: &str, now: u64) -> Redemption {
     }
 }
 
-/// A rotation to `rt:<label>` with access token `at:<label>`.
+/// The refresh grace period of [`rotation`]: the provider's default.
+pub const GRACE: u64 = simply_mcp_oauth::config::DEFAULT_REFRESH_GRACE;
+
+/// A rotation to `rt:<label>` with access token `at:<label>`, with a grace of [`GRACE`].
 pub fn rotation(label: &str, now: u64) -> Rotation {
     Rotation {
         successor: digest(&format!("rt:{label}")),
@@ -90,6 +93,7 @@ pub fn rotation(label: &str, now: u64) -> Rotation {
         grant_expires_at: now + 86_400,
         scopes: None,
         resource: None,
+        grace_seconds: GRACE,
     }
 }
 

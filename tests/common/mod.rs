@@ -11,6 +11,7 @@ pub mod flows;
 pub mod kv_hosts;
 #[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
 pub mod redis_server;
+pub mod refresh_grace;
 
 /// Generates one test per conformance check for a backend.
 ///
@@ -31,6 +32,7 @@ macro_rules! conformance_suite {
             one_winner_among_100_concurrent_code_exchanges,
             one_rotation_among_100_concurrent_refreshes
         );
+        $crate::conformance_suite!(@grace $make; concurrent_retries_within_the_grace_share_one_successor);
         $crate::conformance_suite!(@common $make, $dump);
     };
     (make = $make:path, dump = $dump:path, atomic = false) => {
@@ -63,6 +65,12 @@ macro_rules! conformance_suite {
             registrations_expire_unless_kept,
             lifetimes_of_years_do_not_overflow,
             health_reports_a_healthy_store
+        );
+        $crate::conformance_suite!(@grace $make;
+            previous_refresh_token_retries_within_its_grace,
+            previous_refresh_token_after_its_grace_revokes_the_grant,
+            refresh_grace_zero_makes_the_previous_token_reuse,
+            flow_refresh_reuse_is_caught_after_the_grace
         );
         $crate::conformance_suite!(@flows $make;
             flow_full_authorization_code_cycle,
@@ -113,6 +121,15 @@ macro_rules! conformance_suite {
             #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
             async fn $name() {
                 common::best_effort::$name($make().await).await;
+            }
+        )*
+    };
+    (@grace $make:path; $($name:ident),*) => {
+        $(
+            #[cfg_attr(not(target_arch = "wasm32"), tokio::test(flavor = "multi_thread", worker_threads = 2))]
+            #[cfg_attr(target_arch = "wasm32", wasm_bindgen_test::wasm_bindgen_test)]
+            async fn $name() {
+                common::refresh_grace::$name($make().await).await;
             }
         )*
     };

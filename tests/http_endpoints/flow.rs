@@ -58,3 +58,24 @@ async fn redirect_helpers_answer_302_and_303_without_caching() {
     assert_eq!(other.status, StatusCode::SEE_OTHER);
     assert_eq!(other.header("location"), Some("https://app.example/cb"));
 }
+
+/// RFC 9700 §4.14.2, as an attacker would try it: whoever refreshes a stolen
+/// refresh token first, the other party's use of it after the grace period
+/// is reuse and ends the grant for both, instead of sharing one chain.
+#[tokio::test]
+async fn refresh_reuse_after_the_grace_period_revokes_the_grant() {
+    let env = env().await;
+    let (_, stolen) = env.tokens().await;
+    let first = env.refresh(&stolen, &[]).await;
+    assert_eq!(first.status, 200);
+    let first = first.json();
+    env.clock.advance(1);
+    let retry = env.refresh(&stolen, &[]).await;
+    assert_eq!(retry.status, 200, "within the grace: a retry");
+    assert_eq!(retry.json()["refresh_token"], first["refresh_token"], "the same successor");
+    env.clock.advance(simply_mcp_oauth::config::DEFAULT_REFRESH_GRACE - 1);
+    env.refresh(&stolen, &[]).await.expect_error(400, "invalid_grant");
+    let successor = first["refresh_token"].as_str().unwrap();
+    env.refresh(successor, &[]).await.expect_error(400, "invalid_grant");
+    assert_eq!(env.auth_status(first["access_token"].as_str().unwrap()).await, 401, "the grant is gone");
+}

@@ -6,7 +6,9 @@
 // CSRF_SECRET (default: a random key kept in Deno KV), KV_PATH (default: Deno's
 // own location; ':memory:' for none), OAUTH_CLIENTS (JSON array of pre-registered
 // clients, the seed's `clients` option), CIMD_ALLOW_LOOPBACK ("true": accept
-// metadata-document client ids on loopback hosts, for local development).
+// metadata-document client ids on loopback hosts, for local development),
+// REFRESH_GRACE_SECONDS (seconds the previous refresh token still retries
+// after a refresh; default 30, "0": none).
 // Rate limits: the package's in-memory limiter with its defaults, keyed by
 // the connection's address (behind a proxy, every request has the proxy's).
 import { createOAuthProvider, DenoKvHost, KvStorage } from 'simply-mcp-oauth';
@@ -25,7 +27,7 @@ async function storedSecret(kv) {
  * Starts the server. `issuer` defaults to the address it listens on.
  * Returns `{ server, issuer, kv, close() }`.
  */
-export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPath, demoUser = 'demo-user', csrfSecret, clients = [], cimdAllowLoopback = false, fetchImpl, rateLimits } = {}) {
+export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPath, demoUser = 'demo-user', csrfSecret, clients = [], cimdAllowLoopback = false, fetchImpl, rateLimits, refreshGraceSeconds } = {}) {
   const kv = await Deno.openKv(kvPath);
   let app;
   let resolveApp;
@@ -44,6 +46,7 @@ export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPat
       storage: new KvStorage(new DenoKvHost(kv)),
       scopesSupported: ['mcp'],
       clients,
+      refreshGraceSeconds,
       fetchClientMetadata: metadataFetcher(fetchImpl),
       cimdAllowLoopback,
       // In memory, per process (the package's defaults unless `rateLimits` says otherwise).
@@ -81,6 +84,7 @@ if (import.meta.main) {
     csrfSecret: env('CSRF_SECRET'),
     clients: env('OAUTH_CLIENTS') ? JSON.parse(env('OAUTH_CLIENTS')) : [],
     cimdAllowLoopback: enabled(env('CIMD_ALLOW_LOOPBACK')),
+    refreshGraceSeconds: env('REFRESH_GRACE_SECONDS') ? Number(env('REFRESH_GRACE_SECONDS')) : undefined,
   });
   console.log(`MCP server on ${issuer}/mcp (authorization server ${issuer})`);
 }

@@ -49,6 +49,9 @@ async function build(env, issuer) {
     storage: storageFor(env),
     scopesSupported: ['mcp'],
     clients: configuredClients(env.OAUTH_CLIENTS),
+    // Seconds the previous refresh token still retries after a refresh (the
+    // package's default, 30, when unset; "0": none). See wrangler.toml.
+    refreshGraceSeconds: env.REFRESH_GRACE_SECONDS ? Number(env.REFRESH_GRACE_SECONDS) : undefined,
     // Client ID Metadata Documents: https client ids are fetched with the
     // global fetch, which global_fetch_strictly_public keeps off private
     // addresses. CIMD_ALLOW_LOOPBACK = "true" accepts loopback URLs for

@@ -44,7 +44,7 @@ Deno.test('50 concurrent exchanges of one code over Deno KV: exactly one succeed
   kv.close();
 });
 
-Deno.test('50 concurrent refreshes of one token over Deno KV: one successor, one chain', async () => {
+Deno.test('50 concurrent refreshes of one token over Deno KV: all succeed, one successor', async () => {
   const { kv, provider } = await setup();
   await raceRefreshes(provider);
   kv.close();

@@ -10,6 +10,7 @@ use simply_mcp_oauth::config::{
     DEFAULT_CODE_EXPIRATION, DEFAULT_REFRESH_TOKEN_EXPIRATION, DEFAULT_REGISTRATION_LIFETIME,
     DEFAULT_TOKEN_EXPIRATION, MAX_REGISTRATION_LIFETIME,
 };
+use simply_mcp_oauth::config::{DEFAULT_REFRESH_GRACE, MAX_REFRESH_GRACE};
 
 const ABOUT: &str = "A demo OAuth 2.1 authorization server for MCP, with a protected MCP endpoint at /mcp.";
 
@@ -64,6 +65,14 @@ pub struct Options {
     #[arg(long, env = "SIMPLY_MCP_OAUTH_REFRESH_TOKEN_EXPIRATION", value_name = "SECONDS",
           value_parser = seconds, default_value_t = DEFAULT_REFRESH_TOKEN_EXPIRATION)]
     pub refresh_token_expiration: u64,
+
+    /// Seconds after a refresh during which the previous refresh token still
+    /// works and returns the same new token (several processes of one client
+    /// refreshing at once, a retry after a lost response); after that, using
+    /// it again is reuse and revokes the grant. 0: no grace. At most 300.
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_REFRESH_GRACE", value_name = "SECONDS",
+          value_parser = refresh_grace, default_value_t = DEFAULT_REFRESH_GRACE)]
+    pub refresh_grace: u64,
 
     /// Authorization code lifetime, in seconds.
     #[arg(long, env = "SIMPLY_MCP_OAUTH_CODE_EXPIRATION", value_name = "SECONDS",
@@ -162,6 +171,13 @@ fn seconds(value: &str) -> Result<u64, String> {
     }
 }
 
+fn refresh_grace(value: &str) -> Result<u64, String> {
+    match value.trim().parse::<u64>() {
+        Ok(n) if n <= MAX_REFRESH_GRACE => Ok(n),
+        _ => Err(format!("expected 0 to {MAX_REFRESH_GRACE} seconds")),
+    }
+}
+
 fn registration_lifetime(value: &str) -> Result<u64, String> {
     match seconds(value) {
         Ok(n) if n <= MAX_REGISTRATION_LIFETIME => Ok(n),
@@ -234,6 +250,7 @@ mod tests {
             ("--issuer", "SIMPLY_MCP_OAUTH_ISSUER"),
             ("--token-expiration", "SIMPLY_MCP_OAUTH_TOKEN_EXPIRATION"),
             ("--refresh-token-expiration", "SIMPLY_MCP_OAUTH_REFRESH_TOKEN_EXPIRATION"),
+            ("--refresh-grace", "SIMPLY_MCP_OAUTH_REFRESH_GRACE"),
             ("--code-expiration", "SIMPLY_MCP_OAUTH_CODE_EXPIRATION"),
             ("--storage", "SIMPLY_MCP_OAUTH_STORAGE"),
             ("--redis-url", "REDIS_URL"),
@@ -275,6 +292,16 @@ mod tests {
     }
 
     #[test]
+    fn refresh_grace_from_0_to_300() {
+        assert_eq!(parse(&[]).unwrap().refresh_grace, DEFAULT_REFRESH_GRACE);
+        assert_eq!(parse(&["--refresh-grace", "0"]).unwrap().refresh_grace, 0, "0: no grace");
+        assert_eq!(parse(&["--refresh-grace=300"]).unwrap().refresh_grace, 300);
+        for bad in ["--refresh-grace=301", "--refresh-grace=-1", "--refresh-grace=soon"] {
+            assert_eq!(parse(&[bad]).expect_err(bad).exit_code(), 2, "{bad}");
+        }
+    }
+
+    #[test]
     fn redis_when_named_unless_memory_is_asked_for() {
         let none = |_: &str| None;
         let host = |name: &str| (name == "REDIS_HOST").then(|| "cache".to_string());
@@ -295,6 +322,6 @@ mod tests {
         assert!(names.iter().any(|n| n == "SIMPLY_MCP_OAUTH_BIND"));
         assert!(names.iter().any(|n| n == "REDIS_URL"));
         assert!(names.iter().any(|n| n == "REDIS_HOST"));
-        assert_eq!(names.len(), 13);
+        assert_eq!(names.len(), 14);
     }
 }

@@ -81,6 +81,7 @@ async fn run(options: Options) -> ExitCode {
         cimd_allow_loopback: options.cimd_allow_loopback,
         token_expiration: options.token_expiration,
         refresh_token_expiration: options.refresh_token_expiration,
+        refresh_grace_seconds: options.refresh_grace,
         code_expiration: options.code_expiration,
         registration_lifetime: options.registration_lifetime,
         rate_limits: if options.rate_limits { RateLimits::default() } else { RateLimits::off() },

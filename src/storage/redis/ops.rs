@@ -272,6 +272,7 @@ impl Storage for RedisStorage {
             "grant_expires_at": rotation.grant_expires_at,
             "scopes": rotation.scopes,
             "resource": rotation.resource,
+            "grace_seconds": rotation.grace_seconds,
             "retired_kept": RETIRED_REFRESH_KEPT,
         });
         let mut invocation = SCRIPTS.rotate.key(self.keys.grant(grant_id));

@@ -131,6 +131,9 @@ pub(crate) struct StoredGrant {
 struct StoredChain {
     current: SecretDigest,
     previous: Option<SecretDigest>,
+    /// Absent in grants written before it existed: 0, as in [`RefreshChain`].
+    #[serde(default)]
+    rotated_at: UnixTime,
     salt: String,
     #[serde(deserialize_with = "list")]
     retired: Vec<SecretDigest>,
@@ -161,6 +164,7 @@ pub(crate) fn encode_grant(grant: &GrantRecord) -> Result<String, StorageError> 
         refresh: grant.refresh.as_ref().map(|c| StoredChain {
             current: c.current,
             previous: c.previous,
+            rotated_at: c.rotated_at,
             salt: c.salt.clone(),
             retired: c.retired.clone(),
             generation: c.generation,
@@ -187,6 +191,7 @@ pub(crate) fn decode_grant(key: &str, json: &str) -> Result<GrantRecord, Storage
         refresh: s.refresh.map(|c| RefreshChain {
             current: c.current,
             previous: c.previous,
+            rotated_at: c.rotated_at,
             salt: c.salt,
             retired: c.retired,
             generation: c.generation,
@@ -232,6 +237,7 @@ mod tests {
             refresh: Some(RefreshChain {
                 current: SecretDigest::of("a"),
                 previous: None,
+                rotated_at: 1,
                 salt: String::new(),
                 retired: vec![],
                 generation: 0,
@@ -260,6 +266,13 @@ mod tests {
         assert_eq!(decode_grant("k", &json).unwrap(), g);
         let bad = json.replace(r#""scopes":{}"#, r#""scopes":{"x":1}"#);
         assert!(matches!(decode_grant("k", &bad), Err(StorageError::Corrupt { .. })));
+    }
+
+    #[test]
+    fn a_chain_stored_before_rotated_at_reads_0() {
+        let json = encode_grant(&grant()).unwrap().replace(r#""rotated_at":1,"#, "");
+        assert!(!json.contains("rotated_at"), "{json}");
+        assert_eq!(decode_grant("k", &json).unwrap().refresh.unwrap().rotated_at, 0);
     }
 
     #[test]

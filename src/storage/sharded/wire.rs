@@ -261,7 +261,7 @@ impl Wire for Redemption {
 impl Wire for Rotation {
     fn put(&self, w: &mut Writer) {
         w.put(&self.successor).put(&self.salt).put(&self.access_digest).put(&self.access_expires_at);
-        w.put(&self.grant_expires_at).put(&self.scopes).put(&self.resource);
+        w.put(&self.grant_expires_at).put(&self.scopes).put(&self.resource).put(&self.grace_seconds);
     }
     fn take(r: &mut Reader) -> Result<Self, String> {
         Ok(Self {
@@ -272,6 +272,7 @@ impl Wire for Rotation {
             grant_expires_at: r.take()?,
             scopes: r.take()?,
             resource: r.take()?,
+            grace_seconds: r.take()?,
         })
     }
 }

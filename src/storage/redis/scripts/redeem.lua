@@ -19,7 +19,9 @@ end
 if not resource_agrees(g, a.resource) then return { 'resource_mismatch' } end
 code.used = true
 if present(a.refresh) then
-  g.refresh = { current = a.refresh, previous = cjson.null, salt = '', retired = {}, generation = 0 }
+  g.refresh = {
+    current = a.refresh, previous = cjson.null, rotated_at = now, salt = '', retired = {}, generation = 0,
+  }
 else
   g.refresh = cjson.null
 end

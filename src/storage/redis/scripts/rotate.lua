@@ -10,6 +10,13 @@ local chain = g.refresh
 if not present(chain) then return { 'not_found' } end
 local is_current = chain.current == a.presented
 local is_previous = present(chain.previous) and chain.previous == a.presented
+-- Past its grace the previous token is reuse. A record from before rotated_at
+-- existed reads 0, as in Rust (serde default).
+local rotated_at = present(chain.rotated_at) and chain.rotated_at or 0
+if is_previous and now >= rotated_at + a.grace_seconds then
+  revoke(KEYS[1], g, ARGV[1])
+  return { 'reused' }
+end
 if not is_current and not is_previous then
   for _, r in ipairs(chain.retired) do
     if r == a.presented then
@@ -38,6 +45,7 @@ if is_current then
     chain.retired = retired
   end
   chain.previous = chain.current
+  chain.rotated_at = now
   chain.current = a.successor
   chain.salt = a.salt
   chain.generation = chain.generation + 1
