@@ -63,6 +63,17 @@ impl RedisStorage {
         }
     }
 
+    /// The keys of the access tokens a stored grant names (none if it is gone).
+    async fn access_keys_of(&self, grant_id: &str) -> Result<Vec<String>, StorageError> {
+        let key = self.keys.grant(grant_id);
+        let mut connection = self.connection()?;
+        let json: Option<String> =
+            self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection)).await?;
+        let Some(json) = json else { return Ok(Vec::new()) };
+        let grant = decode_grant(&key, &json)?;
+        Ok(grant.access_tokens.iter().map(|a| self.keys.access(grant_id, &a.digest)).collect())
+    }
+
     fn unexpected(&self, grant_id: &str, reply: &[String]) -> StorageError {
         StorageError::Corrupt {
             key: self.keys.grant(grant_id),
@@ -324,6 +335,13 @@ impl Storage for RedisStorage {
 
     async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
         let mut connection = self.connection()?;
+        // On a cluster, the access tokens to uncount are read first (the
+        // script alone sees them); a token issued in between stays counted
+        // until it expires.
+        let access_keys = match connection {
+            Connection::Cluster(_) => self.access_keys_of(grant_id).await?,
+            Connection::Single(_) => Vec::new(),
+        };
         let mut invocation = SCRIPTS.revoke.key(self.keys.grant(grant_id));
         for key in self.keys.counted_by_scripts(&connection) {
             invocation.key(key);
@@ -331,7 +349,7 @@ impl Storage for RedisStorage {
         invocation.arg(self.keys.access_base(grant_id));
         let revoked: i64 = self.bounded(invocation.invoke_async(&mut connection)).await?;
         if revoked == 1 {
-            self.uncounted_on_cluster(&mut connection, grant_id, &[]).await;
+            self.uncounted_on_cluster(&mut connection, grant_id, &access_keys).await;
         }
         Ok(revoked == 1)
     }

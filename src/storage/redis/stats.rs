@@ -22,7 +22,8 @@
 //! issuance is bounded by what that master serves, ~100k commands/s), and
 //! the writes are not atomic with the scripts: after a crash between the two,
 //! or for tokens revoked by reuse or code replay (the script alone knows
-//! them), a token stays counted until its expiry. The error never outlives
+//! them), a token stays counted until its expiry (`revoke_grant` reads the
+//! grant's tokens first, `revoke_token` gets them from its script). The error never outlives
 //! the record's own lifetime. Records written before this layout are not
 //! counted until they are rewritten (a refresh) or expire;
 //! [`RedisStorage::rebuild_counts`] counts them once, after an upgrade.
