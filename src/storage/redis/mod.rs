@@ -22,7 +22,8 @@
 //! - **Time.** Records expire at the store after `expires_at - now` seconds
 //!   (the `now` argument, at least 1 s), and every read still compares
 //!   `expires_at` with `now`. Redis evicts by TTL, so [`sweep`](RedisStorage)
-//!   has nothing to do and returns 0.
+//!   only removes expired registrations Redis still holds and drops the dead
+//!   members of the sets `stats()` counts.
 //! - **TLS.** `rediss://` (and [`RedisConfig::tls`]) connect through rustls,
 //!   never in plaintext: the server's certificate must chain to
 //!   `tls_ca_file` (else the public webpki roots) and name the host; an
