@@ -119,3 +119,39 @@ async fn grant_keys_share_a_slot_and_the_rest_spreads() {
     assert_eq!(s.list_clients().await.unwrap().len(), 30);
     let _: () = redis::cmd("PING").query_async(&mut c).await.unwrap();
 }
+
+/// On a cluster the scripts cannot reach the index sets and the counted
+/// records (other slots): the store writes them after each script, with the
+/// same outcome as on one server (tests/redis_counts.rs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn index_sets_expire_and_counts_share_one_slot() {
+    let s = make().await;
+    let prefix = s.key_prefix().to_string();
+    let nodes: Vec<String> = CLUSTER.0.iter().map(|node| format!("redis://{node}")).collect();
+    let mut c = redis::cluster::ClusterClient::new(nodes).unwrap().get_async_connection().await.unwrap();
+    let ttl = |key: String| {
+        let mut c = c.clone();
+        async move { redis::cmd("TTL").arg(key).query_async::<i64>(&mut c).await.unwrap() }
+    };
+    s.put_client(client("c1")).await.unwrap();
+    s.put_grant(pending_grant("g1", "c1", "alice"), None, T0).await.unwrap();
+    assert_eq!(ttl(format!("{prefix}subject:alice")).await, 600);
+    assert_eq!(ttl(format!("{prefix}clientgrants:c1")).await, 600);
+    let (code, expect) = (code_digest("g1"), expectation("c1"));
+    s.consume_code("g1", &code, &expect, redemption("first", T0), T0).await.unwrap();
+    assert_eq!(ttl(format!("{prefix}subject:alice")).await, 86_400, "as long as the redeemed grant");
+    assert_eq!(ttl(format!("{prefix}clientgrants:c1")).await, 86_400);
+    assert!(s.revoke_grant("g1").await.unwrap());
+    s.put_grant(pending_grant("g2", "c1", "bob"), None, T0).await.unwrap();
+    let ids: Vec<String> =
+        redis::cmd("SMEMBERS").arg(format!("{prefix}clientgrants:c1")).query_async(&mut c).await.unwrap();
+    assert_eq!(ids, ["g2"], "the revoked grant's id was pruned on write");
+    let stats = s.stats(T0).await.unwrap();
+    assert_eq!((stats.client_count, stats.token_count, stats.authorization_code_count), (1, 0, 1));
+    let mut slots = std::collections::BTreeSet::new();
+    for kind in ["clients", "access", "refresh", "codes"] {
+        let key = format!("{prefix}{{stats}}:{kind}");
+        slots.insert(redis::cmd("CLUSTER").arg("KEYSLOT").arg(key).query_async::<u64>(&mut c).await.unwrap());
+    }
+    assert_eq!(slots.len(), 1, "stats() reads one slot");
+}

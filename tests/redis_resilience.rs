@@ -244,6 +244,9 @@ async fn dump_everything(url: &str) -> String {
             let value: Vec<String> = match kind.as_str() {
                 "string" => vec![bounded(redis::cmd("GET").arg(&key).query_async(&mut c)).await.unwrap()],
                 "set" => bounded(redis::cmd("SMEMBERS").arg(&key).query_async(&mut c)).await.unwrap(),
+                "zset" => {
+                    bounded(redis::cmd("ZRANGE").arg(&key).arg(0).arg(-1).query_async(&mut c)).await.unwrap()
+                }
                 "hash" => bounded(redis::cmd("HGETALL").arg(&key).query_async(&mut c)).await.unwrap(),
                 "list" => {
                     bounded(redis::cmd("LRANGE").arg(&key).arg(0).arg(-1).query_async(&mut c)).await.unwrap()

@@ -152,11 +152,15 @@ async fn each_operation_within_its_command_budget() {
 
     let before = calls(inspect.clone()).await;
     s.consume_code("g1", &code_digest("g1"), &expectation("c1"), redemption("first", T0), T0).await.unwrap();
-    // Inside the script: GET the grant, SET it and SET the new access token.
+    // Inside the script: GET the grant, SET it and SET the new access token;
+    // then count them (ZREM of the code, ZADD of the refresh chain and the
+    // access token: stats.rs) and index the grant (SADD, and TTL to see
+    // whether each index must live longer).
+    let in_step = [("zadd", 2), ("zrem", 1), ("sadd", 2), ("ttl", 2)];
     budget(
         "exchange",
         measure(before, calls(inspect.clone()).await),
-        &[("evalsha", 1), ("get", 1), ("set", 2)],
+        &[&[("evalsha", 1), ("get", 1), ("set", 2)][..], &in_step].concat(),
     );
 
     let before = calls(inspect.clone()).await;
@@ -168,16 +172,17 @@ async fn each_operation_within_its_command_budget() {
     budget(
         "refresh",
         measure(before, calls(inspect.clone()).await),
-        &[("evalsha", 1), ("get", 1), ("set", 2)],
+        &[&[("evalsha", 1), ("get", 1), ("set", 2)][..], &in_step].concat(),
     );
 
     let before = calls(inspect.clone()).await;
     assert!(s.revoke_grant("g1").await.unwrap());
-    // Inside the script: GET the grant, DEL its two access tokens and itself.
+    // Inside the script: GET the grant, DEL its two access tokens and itself,
+    // and uncount them (ZREM of the two tokens, the code and the chain).
     budget(
         "revoke",
         measure(before, calls(inspect.clone()).await),
-        &[("evalsha", 1), ("get", 1), ("del", 3)],
+        &[("evalsha", 1), ("get", 1), ("del", 3), ("zrem", 4)],
     );
 
     let _: () = redis::cmd("PING").query_async(&mut inspect).await.unwrap();
@@ -336,10 +341,12 @@ async fn provider_operations_are_one_round_trip_each() {
     let tokens =
         provider.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
     let after = command_calls(&mut inspect).await;
-    // One EVALSHA; GET and SETs are what the script runs inside Redis.
+    // One EVALSHA; GET, SETs, and the counts and indexes (stats.rs) are what
+    // the script runs inside Redis.
+    let in_step = [("zadd", 2), ("zrem", 1), ("sadd", 2), ("ttl", 2)];
     assert_eq!(
         commands_between(&before, &after),
-        expected(&[("evalsha", 1), ("get", 1), ("set", 2)]),
+        expected(&[&[("evalsha", 1), ("get", 1), ("set", 2)][..], &in_step].concat()),
         "exchange"
     );
 
@@ -356,7 +363,7 @@ async fn provider_operations_are_one_round_trip_each() {
     let after = command_calls(&mut inspect).await;
     assert_eq!(
         commands_between(&before, &after),
-        expected(&[("evalsha", 1), ("get", 1), ("set", 2)]),
+        expected(&[&[("evalsha", 1), ("get", 1), ("set", 2)][..], &in_step].concat()),
         "refresh"
     );
     assert!(rotated.refresh_token.is_some());
@@ -368,7 +375,9 @@ async fn provider_operations_are_one_round_trip_each() {
     // One EVALSHA; inside it, one GET of the grant (a refresh token needs no
     // access-key read) and the cascade's DELs.
     let deleted = sent.remove("del").unwrap_or(0);
+    let uncounted = sent.remove("zrem").unwrap_or(0);
     assert_eq!(sent, expected(&[("evalsha", 1), ("get", 1)]), "revoke");
+    assert_eq!(uncounted, deleted + 1, "each deleted token, the code and the chain leave the counts");
     assert!(deleted >= 2, "the grant and its access tokens are deleted: {deleted}");
     assert!(provider.verify_access_token(&rotated.access_token).await.is_err());
 }

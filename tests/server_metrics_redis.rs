@@ -38,3 +38,47 @@ fn an_outage_shows_in_the_counters_and_the_scrape_still_answers() {
     let errors = down.value("simply_mcp_oauth_storage_errors_total", &[("kind", "unavailable")]).unwrap();
     assert!(errors >= 3.0, "{errors} storage errors counted:\n{}", down.text);
 }
+
+/// `INFO commandstats` as command name -> calls.
+fn command_calls(url: &str) -> std::collections::HashMap<String, u64> {
+    let mut connection = redis::Client::open(url).unwrap().get_connection().unwrap();
+    let info: String = redis::cmd("INFO").arg("commandstats").query(&mut connection).unwrap();
+    info.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let n: u64 = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
+            Some((name.to_string(), n))
+        })
+        .collect()
+}
+
+#[test]
+fn a_scrape_reads_counters_and_health_names_no_address() {
+    let redis = RedisServer::start();
+    let url = redis.url();
+    let server = start_with(&["--redis-url", &url], &[("REDIS_KEY_PREFIX", "private-prefix:")]);
+    for name in ["one", "two", "three"] {
+        let client_id = server.register(name);
+        let _ = server.authorize_and_exchange(&client_id);
+    }
+    let before = command_calls(&url);
+    let page = scrape(&server);
+    let json = server.metrics();
+    let after = command_calls(&url);
+    assert_eq!(page.value("simply_mcp_oauth_refresh_tokens", &[]), Some(3.0));
+    assert_eq!(page.value("simply_mcp_oauth_clients", &[]), Some(4.0), "demo-client and three registered");
+    assert_eq!((json["tokens"].as_u64(), json["refreshTokens"].as_u64()), (Some(3), Some(3)));
+    let sent: std::collections::BTreeMap<String, u64> = after
+        .iter()
+        .map(|(name, n)| (name.clone(), n - before.get(name).copied().unwrap_or(0)))
+        .filter(|(name, n)| *n > 0 && name != "info")
+        .collect();
+    // Two scrapes (text, JSON): four ZCOUNTs each; no SCAN, no GET per record.
+    assert_eq!(sent, std::collections::BTreeMap::from([("zcount".to_string(), 8)]), "per scrape");
+
+    let health = server.get("/health", &[]).text();
+    assert!(health.contains("\"backend\":\"redis\""), "{health}");
+    for hidden in ["127.0.0.1", &redis.port().to_string(), "private-prefix"] {
+        assert!(!health.contains(hidden), "/health shows {hidden}: {health}");
+    }
+}

@@ -1,7 +1,8 @@
 //! The server binary on Redis (`--redis-url`): clients and tokens survive a
 //! restart of the binary, `/health` follows Redis, and the endpoints answer
 //! 503 `temporarily_unavailable` while Redis is down and recover without a
-//! restart when it is back.
+//! restart when it is back; `REDIS_USERNAME`/`REDIS_PASSWORD` apply to a URL
+//! without credentials.
 
 mod common;
 mod e2e;
@@ -96,4 +97,31 @@ fn an_unreachable_redis_is_a_clean_exit() {
         .output()
         .expect("run the binary");
     assert_eq!(output.status.code(), Some(2), "a bad URL is a usage error: {output:?}");
+}
+
+#[test]
+fn credentials_in_the_variables_apply_to_a_url_without_them() {
+    let acl = ["--requirepass", "admin-pw", "--user", "app", "on", ">app-pw", "~*", "&*", "+@all"];
+    let redis = RedisServer::start_with(common::redis_server::free_port(), &acl.map(String::from));
+    // The usual way to keep the secret out of the URL (and out of `ps`).
+    let url = format!("{}/0", redis.url());
+    let server = start_with(
+        &["--redis-url", &url],
+        &[("REDIS_USERNAME", "app"), ("REDIS_PASSWORD", "app-pw"), ("REDIS_RETRY_ATTEMPTS", "1")],
+    );
+    let client_id = server.register("acl user");
+    let (access, _) = server.authorize_and_exchange(&client_id);
+    assert_eq!(server.mcp(&access, &initialize()).status, 200);
+    drop(server);
+
+    // A URL's own credentials still win over the variables.
+    let wrong_in_url = format!("redis://app:wrong@127.0.0.1:{}/0", redis.port());
+    let output = command()
+        .args(["--bind", "127.0.0.1:0", "--redis-url", &wrong_in_url])
+        .envs([("REDIS_USERNAME", "app"), ("REDIS_PASSWORD", "app-pw"), ("REDIS_RETRY_ATTEMPTS", "1")])
+        .output()
+        .expect("run the binary");
+    assert_eq!(output.status.code(), Some(2), "refused authentication: {output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("refused authentication") && !stderr.contains("app-pw"), "{stderr}");
 }

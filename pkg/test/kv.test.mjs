@@ -30,7 +30,9 @@ test('atomic Map host: full flow, keys under the prefix, no secret in clear', as
   for (const key of host.map.keys()) assert.ok(key.startsWith('test:'), key);
   const dump = JSON.stringify([...host.map]);
   assert.ok(!dump.includes('conf-secret'), 'the client secret is stored in clear');
-  assert.equal((await storage.healthCheck()).components.atomicity, 'atomic');
+  const health = await storage.healthCheck();
+  assert.equal(health.components.atomicity, 'atomic');
+  assert.ok(!JSON.stringify(health).includes('test:'), `a health report names no key prefix: ${JSON.stringify(health)}`);
   assert.deepEqual(await storage.listClients(), ['conf']);
   assert.equal((await provider.getStats()).clients, 1);
 });
@@ -81,6 +83,7 @@ test('a failing host is a 503 with Retry-After, and health says unhealthy', asyn
   assert.equal(auth.response.status, 503);
   const health = await storage.healthCheck();
   assert.equal(health.healthy, false);
+  assert.deepEqual(health.errors, ['storage unavailable'], 'the kind of failure, not the host\'s text');
 });
 
 test('hosts missing required methods are refused at construction', () => {

@@ -287,4 +287,17 @@ impl HealthCheck {
         let response_time_ms = timestamp.saturating_sub(started_ms) as f64;
         Self { healthy, message, response_time_ms, timestamp, components, errors }
     }
+
+    /// What a report says of a failure: its kind, no detail. The error itself
+    /// names addresses and keys (with their prefix), and a health endpoint
+    /// may be open to the network; the store's own log keeps the detail.
+    pub fn reason(error: &StorageError) -> String {
+        let kind = match error {
+            StorageError::Unavailable(_) => "storage unavailable",
+            StorageError::Conflict(_) => "storage conflict",
+            StorageError::Corrupt { .. } => "corrupt record",
+            StorageError::Configuration(_) => "storage misconfigured",
+        };
+        kind.to_string()
+    }
 }

@@ -359,6 +359,15 @@ pub async fn dump_keys(connection: &mut redis::aio::MultiplexedConnection, mut k
                 members.sort();
                 members.join(",")
             }
+            // The counted records (stats.rs): members in order of expiry.
+            "zset" => redis::cmd("ZRANGE")
+                .arg(&key)
+                .arg(0)
+                .arg(-1)
+                .query_async::<Vec<String>>(connection)
+                .await
+                .unwrap()
+                .join(","),
             other => format!("<{other}>"),
         };
         out.push_str(&format!("{key} = {value}\n"));

@@ -2,7 +2,8 @@
 //
 //   deno run --no-check --allow-read --allow-env --allow-net --unstable-kv deno/main.js
 //
-// Environment: ISSUER (default http://localhost:8000), PORT (8000), DEMO_USER,
+// Environment: ISSUER (unset: http://localhost:8000, and only loopback hosts are
+// served; set it when the server is reachable by any other name), PORT (8000), DEMO_USER,
 // CSRF_SECRET (default: a random key kept in Deno KV), KV_PATH (default: Deno's
 // own location; ':memory:' for none), OAUTH_CLIENTS (JSON array of pre-registered
 // clients, the seed's `clients` option), CIMD_ALLOW_LOOPBACK ("true": accept
@@ -14,6 +15,7 @@
 import { createOAuthProvider, DenoKvHost, KvStorage } from 'simply-mcp-oauth';
 import { createApp, randomToken } from '../src/app.js';
 import { enabled, metadataFetcher } from '../src/cimd.js';
+import { isLoopbackHost, issuerMissing } from '../src/issuer.js';
 
 // One random key per store, created atomically.
 async function storedSecret(kv) {
@@ -25,9 +27,11 @@ async function storedSecret(kv) {
 
 /**
  * Starts the server. `issuer` defaults to the address it listens on.
+ * `loopbackOnly` (the default without an `issuer`): a request naming any
+ * other host than localhost, 127.0.0.0/8 or [::1] gets the "set ISSUER" page.
  * Returns `{ server, issuer, kv, close() }`.
  */
-export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPath, demoUser = 'demo-user', csrfSecret, clients = [], cimdAllowLoopback = false, fetchImpl, rateLimits, refreshGraceSeconds } = {}) {
+export async function start({ hostname = '127.0.0.1', port = 8000, issuer, loopbackOnly = issuer == null, kvPath, demoUser = 'demo-user', csrfSecret, clients = [], cimdAllowLoopback = false, fetchImpl, rateLimits, refreshGraceSeconds } = {}) {
   const kv = await Deno.openKv(kvPath);
   let app;
   let resolveApp;
@@ -36,6 +40,7 @@ export async function start({ hostname = '127.0.0.1', port = 8000, issuer, kvPat
   // it to the handler (info.remoteAddr), the provider asks for it by request.
   const addresses = new WeakMap();
   const server = Deno.serve({ hostname, port, onListen() {} }, async (request, info) => {
+    if (loopbackOnly && !isLoopbackHost(new URL(request.url).hostname)) return issuerMissing();
     addresses.set(request, info.remoteAddr.hostname);
     return (app ?? (await ready)).fetch(request);
   });
@@ -78,7 +83,9 @@ if (import.meta.main) {
   const { issuer } = await start({
     hostname: env('HOSTNAME') ?? '127.0.0.1',
     port,
+    // Unset: local development only (loopback hosts; others get "set ISSUER").
     issuer: env('ISSUER') ?? `http://localhost:${port}`,
+    loopbackOnly: !env('ISSUER'),
     kvPath: env('KV_PATH'),
     demoUser: env('DEMO_USER'),
     csrfSecret: env('CSRF_SECRET'),

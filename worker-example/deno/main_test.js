@@ -107,3 +107,35 @@ Deno.test('registrations over the per-IP limit get 429 too_many_requests with Re
     await server.close();
   }
 });
+
+// One HTTP/1.1 request with the Host header given (fetch sets its own).
+async function rawGet(port, host, path) {
+  const connection = await Deno.connect({ hostname: '127.0.0.1', port });
+  try {
+    await connection.write(new TextEncoder().encode(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`));
+    const chunks = [];
+    const buffer = new Uint8Array(4096);
+    for (let n; (n = await connection.read(buffer)) !== null; ) chunks.push(buffer.slice(0, n));
+    return new TextDecoder().decode(new Uint8Array(chunks.flatMap((chunk) => [...chunk])));
+  } finally {
+    try { connection.close(); } catch { /* closed by the server */ }
+  }
+}
+
+Deno.test('without ISSUER, only loopback hosts are served; others get "set ISSUER"', async () => {
+  const server = await start({ port: 0, kvPath: ':memory:', loopbackOnly: true });
+  try {
+    const port = server.server.addr.port;
+    const metadata = '/.well-known/oauth-authorization-server';
+    for (const host of [`localhost:${port}`, `127.0.0.1:${port}`, `127.9.8.7:${port}`]) {
+      const answer = await rawGet(port, host, metadata);
+      if (!answer.startsWith('HTTP/1.1 200')) throw new Error(`${host}: ${answer}`);
+    }
+    const answer = await rawGet(port, 'evil.example', metadata);
+    if (!answer.startsWith('HTTP/1.1 500') || !answer.includes('set ISSUER') || answer.includes('evil.example')) {
+      throw new Error(`a foreign host: ${answer}`);
+    }
+  } finally {
+    await server.close();
+  }
+});

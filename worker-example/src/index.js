@@ -11,24 +11,16 @@
 import { createOAuthProvider, DurableObjectStorage, KvStorage, WorkersKvHost, workersRateLimiter } from 'simply-mcp-oauth';
 import { createApp, randomToken } from './app.js';
 import { enabled, metadataFetcher } from './cimd.js';
+import { issuerFor, issuerMissing } from './issuer.js';
 
 // Durable Object classes must be exported by the Worker's main module.
 export { OAuthStorageObject } from 'simply-mcp-oauth';
 
 // A Worker sees `env` only in fetch: build the provider on the first request
 // and keep it for the life of the isolate (a failed build is retried). One
-// app per issuer: ISSUER when set, else each request's origin (a few at most).
+// app per issuer: ISSUER when set, else each loopback origin (a few at most).
 const apps = new Map();
 const MAX_ORIGINS = 8;
-
-/**
- * The issuer for `request`: ISSUER when it is set (production: the public
- * URL, which must not depend on what a request says), else the request's own
- * origin, so `wrangler dev --port 8797` announces the port it listens on.
- */
-export function issuerFor(env, request) {
-  return (env.ISSUER || new URL(request.url).origin).replace(/\/+$/, '');
-}
 
 /** The storage STORAGE_MODE asks for, or the reason it cannot be had. */
 export function storageFor(env) {
@@ -108,7 +100,11 @@ async function deploymentSecret(kv) {
 
 export default {
   async fetch(request, env) {
-    const issuer = issuerFor(env, request);
+    // Production: ISSUER, the public URL, which must not depend on what a
+    // request says. Unset: the request's origin, on loopback only, so that
+    // `wrangler dev --port 8797` announces the port it listens on.
+    const issuer = issuerFor(env.ISSUER, request);
+    if (!issuer) return issuerMissing();
     let app = apps.get(issuer);
     if (!app) {
       if (apps.size >= MAX_ORIGINS) apps.delete(apps.keys().next().value);

@@ -34,7 +34,13 @@ also register themselves at /register.
 Logs go to stderr, one line per request (method, route, status, latency,
 request id, client id) and per audit event; RUST_LOG filters them (default
 `info`, or `debug` with --debug). GET /metrics is the Prometheus text format,
-or the JSON counts with `Accept: application/json`.";
+or the JSON counts with `Accept: application/json`.
+
+/health and /metrics are open to anyone who reaches the server unless
+--ops-token or --ops-bind protects them: with a token, /metrics needs
+`Authorization: Bearer <token>` and /health without it says only
+{\"status\":\"healthy\"} or \"unhealthy\" (for load balancers); with --ops-bind
+they are served only on that address (say 127.0.0.1:9090), not on --bind.";
 
 /// Settings after flags and environment.
 #[derive(Debug, Parser)]
@@ -127,12 +133,47 @@ pub struct Options {
     #[arg(long, env = "SIMPLY_MCP_OAUTH_CIMD_CA_FILE", value_name = "PATH")]
     pub cimd_ca_file: Option<String>,
 
+    /// A secret (at least 16 characters) that /metrics and the full /health
+    /// report require as `Authorization: Bearer <token>`.
+    ///
+    /// Without it, /health answers only its status word. Compared in
+    /// constant time and never logged; prefer the variable to the flag (the
+    /// command line is visible to other local users).
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_OPS_TOKEN", value_name = "TOKEN", hide_env_values = true,
+          value_parser = ops_token)]
+    pub ops_token: Option<OpsToken>,
+
+    /// Serve /health and /metrics on this address only (e.g. 127.0.0.1:9090),
+    /// not on --bind.
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_OPS_BIND", value_name = "ADDR")]
+    pub ops_bind: Option<String>,
+
     /// Log at debug level when RUST_LOG is unset (the seed's `debug: true`),
     /// and log Redis connection attempts.
     #[arg(long, env = "SIMPLY_MCP_OAUTH_DEBUG", value_name = "BOOL", hide_possible_values = true,
           num_args = 0..=1, require_equals = true, default_missing_value = "true",
           default_value = "false", value_parser = BoolishValueParser::new())]
     pub debug: bool,
+}
+
+/// The `--ops-token` secret; its `Debug` shows no value.
+#[derive(Clone)]
+pub struct OpsToken(pub String);
+
+impl std::fmt::Debug for OpsToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("OpsToken(<redacted>)")
+    }
+}
+
+/// The shortest `--ops-token` accepted: a guessable secret protects nothing.
+const MIN_OPS_TOKEN: usize = 16;
+
+fn ops_token(value: &str) -> Result<OpsToken, String> {
+    if value.trim().chars().count() < MIN_OPS_TOKEN || value.chars().any(char::is_whitespace) {
+        return Err(format!("expected at least {MIN_OPS_TOKEN} characters without spaces"));
+    }
+    Ok(OpsToken(value.to_string()))
 }
 
 /// The `--storage` choice.
@@ -259,6 +300,8 @@ mod tests {
             ("--debug", "SIMPLY_MCP_OAUTH_DEBUG"),
             ("--registration-lifetime", "SIMPLY_MCP_OAUTH_REGISTRATION_LIFETIME"),
             ("--rate-limits", "SIMPLY_MCP_OAUTH_RATE_LIMITS"),
+            ("--ops-token", "SIMPLY_MCP_OAUTH_OPS_TOKEN"),
+            ("--ops-bind", "SIMPLY_MCP_OAUTH_OPS_BIND"),
         ] {
             assert!(help.contains(flag) && help.contains(variable), "{flag} {variable} in\n{help}");
         }
@@ -279,6 +322,21 @@ mod tests {
         let options = parse(&["--cimd-allow-loopback", "--cimd-ca-file", "/tmp/ca.pem"]).unwrap();
         assert!(options.cimd_allow_loopback);
         assert_eq!(options.cimd_ca_file.as_deref(), Some("/tmp/ca.pem"));
+    }
+
+    #[test]
+    fn the_ops_token_is_long_and_never_shown() {
+        let options = parse(&["--ops-token", "0123456789abcdef", "--ops-bind", "127.0.0.1:9090"]).unwrap();
+        assert_eq!(options.ops_token.as_ref().map(|t| t.0.as_str()), Some("0123456789abcdef"));
+        assert_eq!(options.ops_bind.as_deref(), Some("127.0.0.1:9090"));
+        assert!(!format!("{options:?}").contains("0123456789abcdef"), "never in a debug print");
+        for weak in ["short", "0123456789abcde", "0123456789 abcdef"] {
+            assert_eq!(parse(&["--ops-token", weak]).unwrap_err().exit_code(), 2, "{weak}");
+        }
+        let help = Options::command().render_long_help().to_string();
+        assert!(help.contains("/health and /metrics are open") && help.contains("Bearer"), "{help}");
+        let mut with_token = Options::command().mut_arg("ops_token", |arg| arg.env("PATH"));
+        assert!(!with_token.render_long_help().to_string().contains("[env: PATH="), "values are never shown");
     }
 
     #[test]
@@ -322,6 +380,6 @@ mod tests {
         assert!(names.iter().any(|n| n == "SIMPLY_MCP_OAUTH_BIND"));
         assert!(names.iter().any(|n| n == "REDIS_URL"));
         assert!(names.iter().any(|n| n == "REDIS_HOST"));
-        assert_eq!(names.len(), 14);
+        assert_eq!(names.len(), 16);
     }
 }

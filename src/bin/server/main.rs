@@ -14,7 +14,9 @@ use std::time::Duration;
 use clap::Parser as _;
 use simply_mcp_oauth::config::RateLimits;
 use simply_mcp_oauth::http::OAuthHttp;
-use simply_mcp_oauth::server::demo::{demo_router, spawn_sweeper, MCP_SCOPE, SWEEP_INTERVAL};
+use simply_mcp_oauth::server::demo::{
+    demo_app, ops_router, spawn_sweeper, OpsAccess, MCP_SCOPE, SWEEP_INTERVAL,
+};
 use simply_mcp_oauth::server::metrics::{MeteredStorage, Metrics};
 use simply_mcp_oauth::server::trace::audit_to_tracing;
 use simply_mcp_oauth::{ClientConfig, Provider, ProviderConfig, Storage};
@@ -70,6 +72,13 @@ async fn run(options: Options) -> ExitCode {
         Ok(address) => address,
         Err(error) => return fail(format!("cannot read the bound address: {error}"), 1),
     };
+    let ops_listener = match &options.ops_bind {
+        Some(bind) => match tokio::net::TcpListener::bind(bind).await {
+            Ok(listener) => Some(listener),
+            Err(error) => return fail(format!("cannot listen on {bind} (--ops-bind): {error}"), 1),
+        },
+        None => None,
+    };
     let issuer = options.issuer.clone().unwrap_or_else(|| format!("http://{address}"));
     let config = ProviderConfig {
         clients: vec![ClientConfig {
@@ -107,15 +116,44 @@ async fn run(options: Options) -> ExitCode {
         return fail(error.to_string(), 2);
     }
     let oauth = Arc::new(OAuthHttp::new(provider));
-    let app = match demo_router(Arc::clone(&oauth), metrics) {
+    let ops_access = match &options.ops_token {
+        Some(token) => OpsAccess::with_token(&token.0),
+        None => OpsAccess::open(),
+    };
+    // With --ops-bind, /health and /metrics are served there only.
+    let on_main = ops_listener.is_none().then(|| ops_access.clone());
+    let app = match demo_app(Arc::clone(&oauth), Arc::clone(&metrics), on_main) {
         Ok(app) => app,
         Err(error) => return fail(error.to_string(), 1),
     };
+    let ops_address = match ops_listener {
+        Some(ops_listener) => {
+            let ops_address = match ops_listener.local_addr() {
+                Ok(ops_address) => ops_address,
+                Err(error) => return fail(format!("cannot read the --ops-bind address: {error}"), 1),
+            };
+            let ops_app = ops_router(Arc::clone(&oauth), Arc::clone(&metrics), ops_access.clone());
+            // Ends with the process: a scrape in progress needs no grace.
+            tokio::spawn(axum::serve(ops_listener, ops_app.into_make_service()).into_future());
+            Some(ops_address)
+        }
+        None => None,
+    };
+    if ops_address.is_none() && !ops_access.is_protected() && !address.ip().is_loopback() {
+        tracing::warn!(
+            %address,
+            "/health and /metrics are open to everyone who reaches this address: \
+             set --ops-token or --ops-bind"
+        );
+    }
     let sweeper = spawn_sweeper(Arc::clone(&oauth), SWEEP_INTERVAL);
 
     println!("listening on http://{address}");
     println!("issuer: {}", oauth.provider().config().issuer);
     println!("demo client: {DEMO_CLIENT_ID}");
+    if let Some(ops_address) = ops_address {
+        println!("health and metrics on http://{ops_address}");
+    }
     println!("storage: {described}");
     tracing::info!(%address, storage = %described, "listening");
 

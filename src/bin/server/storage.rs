@@ -36,29 +36,22 @@ async fn open_redis(options: &Options) -> Result<(Arc<dyn Storage>, String), Sta
     }
 }
 
-/// The seed's `REDIS_*` variables, with the address (host, port, user name,
-/// password, database, TLS, cluster) taken from `url` when there is one. The
-/// TLS files come from the variables either way; with a `redis://` URL they
-/// are refused at connect (a URL never turns TLS off silently).
+/// The seed's `REDIS_*` variables, with the address (host, port, database,
+/// TLS, cluster) taken from `url` when there is one, and its user name and
+/// password when it carries them (else `REDIS_USERNAME` / `REDIS_PASSWORD`
+/// apply). The TLS files come from the variables either way; with a
+/// `redis://` URL they are refused at connect (a URL never turns TLS off
+/// silently).
 #[cfg(feature = "redis")]
 fn redis_config(
     url: Option<&str>,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<simply_mcp_oauth::storage::RedisConfig, simply_mcp_oauth::storage::StorageError> {
-    let mut config = simply_mcp_oauth::storage::RedisConfig::from_lookup(env)?;
-    if let Some(url) = url {
-        let address = simply_mcp_oauth::storage::RedisConfig::from_url(url)?;
-        config.host = address.host;
-        config.port = address.port;
-        config.username = address.username;
-        config.password = address.password;
-        config.db = address.db;
-        config.tls = address.tls;
-        if !address.cluster_nodes.is_empty() {
-            config.cluster_nodes = address.cluster_nodes;
-        }
+    let config = simply_mcp_oauth::storage::RedisConfig::from_lookup(env)?;
+    match url {
+        Some(url) => config.with_url(url),
+        None => Ok(config),
     }
-    Ok(config)
 }
 
 #[cfg(not(feature = "redis"))]
@@ -113,7 +106,8 @@ mod tests {
             _ => None,
         };
         let c = redis_config(Some("redis://url-host:7000/3"), env).unwrap();
-        assert_eq!((c.host.as_str(), c.port, c.db, c.password), ("url-host", 7000, 3, None));
+        assert_eq!((c.host.as_str(), c.port, c.db), ("url-host", 7000, 3));
+        assert_eq!(c.password.as_deref(), Some("env-pw"), "a URL without credentials keeps REDIS_PASSWORD");
         assert_eq!((c.key_prefix.as_str(), c.connection_timeout), ("app:", 250));
         let c = redis_config(None, env).unwrap();
         assert_eq!((c.host.as_str(), c.password.as_deref()), ("from-env", Some("env-pw")));
@@ -137,6 +131,8 @@ mod tests {
         assert!(c.tls, "a TLS file turns TLS on without a URL");
         let c = redis_config(Some("redis://url-host"), env).unwrap();
         assert!(!c.tls && c.tls_ca_file.is_some(), "refused at connect, never downgraded");
+        let c = redis_config(Some("rediss://url-host:6380/0"), env).unwrap();
+        assert_eq!((c.username.as_deref(), c.password.as_deref()), (Some("env-user"), Some("env-pw")));
     }
 
     #[cfg(not(feature = "redis"))]

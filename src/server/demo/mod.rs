@@ -14,28 +14,27 @@ mod consent;
 mod csrf;
 mod mcp;
 mod mcp_cors;
+mod ops;
 mod page;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{FromRef, State};
+use axum::extract::FromRef;
 use axum::middleware::{from_fn, from_fn_with_state};
-use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use http::header::{HeaderValue, ACCEPT, CONTENT_TYPE};
-use http::{HeaderMap, StatusCode};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::body::{json_error, json_response};
 use super::metrics::{observe, Metrics};
 use super::trace::trace_requests;
 use super::{router, url_path, BearerGuard};
 use crate::crypto::{fill_random, RandomnessError};
 use crate::http::OAuthHttp;
 use crate::storage::Storage;
+
+pub use ops::{ops_router, OpsAccess};
 
 /// The one user the demo signs everyone in as.
 pub const DEMO_SUBJECT: &str = "demo-user";
@@ -56,8 +55,6 @@ struct DemoState<S: Storage> {
     secure_cookie: bool,
     /// `<issuer path>/authorize`: the form's action and the cookie's path.
     authorize_path: Arc<str>,
-    /// Counted by the [`observe`] middleware, served at `/metrics`.
-    metrics: Arc<Metrics>,
 }
 
 impl<S: Storage> Clone for DemoState<S> {
@@ -68,7 +65,6 @@ impl<S: Storage> Clone for DemoState<S> {
             csrf_key: Arc::clone(&self.csrf_key),
             secure_cookie: self.secure_cookie,
             authorize_path: Arc::clone(&self.authorize_path),
-            metrics: Arc::clone(&self.metrics),
         }
     }
 }
@@ -80,17 +76,30 @@ impl<S: Storage> FromRef<DemoState<S>> for BearerGuard {
 }
 
 /// The whole demo app: [`router`] plus `GET`/`POST
-/// <issuer>/authorize` (consent), `/health`, `/metrics` and `POST` at the path
-/// of the provider's default resource (`/mcp` by default), which requires a
-/// token for that resource with the [`MCP_SCOPE`] scope. Every request is
-/// traced ([`trace_requests`]) and counted in `metrics` ([`observe`]); wrap
-/// the store in [`MeteredStorage`](super::metrics::MeteredStorage) with the
-/// same `metrics` to count storage errors too.
+/// <issuer>/authorize` (consent), `/health`, `/metrics` (open to everyone)
+/// and `POST` at the path of the provider's default resource (`/mcp` by
+/// default), which requires a token for that resource with the
+/// [`MCP_SCOPE`] scope. Every request is traced ([`trace_requests`]) and
+/// counted in `metrics` ([`observe`]); wrap the store in
+/// [`MeteredStorage`](super::metrics::MeteredStorage) with the same
+/// `metrics` to count storage errors too. [`demo_app`] protects `/health`
+/// and `/metrics`, or leaves them out.
 ///
 /// Fails only when the platform has no randomness for the CSRF key.
 pub fn demo_router<S: Storage + 'static>(
     oauth: Arc<OAuthHttp<S>>,
     metrics: Arc<Metrics>,
+) -> Result<Router, RandomnessError> {
+    demo_app(oauth, metrics, Some(OpsAccess::open()))
+}
+
+/// [`demo_router`] with `/health` and `/metrics` served as `ops` says
+/// ([`OpsAccess::with_token`]), or not at all with `None`: then serve
+/// [`ops_router`] on a listener of its own.
+pub fn demo_app<S: Storage + 'static>(
+    oauth: Arc<OAuthHttp<S>>,
+    metrics: Arc<Metrics>,
+    ops: Option<OpsAccess>,
 ) -> Result<Router, RandomnessError> {
     let mut csrf_key = [0u8; 32];
     fill_random(&mut csrf_key)?;
@@ -106,13 +115,10 @@ pub fn demo_router<S: Storage + 'static>(
         secure_cookie: oauth.provider().config().issuer.starts_with("https:"),
         oauth: Arc::clone(&oauth),
         csrf_key: Arc::new(csrf_key),
-        metrics: Arc::clone(&metrics),
     };
     let app = Router::new()
         .route(&authorize_path, get(consent::show::<S>).post(consent::decide::<S>))
         .route(&apps::path(&oauth), get(apps::show::<S>).post(apps::revoke::<S>))
-        .route("/health", get(health::<S>))
-        .route("/metrics", get(metrics_page::<S>))
         .route(
             &mcp_path,
             post(mcp::handle)
@@ -120,64 +126,18 @@ pub fn demo_router<S: Storage + 'static>(
                 .layer(axum::middleware::map_response(mcp_cors::allow_any_origin)),
         )
         .with_state(state)
-        .merge(router(oauth))
-        // The consent page's per-IP limit of /authorize, too.
-        .layer(axum::middleware::map_request(super::tag_client_ip));
+        .merge(router(Arc::clone(&oauth)));
+    let app = match ops {
+        Some(access) => {
+            app.merge(ops::routes(ops::OpsState { oauth, metrics: Arc::clone(&metrics), access }))
+        }
+        None => app,
+    };
+    // The consent page's per-IP limit of /authorize, too.
+    let app = app.layer(axum::middleware::map_request(super::tag_client_ip));
     // Last, so that they wrap every route above (and the fallback); the
     // trace outermost, so that the span covers the counting too.
     Ok(app.layer(from_fn_with_state(metrics, observe)).layer(from_fn(trace_requests)))
-}
-
-/// The seed's health endpoint: `200 {"status":"healthy","storage":…}`, or
-/// `503 {"status":"unhealthy",…}` so load balancers take the node out.
-async fn health<S: Storage + 'static>(State(state): State<DemoState<S>>) -> Response {
-    let check = state.oauth.provider().health_check().await;
-    let (status, word) = if check.healthy {
-        (StatusCode::OK, "healthy")
-    } else {
-        (StatusCode::SERVICE_UNAVAILABLE, "unhealthy")
-    };
-    json_response(status, &serde_json::json!({ "status": word, "storage": check }))
-}
-
-/// `GET /metrics`: the Prometheus text format, or, for a request that
-/// accepts `application/json`, the seed's JSON counts (`clients`, `tokens`,
-/// `refreshTokens`, `authorizationCodes`).
-async fn metrics_page<S: Storage + 'static>(
-    State(state): State<DemoState<S>>,
-    headers: HeaderMap,
-) -> Response {
-    if accepts_json(&headers) {
-        return json_metrics(&state).await;
-    }
-    let provider = state.oauth.provider();
-    // A store that cannot count still gets its counters scraped.
-    let stats = provider.storage().stats(provider.now()).await.ok();
-    let mut response = Response::new(state.metrics.render(stats.as_ref()).into());
-    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(super::metrics::CONTENT_TYPE));
-    response
-}
-
-/// Whether `Accept` names `application/json` (with a non-zero `q`).
-fn accepts_json(headers: &HeaderMap) -> bool {
-    let ranges = headers.get_all(ACCEPT).iter().filter_map(|value| value.to_str().ok());
-    ranges.flat_map(|value| value.split(',')).any(|range| {
-        let mut parts = range.split(';').map(str::trim);
-        let json = parts.next().is_some_and(|media| media.eq_ignore_ascii_case("application/json"));
-        let refused =
-            parts.any(|p| p.strip_prefix("q=").is_some_and(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0)));
-        json && !refused
-    })
-}
-
-async fn json_metrics<S: Storage + 'static>(state: &DemoState<S>) -> Response {
-    match state.oauth.provider().get_stats().await {
-        Ok(stats) => match serde_json::to_value(stats) {
-            Ok(value) => json_response(StatusCode::OK, &value),
-            Err(_) => json_error(StatusCode::INTERNAL_SERVER_ERROR, "server_error", "encoding failed"),
-        },
-        Err(error) => json_error(StatusCode::SERVICE_UNAVAILABLE, error.code.as_str(), &error.description),
-    }
 }
 
 /// A background task removing expired records (they are invisible anyway;

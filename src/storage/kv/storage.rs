@@ -230,7 +230,6 @@ impl<H: KvHost> Storage for KvStorage<H> {
             ("minTtlSeconds", &self.caps.min_ttl_seconds.to_string()),
             ("consistentReads", &self.caps.consistent_reads.to_string()),
             ("consistencyWindowSeconds", &self.consistency_window().unwrap_or(0).to_string()),
-            ("keyPrefix", self.keys.prefix()),
         ]);
         let (healthy, message, errors) = match result {
             Ok(()) if self.caps.atomic => (true, "KvStorage is healthy".to_string(), Vec::new()),
@@ -240,7 +239,7 @@ impl<H: KvHost> Storage for KvStorage<H> {
                     .to_string(),
                 Vec::new(),
             ),
-            Err(e) => (false, "KvStorage is unavailable".to_string(), vec![e.to_string()]),
+            Err(e) => (false, "KvStorage is unavailable".to_string(), vec![HealthCheck::reason(&e)]),
         };
         HealthCheck::finished(started, healthy, message, components, errors)
     }

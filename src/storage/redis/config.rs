@@ -166,6 +166,37 @@ impl RedisConfig {
         Ok(config)
     }
 
+    /// These options with the address of `url` (host, port, database, TLS,
+    /// cluster seed) in place of their own. The URL's user name and password
+    /// win when it carries either; a URL without them keeps the ones already
+    /// set, so that `REDIS_URL=rediss://host:6380/0` with `REDIS_USERNAME`
+    /// and `REDIS_PASSWORD` keeps the secret out of the URL.
+    ///
+    /// ```
+    /// use simply_mcp_oauth::storage::RedisConfig;
+    ///
+    /// let from_env = RedisConfig { password: Some("env-pw".into()), ..RedisConfig::default() };
+    /// let config = from_env.clone().with_url("rediss://cache.internal:6380/0").unwrap();
+    /// assert_eq!(config.password.as_deref(), Some("env-pw"));
+    /// let config = from_env.with_url("rediss://:url-pw@cache.internal:6380/0").unwrap();
+    /// assert_eq!(config.password.as_deref(), Some("url-pw"));
+    /// ```
+    pub fn with_url(mut self, url: &str) -> Result<Self, StorageError> {
+        let address = Self::from_url(url)?;
+        self.host = address.host;
+        self.port = address.port;
+        if address.username.is_some() || address.password.is_some() {
+            self.username = address.username;
+            self.password = address.password;
+        }
+        self.db = address.db;
+        self.tls = address.tls;
+        if !address.cluster_nodes.is_empty() {
+            self.cluster_nodes = address.cluster_nodes;
+        }
+        Ok(self)
+    }
+
     /// Options from `REDIS_HOST`, `REDIS_PORT`, `REDIS_USERNAME`,
     /// `REDIS_PASSWORD`, `REDIS_DB`, `REDIS_KEY_PREFIX`,
     /// `REDIS_CONNECTION_TIMEOUT`, `REDIS_RETRY_ATTEMPTS`, `REDIS_RETRY_DELAY`,
@@ -359,6 +390,26 @@ mod tests {
         assert!(RedisConfig::from_lookup(off_with_a_file).is_err(), "never plaintext with a CA file");
         let err = RedisConfig::from_lookup(|k| (k == "REDIS_PORT").then(|| "http".to_string())).unwrap_err();
         assert!(err.to_string().contains("REDIS_PORT"), "{err}");
+    }
+
+    #[test]
+    fn a_url_without_credentials_keeps_the_separate_ones() {
+        let separate = RedisConfig {
+            username: Some("app".into()),
+            password: Some("env-pw".into()),
+            host: "env-host".into(),
+            ..RedisConfig::default()
+        };
+        let c = separate.clone().with_url("rediss://cache.internal:6380/0").unwrap();
+        assert_eq!((c.username.as_deref(), c.password.as_deref()), (Some("app"), Some("env-pw")));
+        assert_eq!((c.host.as_str(), c.port, c.db, c.tls), ("cache.internal", 6380, 0, true));
+        let c = separate.clone().with_url("redis://url-user:url-pw@cache.internal").unwrap();
+        assert_eq!((c.username.as_deref(), c.password.as_deref()), (Some("url-user"), Some("url-pw")));
+        // A URL with a password alone names the default user: both come from it.
+        let c = separate.clone().with_url("redis://:url-pw@cache.internal").unwrap();
+        assert_eq!((c.username, c.password.as_deref()), (None, Some("url-pw")));
+        let c = separate.with_url("redis+cluster://10.0.0.1:7000").unwrap();
+        assert_eq!((c.password.as_deref(), c.cluster_nodes.len()), (Some("env-pw"), 1));
     }
 
     #[test]

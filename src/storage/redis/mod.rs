@@ -8,18 +8,22 @@
 //!   sends `EVALSHA` and reloads the script on `NOSCRIPT`.
 //! - **Cluster-safe keys.** Every key of one grant carries the hash tag
 //!   `{<grant id>}` (layout in `wire.rs`), so each script touches one slot. The
-//!   per-subject and per-client indexes live in other slots: they are updated
-//!   outside the scripts, best-effort (`SADD` after a grant is created; ids of
-//!   grants that are gone are skipped by readers and pruned by `list_grants`).
+//!   per-subject and per-client indexes and the sets `stats()` counts
+//!   (`stats.rs`) live in other slots: on one server the scripts update them
+//!   too; on a cluster they are updated after the script, best-effort (ids of
+//!   grants that are gone are skipped by readers). The index sets live as
+//!   long as their longest grant (their TTL only grows), `list_grants` prunes
+//!   the subject's, and each new grant prunes a few dead ids of its client's.
 //! - **Redis Cluster.** With [`RedisConfig::cluster_nodes`] set (or a
 //!   `redis+cluster://` URL), the store talks to a cluster: scripts and
-//!   single-key commands are routed by their key; writes and reads spanning
-//!   slots (indexes, `stats()`) go one command per key instead of one
-//!   pipeline, and `SCAN` walks every master.
+//!   single-key commands are routed by their key; writes spanning slots
+//!   (indexes, counts) go one command per key after the script instead of in
+//!   it, and `SCAN` (only [`RedisStorage::rebuild_counts`]) walks every master.
 //! - **Time.** Records expire at the store after `expires_at - now` seconds
 //!   (the `now` argument, at least 1 s), and every read still compares
 //!   `expires_at` with `now`. Redis evicts by TTL, so [`sweep`](RedisStorage)
-//!   has nothing to do and returns 0.
+//!   only removes expired registrations Redis still holds and drops the dead
+//!   members of the sets `stats()` counts.
 //! - **TLS.** `rediss://` (and [`RedisConfig::tls`]) connect through rustls,
 //!   never in plaintext: the server's certificate must chain to
 //!   `tls_ca_file` (else the public webpki roots) and name the host; an
@@ -33,6 +37,7 @@
 mod config;
 mod connection;
 mod ops;
+mod stats;
 mod tls;
 mod wire;
 
@@ -55,6 +60,7 @@ struct Scripts {
     rotate: Script,
     revoke: Script,
     revoke_token: Script,
+    index: Script,
 }
 
 static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
@@ -65,6 +71,7 @@ static SCRIPTS: LazyLock<Scripts> = LazyLock::new(|| {
         rotate: with_common(include_str!("scripts/rotate.lua")),
         revoke: with_common(include_str!("scripts/revoke.lua")),
         revoke_token: with_common(include_str!("scripts/revoke_token.lua")),
+        index: with_common(include_str!("scripts/index.lua")),
     }
 });
 

@@ -12,11 +12,11 @@ use crate::storage::{
 };
 
 use super::connection::Connection;
-use super::wire::{decode, decode_grant, encode_grant, ttl, KeyKind};
+use super::wire::{decode, decode_grant, encode_grant, ttl};
 use super::{RedisStorage, SCRIPTS};
 
-/// Keys fetched per pipeline by `stats()` and `SCAN`'s `COUNT` hint.
-const BATCH: usize = 500;
+/// Keys fetched per pipeline, and `SCAN`'s `COUNT` hint.
+pub(super) const BATCH: usize = 500;
 
 impl RedisStorage {
     /// `put_grant` in one round trip: EVALSHA and the index writes in one
@@ -63,6 +63,17 @@ impl RedisStorage {
         }
     }
 
+    /// The keys of the access tokens a stored grant names (none if it is gone).
+    async fn access_keys_of(&self, grant_id: &str) -> Result<Vec<String>, StorageError> {
+        let key = self.keys.grant(grant_id);
+        let mut connection = self.connection()?;
+        let json: Option<String> =
+            self.bounded(redis::cmd("GET").arg(&key).query_async(&mut connection)).await?;
+        let Some(json) = json else { return Ok(Vec::new()) };
+        let grant = decode_grant(&key, &json)?;
+        Ok(grant.access_tokens.iter().map(|a| self.keys.access(grant_id, &a.digest)).collect())
+    }
+
     fn unexpected(&self, grant_id: &str, reply: &[String]) -> StorageError {
         StorageError::Corrupt {
             key: self.keys.grant(grant_id),
@@ -77,7 +88,7 @@ impl RedisStorage {
 
     /// `GET` of many keys (pipelined in batches; one by one on a cluster, where
     /// they sit in different slots).
-    async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StorageError> {
+    pub(super) async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, StorageError> {
         let mut connection = self.connection()?;
         let mut out = Vec::with_capacity(keys.len());
         for chunk in keys.chunks(BATCH) {
@@ -103,7 +114,11 @@ impl Storage for RedisStorage {
             Some(ttl) => redis::Cmd::set_ex(key, json, ttl),
             None => redis::Cmd::set(key, json),
         };
-        let commands = vec![set, redis::Cmd::sadd(self.keys.clients(), &client.client_id)];
+        let commands = vec![
+            set,
+            redis::Cmd::sadd(self.keys.clients(), &client.client_id),
+            self.client_count(&client.client_id, Some(client.expires_at)),
+        ];
         self.each(&mut connection, commands).await.map(drop)
     }
 
@@ -122,6 +137,7 @@ impl Storage for RedisStorage {
             redis::Cmd::del(self.keys.client(client_id)),
             redis::Cmd::srem(self.keys.clients(), client_id),
             redis::Cmd::smembers(&index),
+            self.client_count(client_id, None),
         ];
         let mut replies = self.each(&mut connection, commands).await?.into_iter();
         let mut next = || replies.next().unwrap_or(redis::Value::Nil);
@@ -150,29 +166,27 @@ impl Storage for RedisStorage {
         access: Option<NewAccess>,
         now: UnixTime,
     ) -> Result<(), StorageError> {
+        let mut connection = self.connection()?;
+        let access_key = access.as_ref().map(|access| self.keys.access(&grant.id, &access.digest));
         let mut keys = vec![self.keys.grant(&grant.id)];
+        keys.extend(access_key.clone());
+        keys.extend(self.keys.counted_by_scripts(&connection));
         let mut args = vec![encode_grant(&grant)?, ttl(grant.expires_at, now).to_string()];
         if let Some(access) = &access {
-            keys.push(self.keys.access(&grant.id, &access.digest));
             args.push(self.to_json(&access.record)?);
             args.push(ttl(access.record.expires_at, now).to_string());
         }
-        // Indexes live in other slots: best-effort (readers skip ids whose
-        // grant is gone), so on one server they ride in the script's pipeline.
-        let mut indexes = vec![redis::Cmd::sadd(self.keys.client_grants(&grant.client_id), &grant.id)];
-        if let Some(subject) = &grant.subject {
-            indexes.push(redis::Cmd::sadd(self.keys.subject(subject), &grant.id));
-        }
-        let mut connection = self.connection()?;
+        // On one server the script indexes and counts the grant itself.
         let pipelined = match connection {
-            Connection::Single(_) => self.put_pipelined(&mut connection, &keys, &args, &indexes).await?,
+            Connection::Single(_) => self.put_pipelined(&mut connection, &keys, &args, &[]).await?,
             Connection::Cluster(_) => None,
         };
         let stored = match pipelined {
             Some(stored) => stored,
             None => {
                 // A cluster (indexes in other slots), or the script not yet
-                // loaded on this server: the script alone, then the indexes.
+                // loaded on this server: the script alone, then (cluster) the
+                // indexes and counts.
                 let mut invocation = SCRIPTS.put.prepare_invoke();
                 for key in &keys {
                     invocation.key(key);
@@ -182,7 +196,9 @@ impl Storage for RedisStorage {
                 }
                 let stored: i64 = self.bounded(invocation.invoke_async(&mut connection)).await?;
                 if stored == 1 {
-                    self.each(&mut connection, indexes).await?;
+                    let issued = access_key.as_deref().zip(access.as_ref().map(|a| a.record.expires_at));
+                    self.counted_on_cluster(&mut connection, &grant, issued, now).await;
+                    self.prune_client_index(&mut connection, &grant.client_id).await;
                 }
                 stored
             }
@@ -221,12 +237,16 @@ impl Storage for RedisStorage {
             "refresh": redemption.refresh,
             "grant_expires_at": redemption.grant_expires_at,
         });
-        let mut invocation = SCRIPTS.redeem.key(self.keys.grant(grant_id));
-        invocation.key(self.keys.access(grant_id, &redemption.access_digest));
-        invocation.arg(self.keys.access_base(grant_id)).arg(args.to_string());
         let mut connection = self.connection()?;
+        let access_key = self.keys.access(grant_id, &redemption.access_digest);
+        let mut invocation = SCRIPTS.redeem.key(self.keys.grant(grant_id));
+        invocation.key(&access_key);
+        for key in self.keys.counted_by_scripts(&connection) {
+            invocation.key(key);
+        }
+        invocation.arg(self.keys.access_base(grant_id)).arg(args.to_string());
         let reply: Vec<String> = self.bounded(invocation.invoke_async(&mut connection)).await?;
-        Ok(match reply.first().map(String::as_str) {
+        let outcome = match reply.first().map(String::as_str) {
             Some("redeemed") => match self.answer(grant_id, &reply)? {
                 Some((grant, access)) => CodeOutcome::Redeemed(grant, access),
                 None => return Err(self.unexpected(grant_id, &reply)),
@@ -236,7 +256,16 @@ impl Storage for RedisStorage {
             Some("resource_mismatch") => CodeOutcome::ResourceMismatch,
             Some("replayed") => CodeOutcome::Replayed,
             _ => return Err(self.unexpected(grant_id, &reply)),
-        })
+        };
+        match &outcome {
+            CodeOutcome::Redeemed(grant, access) => {
+                let issued = Some((access_key.as_str(), access.expires_at));
+                self.counted_on_cluster(&mut connection, grant, issued, now).await;
+            }
+            CodeOutcome::Replayed => self.uncounted_on_cluster(&mut connection, grant_id, &[]).await,
+            _ => {}
+        }
+        Ok(outcome)
     }
 
     async fn get_access(
@@ -275,13 +304,17 @@ impl Storage for RedisStorage {
             "grace_seconds": rotation.grace_seconds,
             "retired_kept": RETIRED_REFRESH_KEPT,
         });
-        let mut invocation = SCRIPTS.rotate.key(self.keys.grant(grant_id));
-        invocation.key(self.keys.access(grant_id, &rotation.access_digest));
-        invocation.arg(self.keys.access_base(grant_id)).arg(args.to_string());
         let mut connection = self.connection()?;
+        let access_key = self.keys.access(grant_id, &rotation.access_digest);
+        let mut invocation = SCRIPTS.rotate.key(self.keys.grant(grant_id));
+        invocation.key(&access_key);
+        for key in self.keys.counted_by_scripts(&connection) {
+            invocation.key(key);
+        }
+        invocation.arg(self.keys.access_base(grant_id)).arg(args.to_string());
         let reply: Vec<String> = self.bounded(invocation.invoke_async(&mut connection)).await?;
         let tag = reply.first().map(String::as_str);
-        Ok(match (tag, self.answer(grant_id, &reply)?) {
+        let outcome = match (tag, self.answer(grant_id, &reply)?) {
             (Some("rotated"), Some((grant, access))) => RotateOutcome::Rotated(grant, access),
             (Some("retried"), Some((grant, access))) => RotateOutcome::Retried(grant, access),
             (Some("not_found"), None) => RotateOutcome::NotFound,
@@ -289,14 +322,36 @@ impl Storage for RedisStorage {
             (Some("resource_mismatch"), None) => RotateOutcome::ResourceMismatch,
             (Some("reused"), None) => RotateOutcome::Reused,
             _ => return Err(self.unexpected(grant_id, &reply)),
-        })
+        };
+        match &outcome {
+            RotateOutcome::Rotated(grant, access) | RotateOutcome::Retried(grant, access) => {
+                let issued = Some((access_key.as_str(), access.expires_at));
+                self.counted_on_cluster(&mut connection, grant, issued, now).await;
+            }
+            RotateOutcome::Reused => self.uncounted_on_cluster(&mut connection, grant_id, &[]).await,
+            _ => {}
+        }
+        Ok(outcome)
     }
 
     async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
-        let mut invocation = SCRIPTS.revoke.key(self.keys.grant(grant_id));
-        invocation.arg(self.keys.access_base(grant_id));
         let mut connection = self.connection()?;
+        // On a cluster, the access tokens to uncount are read first (the
+        // script alone sees them); a token issued in between stays counted
+        // until it expires.
+        let access_keys = match connection {
+            Connection::Cluster(_) => self.access_keys_of(grant_id).await?,
+            Connection::Single(_) => Vec::new(),
+        };
+        let mut invocation = SCRIPTS.revoke.key(self.keys.grant(grant_id));
+        for key in self.keys.counted_by_scripts(&connection) {
+            invocation.key(key);
+        }
+        invocation.arg(self.keys.access_base(grant_id));
         let revoked: i64 = self.bounded(invocation.invoke_async(&mut connection)).await?;
+        if revoked == 1 {
+            self.uncounted_on_cluster(&mut connection, grant_id, &access_keys).await;
+        }
         Ok(revoked == 1)
     }
 
@@ -307,13 +362,22 @@ impl Storage for RedisStorage {
         digest: &SecretDigest,
         now: UnixTime,
     ) -> Result<Option<GrantRecord>, StorageError> {
+        let mut connection = self.connection()?;
         let grant_key = self.keys.grant(grant_id);
         let mut invocation = SCRIPTS.revoke_token.key(&grant_key);
         invocation.key(self.keys.access(grant_id, digest));
+        for key in self.keys.counted_by_scripts(&connection) {
+            invocation.key(key);
+        }
         invocation.arg(self.keys.access_base(grant_id)).arg(client_id).arg(digest.to_hex()).arg(now);
-        let mut connection = self.connection()?;
         let revoked: Option<String> = self.bounded(invocation.invoke_async(&mut connection)).await?;
-        revoked.map(|json| decode_grant(&grant_key, &json)).transpose()
+        let grant = revoked.map(|json| decode_grant(&grant_key, &json)).transpose()?;
+        if let Some(grant) = &grant {
+            let access_keys: Vec<String> =
+                grant.access_tokens.iter().map(|a| self.keys.access(grant_id, &a.digest)).collect();
+            self.uncounted_on_cluster(&mut connection, grant_id, &access_keys).await;
+        }
+        Ok(grant)
     }
 
     async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
@@ -345,47 +409,18 @@ impl Storage for RedisStorage {
         Ok(grants)
     }
 
-    /// Cost: one `SCAN` pass over this prefix plus a pipelined `GET` of every
-    /// grant and access key, O(records); meant for dashboards, not hot paths.
+    /// Cost: one `ZCOUNT` per kind of record, pipelined, O(log n) each
+    /// (`stats.rs`); never a scan.
     async fn stats(&self, now: UnixTime) -> Result<StorageStats, StorageError> {
-        let keys = self.scan_keys().await?;
-        let mut stats = StorageStats { active_connections: Some(1), ..Default::default() };
-        let mut wanted = Vec::new();
-        for key in keys {
-            match self.keys.classify(&key) {
-                KeyKind::Client(_) => stats.client_count += 1,
-                KeyKind::Grant | KeyKind::Access => wanted.push(key),
-                KeyKind::Other => {}
-            }
-        }
-        let values = self.get_many(&wanted).await?;
-        let mut bytes = 0u64;
-        for (key, value) in wanted.iter().zip(values) {
-            let Some(json) = value else { continue };
-            bytes += (key.len() + json.len()) as u64;
-            if self.keys.classify(key) == KeyKind::Grant {
-                let grant = decode_grant(key, &json)?;
-                if grant.is_live(now) {
-                    stats.refresh_token_count += u64::from(grant.refresh.is_some());
-                    stats.authorization_code_count +=
-                        u64::from(grant.code.as_ref().is_some_and(|c| !c.used && c.expires_at > now));
-                }
-            } else {
-                let access: AccessRecord = decode(key, &json)?;
-                stats.token_count += u64::from(access.is_live(now));
-            }
-        }
-        stats.memory_usage = Some(bytes);
-        Ok(stats)
+        self.read_counts(now).await
     }
 
     async fn health(&self) -> HealthCheck {
         let started = SystemClock.now_millis();
+        // No address and no key prefix: `/health` may be open to the network.
         let mut components = BTreeMap::from([
             ("backend".to_string(), "redis".to_string()),
             ("atomicity".to_string(), "atomic (Lua scripts)".to_string()),
-            ("address".to_string(), self.config.address()),
-            ("keyPrefix".to_string(), self.config.key_prefix.clone()),
         ]);
         let ping = async {
             let mut connection = self.connection()?;
@@ -394,7 +429,10 @@ impl Storage for RedisStorage {
         let result = ping.await;
         let (healthy, message, errors) = match result {
             Ok(_) => (true, format!("{} is healthy", self.config.name), Vec::new()),
-            Err(e) => (false, format!("{} is unhealthy: {e}", self.config.name), vec![e.to_string()]),
+            Err(e) => {
+                self.log(format_args!("health check failed: {e}"));
+                (false, format!("{} is unhealthy", self.config.name), vec![HealthCheck::reason(&e)])
+            }
         };
         components.insert("connection".into(), if healthy { "up" } else { "down" }.into());
         HealthCheck::finished(started, healthy, message, components, errors)
@@ -403,8 +441,10 @@ impl Storage for RedisStorage {
     /// Redis evicts expired records by their TTL; this removes registrations
     /// expired by `now` that Redis still holds, and prunes the index of
     /// client ids of the ones it evicted (so a flood of registrations leaves
-    /// no ids behind). One `SMEMBERS` and a pipelined `GET` of every client.
+    /// no ids behind), and the dead members of the sets `stats()` counts.
+    /// One `SMEMBERS` and a pipelined `GET` of every client.
     async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> {
+        self.prune_counts(now).await?;
         let ids = self.list_clients().await?;
         let keys: Vec<String> = ids.iter().map(|id| self.keys.client(id)).collect();
         let values = self.get_many(&keys).await?;

@@ -11,6 +11,7 @@
 //! | `<prefix>clients` | set of client ids |
 //! | `<prefix>subject:<subject>` | set of grant ids (best-effort index) |
 //! | `<prefix>clientgrants:<client>` | set of grant ids (best-effort index) |
+//! | `<prefix>{stats}:<kind>` | sorted sets of live records `stats()` counts (`stats.rs`) |
 
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};

@@ -258,7 +258,7 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
             Err(error) => {
                 let components = super::health_components(&[("shards", &shards)]);
                 let message = "the storage shards are unavailable".to_string();
-                HealthCheck::finished(started, false, message, components, vec![error.to_string()])
+                HealthCheck::finished(started, false, message, components, vec![HealthCheck::reason(&error)])
             }
         }
     }

@@ -1,4 +1,56 @@
 -- Shared helpers, prepended to every script. They mirror src/storage/records.rs.
+
+-- On one server the caller passes, after the script's own keys, the sorted
+-- sets stats() counts (`<prefix>{stats}:<kind>`, scored by expiry; see
+-- stats.rs); the helpers below keep them and the grant indexes in step. On a
+-- cluster they live in other slots: the caller passes none and updates them
+-- itself after the script.
+local stats, prefix = {}, nil
+for _, key in ipairs(KEYS) do
+  local kind = string.match(key, '{stats}:(%l+)$')
+  if kind then
+    stats[kind] = key
+    prefix = string.sub(key, 1, #key - #kind - 8)
+  end
+end
+
+-- ZADD `member` at `score` (its expiry) to the set of `kind`, or ZREM it when `score` is nil.
+local function count(kind, score, member)
+  if not stats[kind] then return end
+  if score then
+    redis.call('ZADD', stats[kind], score, member)
+  else
+    redis.call('ZREM', stats[kind], member)
+  end
+end
+
+-- A grant's pending code and refresh chain, as stats() counts them.
+local function count_grant(g)
+  if type(g.code) == 'table' and not g.code.used then
+    count('codes', math.min(g.code.expires_at, g.expires_at), g.id)
+  else
+    count('codes', nil, g.id)
+  end
+  if type(g.refresh) == 'table' then count('refresh', g.expires_at, g.id) else count('refresh', nil, g.id) end
+end
+
+-- An index set of grant ids lives at least as long as its longest grant:
+-- its TTL only grows (TTL then EXPIRE: Redis 6 has no EXPIRE GT).
+local function index_ttl(key, seconds)
+  local left = redis.call('TTL', key)
+  if left == -1 or (left >= 0 and left < seconds) then redis.call('EXPIRE', key, seconds) end
+end
+
+-- The per-client and per-subject indexes of a grant whose expiry is `seconds` away (one server only).
+local function index_grant(g, seconds)
+  if not prefix then return end
+  local keys = { prefix .. 'clientgrants:' .. g.client_id }
+  if type(g.subject) == 'string' then table.insert(keys, prefix .. 'subject:' .. g.subject) end
+  for _, key in ipairs(keys) do
+    redis.call('SADD', key, g.id)
+    index_ttl(key, seconds)
+  end
+end
 -- A grant is stored as the JSON of GrantRecord except `props`, which is kept as
 -- its JSON text (a string) so cjson never re-encodes application data.
 local function list_json(t)
@@ -58,8 +110,11 @@ end
 local function revoke(grant_key, g, access_base)
   for _, a in ipairs(g.access_tokens) do
     redis.call('DEL', access_base .. a.digest)
+    count('access', nil, access_base .. a.digest)
   end
   redis.call('DEL', grant_key)
+  count('codes', nil, g.id)
+  count('refresh', nil, g.id)
 end
 
 -- Stores the grant and its new access token; returns the script's answer.
@@ -68,5 +123,8 @@ local function store(tag, grant_key, access_key, g, scopes, now, access_expires_
   local access = access_json(g, scopes, now, access_expires_at)
   redis.call('SET', grant_key, grant_json, 'EX', ttl(g.expires_at, now))
   redis.call('SET', access_key, access, 'EX', ttl(access_expires_at, now))
+  count_grant(g)
+  count('access', access_expires_at, access_key)
+  index_grant(g, tonumber(ttl(g.expires_at, now)))
   return { tag, grant_json, access }
 end
