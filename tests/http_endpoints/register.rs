@@ -105,6 +105,25 @@ async fn a_registered_client_may_ask_for_more_supported_scopes() {
     assert!(String::from_utf8_lossy(&unknown.body).contains("invalid_scope"));
 }
 
+/// A name is what the user judges on the consent page: bidi overrides can
+/// make `Evil\u{202E}ppa.knab` read as another app's name, control
+/// characters can hide parts of it. Refused at registration.
+#[tokio::test]
+async fn client_names_with_control_or_bidi_characters_are_refused() {
+    let env = env().await;
+    let before = env.stats().await;
+    let ct = [("content-type", "application/json")];
+    for name in ["Evil\u{202E}knab", "a\u{2066}b\u{2069}", "\u{200F}x", "x\u{061C}", "tab\there", "nul\u{0}"] {
+        let body = json!({"redirect_uris": ["https://x.example/cb"], "client_name": name});
+        let answer = env.send(request(Method::POST, "/register", &ct, body.to_string())).await;
+        answer.expect_error(400, "invalid_client_metadata");
+    }
+    assert_eq!(env.stats().await, before);
+    let body = json!({"redirect_uris": ["https://x.example/cb"], "client_name": "Café – 日本語 App"});
+    let answer = env.send(request(Method::POST, "/register", &ct, body.to_string())).await;
+    assert_eq!(answer.status, 201, "{}", answer.json());
+}
+
 /// Found by `fuzz/fuzz_targets/register.rs` (seed `fuzz/corpus/register/no-usable-grant`):
 /// `"grant_types": []` was stored as a client that could never obtain a token.
 #[tokio::test]
