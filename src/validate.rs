@@ -128,7 +128,16 @@ mod tests {
     #[test]
     fn names_with_control_or_bidi_characters_are_not_displayable() {
         assert!(is_displayable_name("My App – café 日本"));
-        for bad in ["a\nb", "a\u{7}", "Evil\u{202E}ppa", "x\u{2066}y", "x\u{2069}", "\u{200E}x", "\u{200F}", "\u{061C}x"] {
+        for bad in [
+            "a\nb",
+            "a\u{7}",
+            "Evil\u{202E}ppa",
+            "x\u{2066}y",
+            "x\u{2069}",
+            "\u{200E}x",
+            "\u{200F}",
+            "\u{061C}x",
+        ] {
             assert!(!is_displayable_name(bad), "{bad:?}");
         }
     }

@@ -41,10 +41,7 @@ pub(crate) fn error(error: AuthorizeError) -> Response<Bytes> {
 /// automatic redirect would let anyone aim this server at any URL.
 fn unvetted_page(error: &OAuthError, site: Option<&str>) -> Response<Bytes> {
     let back = match site {
-        Some(site) => format!(
-            "<p><a href=\"{0}\" rel=\"noreferrer\">Back to {0}</a></p>",
-            escape_html(site)
-        ),
+        Some(site) => format!("<p><a href=\"{0}\" rel=\"noreferrer\">Back to {0}</a></p>", escape_html(site)),
         None => String::new(),
     };
     let advice = "The application that sent you here made a request this server cannot accept.";
@@ -70,7 +67,13 @@ pub(crate) fn page(status: StatusCode, code: &str, description: &str, advice: &s
 }
 
 /// [`page`] with `extra_html` (already escaped) after the advice.
-fn page_with(status: StatusCode, code: &str, description: &str, advice: &str, extra_html: &str) -> Response<Bytes> {
+fn page_with(
+    status: StatusCode,
+    code: &str,
+    description: &str,
+    advice: &str,
+    extra_html: &str,
+) -> Response<Bytes> {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>Authorization error</title></head><body>\

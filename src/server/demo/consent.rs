@@ -30,11 +30,7 @@ const ACTION_FIELD: &str = "action";
 const PURPOSE: &str = "consent/v1";
 
 fn cookie<S: Storage>(state: &DemoState<S>) -> CsrfCookie<'_> {
-    CsrfCookie {
-        name: COOKIE_NAME,
-        path: &state.authorize_path,
-        secure: state.secure_cookie,
-    }
+    CsrfCookie { name: COOKIE_NAME, path: &state.authorize_path, secure: state.secure_cookie }
 }
 
 /// `GET /authorize`: checks the request through the HTTP layer and shows it.

@@ -91,7 +91,13 @@ pub(super) fn token(
 /// HMAC-SHA256(key, purpose || 0 || expiry || 0 || nonce || 0 || canonical
 /// fields), base64url. The fields are sorted, so the token does not depend on
 /// the order a browser submits them.
-fn mac(key: &[u8; 32], purpose: &str, expires_at: UnixTime, nonce: &str, fields: &[(String, String)]) -> String {
+fn mac(
+    key: &[u8; 32],
+    purpose: &str,
+    expires_at: UnixTime,
+    nonce: &str,
+    fields: &[(String, String)],
+) -> String {
     let mut sorted: Vec<_> = fields.iter().collect();
     sorted.sort();
     let canonical = form_urlencoded::Serializer::new(String::new())
@@ -176,7 +182,9 @@ mod tests {
         let (_, mac) = issued.split_once('.').unwrap();
         let pushed_back = format!("{}.{mac}", NOW + 10 * lifetime);
         assert!(!verify(&key, "p", &nonce, &fields, &pushed_back, NOW + lifetime));
-        for malformed in [mac.to_string(), format!(".{mac}"), format!("+{}.{mac}", NOW + lifetime), String::new()] {
+        for malformed in
+            [mac.to_string(), format!(".{mac}"), format!("+{}.{mac}", NOW + lifetime), String::new()]
+        {
             assert!(!verify(&key, "p", &nonce, &fields, &malformed, NOW), "{malformed}");
         }
     }
