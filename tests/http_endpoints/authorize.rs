@@ -108,8 +108,12 @@ async fn errors_for_registered_clients_are_pages_with_a_link_never_redirects() {
         (vec![("resource", "https://unknown.example/mcp")], "invalid_target"),
     ];
     for (extra, error) in cases {
-        let mut pairs: Vec<(&str, &str)> =
-            vec![("client_id", &client), ("redirect_uri", evil), ("state", "s1"), ("code_challenge", &challenge)];
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("client_id", &client),
+            ("redirect_uri", evil),
+            ("state", "s1"),
+            ("code_challenge", &challenge),
+        ];
         for name in ["response_type", "code_challenge_method"] {
             if !extra.iter().any(|(k, _)| *k == name) {
                 pairs.push((name, if name == "response_type" { "code" } else { "S256" }));
@@ -122,7 +126,10 @@ async fn errors_for_registered_clients_are_pages_with_a_link_never_redirects() {
         assert_eq!(answer.header("content-type"), Some("text/html; charset=utf-8"));
         let html = String::from_utf8(answer.body.to_vec()).unwrap();
         assert!(html.contains(&format!("<code>{error}</code>")), "{html}");
-        assert!(html.contains("<a href=\"https://evil.example\""), "a link back to the client's site: {html}");
+        assert!(
+            html.contains("<a href=\"https://evil.example\""),
+            "a link back to the client's site: {html}"
+        );
         assert!(!html.contains("<b>"), "escaped: {html}");
     }
     // A private-use scheme gets no link: a page cannot vouch for where it goes.

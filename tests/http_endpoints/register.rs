@@ -113,7 +113,8 @@ async fn client_names_with_control_or_bidi_characters_are_refused() {
     let env = env().await;
     let before = env.stats().await;
     let ct = [("content-type", "application/json")];
-    for name in ["Evil\u{202E}knab", "a\u{2066}b\u{2069}", "\u{200F}x", "x\u{061C}", "tab\there", "nul\u{0}"] {
+    for name in ["Evil\u{202E}knab", "a\u{2066}b\u{2069}", "\u{200F}x", "x\u{061C}", "tab\there", "nul\u{0}"]
+    {
         let body = json!({"redirect_uris": ["https://x.example/cb"], "client_name": name});
         let answer = env.send(request(Method::POST, "/register", &ct, body.to_string())).await;
         answer.expect_error(400, "invalid_client_metadata");
