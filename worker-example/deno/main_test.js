@@ -12,6 +12,7 @@ import {
   denyFlow,
   handBuiltFlow,
   oauth4webapiFlow,
+  unvettedErrorFlow,
   wrongRedirectFlow,
 } from '../test/flow.mjs';
 
@@ -42,6 +43,7 @@ Deno.test('deny, wrong redirect URI, forged consent, bad tokens', () =>
   withServer(async (send, issuer) => {
     await denyFlow(send, issuer);
     await wrongRedirectFlow(send, issuer);
+    await unvettedErrorFlow(send, issuer);
     await csrfFlow(send, issuer);
     await badTokensFlow(send, issuer);
   }),
