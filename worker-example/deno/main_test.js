@@ -109,3 +109,37 @@ Deno.test('registrations over the per-IP limit get 429 too_many_requests with Re
     await server.close();
   }
 });
+
+Deno.test('the consent POST counts against the /authorize limit of its address', async () => {
+  const server = await start({ port: 0, kvPath: ':memory:', demoUser: DEMO_USER, rateLimits: { authorizePerIp: { limit: 1, period: 3600 } } });
+  try {
+    const registration = await fetch(`${server.issuer}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' }),
+    });
+    const { client_id } = await registration.json();
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id,
+      redirect_uri: 'http://127.0.0.1/cb',
+      code_challenge: 'a'.repeat(43),
+      code_challenge_method: 'S256',
+    });
+    const page = await fetch(`${server.issuer}/authorize?${query}`);
+    const html = await page.text();
+    if (page.status !== 200) throw new Error(`consent page: ${page.status}`);
+    const field = (name) =>
+      new RegExp(`name="${name}" value="([^"]*)"`).exec(html)[1].replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c))).replace(/&amp;/g, '&');
+    const decision = await fetch(`${server.issuer}/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: page.headers.get('set-cookie').split(';')[0], 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ authz: field('authz'), csrf: field('csrf'), decision: 'approve' }).toString(),
+    });
+    await decision.body?.cancel();
+    if (decision.status !== 429) throw new Error(`the decision was not counted: ${decision.status}`);
+  } finally {
+    await server.close();
+  }
+});
