@@ -1,8 +1,9 @@
 //! The authorization endpoint's HTTP side: errors before the redirect URI is
 //! trusted become an HTML page (never a redirect: no open redirector), and so
 //! do errors for clients nobody vetted (a page with a link back to their
-//! site); errors for configured clients and the final answer become redirects. Login and consent are the
-//! host app's; it renders its own pages between the two.
+//! site); errors for configured clients and the final answer become
+//! redirects. Login and consent are the host app's; it renders its own pages
+//! between the two.
 
 use bytes::Bytes;
 use http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, RETRY_AFTER};

@@ -101,7 +101,7 @@ impl<S: Storage> Provider<S> {
         // From here on the redirect URI is the client's own; errors go back
         // to it only if the operator configured the client.
         let state = params.single("state").ok().flatten().map(str::to_string);
-        let redirect = |error: OAuthError| match client.origin {
+        let refuse = |error: OAuthError| match client.origin {
             ClientOrigin::Configured => AuthorizeError::Redirect {
                 location: self.error_location(redirect_uri, &error, state.as_deref()),
                 error,
@@ -110,37 +110,37 @@ impl<S: Storage> Provider<S> {
                 AuthorizeError::Unvetted { error, site: web_origin(redirect_uri) }
             }
         };
-        let state = params.single("state").map_err(redirect)?.map(str::to_string);
-        match params.single("response_type").map_err(redirect)? {
+        let state = params.single("state").map_err(refuse)?.map(str::to_string);
+        match params.single("response_type").map_err(refuse)? {
             Some("code") => {}
-            None => return Err(redirect(OAuthError::invalid_request("response_type is required"))),
+            None => return Err(refuse(OAuthError::invalid_request("response_type is required"))),
             Some(_) => {
-                return Err(redirect(OAuthError::new(
+                return Err(refuse(OAuthError::new(
                     ErrorCode::UnsupportedResponseType,
                     "only response_type=code is supported",
                 )))
             }
         }
         if !client.grant_types.iter().any(|g| g == "authorization_code") {
-            return Err(redirect(OAuthError::new(
+            return Err(refuse(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
                 "this client may not use the authorization code grant",
             )));
         }
         let code_challenge = params
             .single("code_challenge")
-            .map_err(redirect)?
-            .ok_or_else(|| redirect(OAuthError::invalid_request("code_challenge is required (PKCE)")))?;
-        match params.single("code_challenge_method").map_err(redirect)? {
+            .map_err(refuse)?
+            .ok_or_else(|| refuse(OAuthError::invalid_request("code_challenge is required (PKCE)")))?;
+        match params.single("code_challenge_method").map_err(refuse)? {
             Some("S256") => {}
-            _ => return Err(redirect(OAuthError::invalid_request("code_challenge_method must be S256"))),
+            _ => return Err(refuse(OAuthError::invalid_request("code_challenge_method must be S256"))),
         }
         if !is_valid_s256_challenge(code_challenge) {
-            return Err(redirect(OAuthError::invalid_request(
+            return Err(refuse(OAuthError::invalid_request(
                 "code_challenge must be 43 base64url characters",
             )));
         }
-        let scope = params.single("scope").map_err(redirect)?;
+        let scope = params.single("scope").map_err(refuse)?;
         let scopes = match (client.origin, scope) {
             // Anyone may register a client with every scope, so a registered
             // client's own list is its default, not a ceiling: step-up
@@ -151,9 +151,8 @@ impl<S: Storage> Provider<S> {
             }
             (_, scope) => self.requested_scopes(scope, &client.scopes),
         }
-        .map_err(redirect)?;
-        let resource =
-            self.requested_resource(params.single("resource").map_err(redirect)?).map_err(redirect)?;
+        .map_err(refuse)?;
+        let resource = self.requested_resource(params.single("resource").map_err(refuse)?).map_err(refuse)?;
         let loopback_only = client.redirect_uris.iter().all(|r| Uri::parse(r).is_ok_and(|u| u.is_loopback()));
         Ok(AuthorizationRequest {
             metadata_document: client.origin == ClientOrigin::MetadataDocument,
