@@ -26,6 +26,18 @@ pub fn parse_scope(scope: &str) -> Option<Vec<String>> {
     Some(out)
 }
 
+/// Whether a name a client gives itself (`client_name`) is safe to show on a
+/// consent page: no control characters, and no bidirectional overrides,
+/// isolates or marks (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C),
+/// which can make `Evil\u{202E}ppa.knab` read as another app's name
+/// (Unicode TR36 §2.1; RFC 7591 §5 asks servers to guard displayed metadata).
+pub fn is_displayable_name(name: &str) -> bool {
+    !name.chars().any(|c| {
+        c.is_control()
+            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+    })
+}
+
 /// `localhost`, `127.0.0.0/8` or `[::1]`.
 pub fn is_loopback_host(host: &str) -> bool {
     let host = host.trim_start_matches('[').trim_end_matches(']');
@@ -112,6 +124,23 @@ pub fn same_resource(a: &str, b: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_with_control_or_bidi_characters_are_not_displayable() {
+        assert!(is_displayable_name("My App – café 日本"));
+        for bad in [
+            "a\nb",
+            "a\u{7}",
+            "Evil\u{202E}ppa",
+            "x\u{2066}y",
+            "x\u{2069}",
+            "\u{200E}x",
+            "\u{200F}",
+            "\u{061C}x",
+        ] {
+            assert!(!is_displayable_name(bad), "{bad:?}");
+        }
+    }
 
     #[test]
     fn redirect_rules() {

@@ -82,7 +82,9 @@ pub async fn decide(State(oauth): State<OAuth>, request: Request) -> Response {
     let provider = oauth.provider();
     let authorization = match provider.parse_authorization(&Params::from_pairs(fields)).await {
         Ok(authorization) => authorization,
-        Err(AuthorizeError::BadRequest(error)) => {
+        // Unvetted: a client anyone could have registered, and the request
+        // changed since the page: shown, not redirected (no open redirector).
+        Err(AuthorizeError::BadRequest(error) | AuthorizeError::Unvetted { error, .. }) => {
             return page(StatusCode::BAD_REQUEST, format!("<p>{}</p>", escape_html(&error.description)))
         }
         Err(AuthorizeError::Redirect { location, .. }) => return into_axum_response(see_other(&location)),

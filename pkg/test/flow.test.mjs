@@ -118,6 +118,32 @@ test('untrusted redirect URIs get a 400 page, never a redirect', async () => {
   assert.match(parsed.response.headers.get('content-type'), /text\/html/);
 });
 
+test('a registered client gets a page for an early error, and its denial still redirects', async () => {
+  const provider = await setup();
+  const evil = 'https://evil.example/x';
+  const registration = await provider.fetch(
+    new Request(`${ISSUER}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: [evil], token_endpoint_auth_method: 'none' }),
+    }),
+  );
+  const { client_id } = await registration.json();
+  const params = { client_id, redirect_uri: evil, code_challenge: 'x'.repeat(43), code_challenge_method: 'S256', state: 's1' };
+  const bogus = new URLSearchParams({ ...params, response_type: 'bogus' });
+  const early = await provider.parseAuthorizationRequest(new Request(`${ISSUER}/authorize?${bogus}`));
+  assert.equal(early.response.status, 400, 'no open redirector (RFC 9700 §4.11.2)');
+  assert.equal(early.response.headers.get('location'), null);
+  const html = await early.response.text();
+  assert.match(html, /unsupported_response_type/);
+  assert.match(html, /<a href="https:\/\/evil.example"/);
+  const good = new URLSearchParams({ ...params, response_type: 'code' });
+  const parsed = await provider.parseAuthorizationRequest(new Request(`${ISSUER}/authorize?${good}`));
+  const denied = new URL(await provider.denyAuthorization(parsed.request));
+  assert.equal(`${denied.origin}${denied.pathname}`, evil, 'the user clicked Deny: redirected');
+  assert.equal(denied.searchParams.get('error'), 'access_denied');
+});
+
 test('denial and insufficient scope', async () => {
   const provider = await setup();
   const query = new URLSearchParams({

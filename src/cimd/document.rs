@@ -13,7 +13,7 @@ use serde_json::{Map, Value};
 use super::fetch::MAX_DOCUMENT_BYTES;
 use crate::clock::UnixTime;
 use crate::storage::{AuthMethod, ClientOrigin, ClientRecord};
-use crate::validate::{check_redirect_uri, parse_scope};
+use crate::validate::{check_redirect_uri, is_displayable_name, parse_scope};
 
 /// Most redirect URIs a document may list (as for a registration).
 pub const MAX_REDIRECT_URIS: usize = 10;
@@ -65,8 +65,8 @@ pub fn parse_document(
         Some(Value::String(name)) if name.chars().count() > MAX_CLIENT_NAME => {
             return bad(format!("has a client_name longer than {MAX_CLIENT_NAME} characters"))
         }
-        Some(Value::String(name)) if name.chars().any(char::is_control) => {
-            return bad("has a client_name with control characters")
+        Some(Value::String(name)) if !is_displayable_name(name) => {
+            return bad("has a client_name with control or bidirectional formatting characters")
         }
         Some(Value::String(name)) => name.clone(),
         Some(_) => return bad("has a client_name that is not a string"),
@@ -219,6 +219,9 @@ mod tests {
         assert!(error(without("client_name")).contains("no client_name"));
         assert!(error(with("client_name", json!(" "))).contains("empty client_name"));
         assert!(error(with("client_name", json!(5))).contains("not a string"));
+        for hidden in ["Evil\u{202E}knab", "a\u{2067}b", "\u{200E}x", "a\u{1b}[31m"] {
+            assert!(error(with("client_name", json!(hidden))).contains("bidirectional"), "{hidden:?}");
+        }
         assert!(error(with("client_secret", json!("s"))).contains("client_secret"));
         for method in ["client_secret_basic", "client_secret_post", "client_secret_jwt"] {
             assert!(error(with("token_endpoint_auth_method", json!(method))).contains("shared-secret"));

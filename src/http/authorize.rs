@@ -1,22 +1,52 @@
 //! The authorization endpoint's HTTP side: errors before the redirect URI is
-//! trusted become an HTML page (never a redirect: no open redirector), later
-//! errors and the final answer become redirects. Login and consent are the
-//! host app's; it renders its own pages between the two.
+//! trusted become an HTML page (never a redirect: no open redirector), and so
+//! do errors for clients nobody vetted (a page with a link back to their
+//! site); errors for configured clients and the final answer become
+//! redirects. Login and consent are the host app's; it renders its own pages
+//! between the two.
 
 use bytes::Bytes;
 use http::header::{CONTENT_SECURITY_POLICY, CONTENT_TYPE, LOCATION, RETRY_AFTER};
 use http::{Response, StatusCode};
 
 use super::errors::{error_response, no_store, set_dynamic, set_static, status_for};
+use super::rate_limit::{too_many_requests_page, Bucket};
+use super::OAuthHttp;
 use crate::error::{ErrorCode, OAuthError};
 use crate::provider::AuthorizeError;
+use crate::storage::Storage;
+
+impl<S: Storage> OAuthHttp<S> {
+    /// Counts a request of the authorization step that does not go through
+    /// [`authorize_request`](Self::authorize_request), such as the host's
+    /// consent form `POST`, against the same per-address limit
+    /// ([`Bucket::AuthorizePerIp`]): otherwise the form would be a way
+    /// around it. `Err` is the `429` page to send. A `client_ip` of `None`
+    /// is not counted.
+    pub async fn limit_authorization_step(&self, client_ip: Option<&str>) -> Result<(), Response<Bytes>> {
+        self.limits.check_ip(client_ip, Bucket::AuthorizePerIp).await.map_err(too_many_requests_page)
+    }
+}
 
 /// The response for a failed authorization request.
 pub(crate) fn error(error: AuthorizeError) -> Response<Bytes> {
     match error {
         AuthorizeError::BadRequest(error) => error_page(&error),
+        AuthorizeError::Unvetted { error, site } => unvetted_page(&error, site.as_deref()),
         AuthorizeError::Redirect { location, .. } => redirect(&location),
     }
+}
+
+/// A `400` page for a client nobody vetted: it names the error and offers a
+/// link back to the client's site, so the user decides to go there; an
+/// automatic redirect would let anyone aim this server at any URL.
+fn unvetted_page(error: &OAuthError, site: Option<&str>) -> Response<Bytes> {
+    let back = match site {
+        Some(site) => format!("<p><a href=\"{0}\" rel=\"noreferrer\">Back to {0}</a></p>", escape_html(site)),
+        None => String::new(),
+    };
+    let advice = "The application that sent you here made a request this server cannot accept.";
+    page_with(StatusCode::BAD_REQUEST, error.code.as_str(), &error.description, advice, &back)
 }
 
 /// An error page for the user (`400`; `503` or `500` when the store failed):
@@ -34,11 +64,22 @@ pub(crate) fn error_page(error: &OAuthError) -> Response<Bytes> {
 /// The error page itself: `code`, `description` and `advice` for the user,
 /// escaped.
 pub(crate) fn page(status: StatusCode, code: &str, description: &str, advice: &str) -> Response<Bytes> {
+    page_with(status, code, description, advice, "")
+}
+
+/// [`page`] with `extra_html` (already escaped) after the advice.
+fn page_with(
+    status: StatusCode,
+    code: &str,
+    description: &str,
+    advice: &str,
+    extra_html: &str,
+) -> Response<Bytes> {
     let html = format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <title>Authorization error</title></head><body>\
          <h1>Authorization error</h1><p><code>{}</code></p><p>{}</p>\
-         <p>{}</p></body></html>\n",
+         <p>{}</p>{extra_html}</body></html>\n",
         escape_html(code),
         escape_html(description),
         escape_html(advice),

@@ -3,7 +3,10 @@
 //!
 //! Until the client and its redirect URI are trusted, every error is shown to
 //! the user ([`AuthorizeError::BadRequest`]), never redirected: that is what
-//! keeps the endpoint from being an open redirector.
+//! keeps the endpoint from being an open redirector. A redirect URI that
+//! anyone could have registered (dynamic registration, a metadata document)
+//! is not trusted for errors either, until the user has acted
+//! ([`AuthorizeError::Unvetted`]; RFC 9700 §4.11.2).
 
 use serde_json::{Map, Value};
 
@@ -47,7 +50,21 @@ pub struct AuthorizationRequest {
 pub enum AuthorizeError {
     /// The client or redirect URI cannot be trusted: show an error page (400).
     BadRequest(OAuthError),
-    /// A trusted redirect URI exists: send the error there.
+    /// The redirect URI is registered, but by a client nobody vetted (dynamic
+    /// registration or a metadata document) and the user has not acted yet:
+    /// show the error (400) with a link back to the client's site, never
+    /// redirect to it, or anyone could use this server as an open
+    /// redirector (RFC 9700 §4.11.2).
+    Unvetted {
+        /// The error.
+        error: OAuthError,
+        /// The origin of the redirect URI (`https://app.example`) for a link
+        /// back; `None` for a private-use scheme (`com.example.app:/cb`),
+        /// which a page cannot link to safely.
+        site: Option<String>,
+    },
+    /// The operator's own (configured) client: send the error to its
+    /// redirect URI (RFC 6749 §4.1.2.1).
     Redirect {
         /// The URL to redirect to (error, description, state and iss included).
         location: String,
@@ -81,43 +98,49 @@ impl<S: Storage> Provider<S> {
         if !client.redirect_uris.iter().any(|r| redirect_uri_matches(r, redirect_uri)) {
             return Err(page(OAuthError::invalid_request("redirect_uri is not registered for this client")));
         }
-        // From here on the redirect URI is trusted; errors go back to it.
+        // From here on the redirect URI is the client's own; errors go back
+        // to it only if the operator configured the client.
         let state = params.single("state").ok().flatten().map(str::to_string);
-        let redirect = |error: OAuthError| AuthorizeError::Redirect {
-            location: self.error_location(redirect_uri, &error, state.as_deref()),
-            error,
+        let refuse = |error: OAuthError| match client.origin {
+            ClientOrigin::Configured => AuthorizeError::Redirect {
+                location: self.error_location(redirect_uri, &error, state.as_deref()),
+                error,
+            },
+            ClientOrigin::Registered | ClientOrigin::MetadataDocument => {
+                AuthorizeError::Unvetted { error, site: web_origin(redirect_uri) }
+            }
         };
-        let state = params.single("state").map_err(redirect)?.map(str::to_string);
-        match params.single("response_type").map_err(redirect)? {
+        let state = params.single("state").map_err(refuse)?.map(str::to_string);
+        match params.single("response_type").map_err(refuse)? {
             Some("code") => {}
-            None => return Err(redirect(OAuthError::invalid_request("response_type is required"))),
+            None => return Err(refuse(OAuthError::invalid_request("response_type is required"))),
             Some(_) => {
-                return Err(redirect(OAuthError::new(
+                return Err(refuse(OAuthError::new(
                     ErrorCode::UnsupportedResponseType,
                     "only response_type=code is supported",
                 )))
             }
         }
         if !client.grant_types.iter().any(|g| g == "authorization_code") {
-            return Err(redirect(OAuthError::new(
+            return Err(refuse(OAuthError::new(
                 ErrorCode::UnauthorizedClient,
                 "this client may not use the authorization code grant",
             )));
         }
         let code_challenge = params
             .single("code_challenge")
-            .map_err(redirect)?
-            .ok_or_else(|| redirect(OAuthError::invalid_request("code_challenge is required (PKCE)")))?;
-        match params.single("code_challenge_method").map_err(redirect)? {
+            .map_err(refuse)?
+            .ok_or_else(|| refuse(OAuthError::invalid_request("code_challenge is required (PKCE)")))?;
+        match params.single("code_challenge_method").map_err(refuse)? {
             Some("S256") => {}
-            _ => return Err(redirect(OAuthError::invalid_request("code_challenge_method must be S256"))),
+            _ => return Err(refuse(OAuthError::invalid_request("code_challenge_method must be S256"))),
         }
         if !is_valid_s256_challenge(code_challenge) {
-            return Err(redirect(OAuthError::invalid_request(
+            return Err(refuse(OAuthError::invalid_request(
                 "code_challenge must be 43 base64url characters",
             )));
         }
-        let scope = params.single("scope").map_err(redirect)?;
+        let scope = params.single("scope").map_err(refuse)?;
         let scopes = match (client.origin, scope) {
             // Anyone may register a client with every scope, so a registered
             // client's own list is its default, not a ceiling: step-up
@@ -128,9 +151,8 @@ impl<S: Storage> Provider<S> {
             }
             (_, scope) => self.requested_scopes(scope, &client.scopes),
         }
-        .map_err(redirect)?;
-        let resource =
-            self.requested_resource(params.single("resource").map_err(redirect)?).map_err(redirect)?;
+        .map_err(refuse)?;
+        let resource = self.requested_resource(params.single("resource").map_err(refuse)?).map_err(refuse)?;
         let loopback_only = client.redirect_uris.iter().all(|r| Uri::parse(r).is_ok_and(|u| u.is_loopback()));
         Ok(AuthorizationRequest {
             metadata_document: client.origin == ClientOrigin::MetadataDocument,
@@ -267,6 +289,17 @@ fn as_page_error(error: OAuthError) -> OAuthError {
         OAuthError::invalid_request(error.description)
     } else {
         error
+    }
+}
+
+/// The origin of an `http(s)` redirect URI, for a link back to the client's
+/// site; `None` for any other scheme.
+fn web_origin(redirect_uri: &str) -> Option<String> {
+    let uri = Uri::parse(redirect_uri).ok()?;
+    if uri.scheme_is("https") || uri.scheme_is("http") {
+        uri.origin()
+    } else {
+        None
     }
 }
 

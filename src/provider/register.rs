@@ -7,7 +7,7 @@ use super::{AuditKind, Provider};
 use crate::crypto::{random_id, random_secret};
 use crate::error::{ErrorCode, OAuthError};
 use crate::storage::{AuthMethod, ClientOrigin, ClientRecord, Storage};
-use crate::validate::{check_redirect_uri, parse_scope};
+use crate::validate::{check_redirect_uri, is_displayable_name, parse_scope};
 
 /// Most redirect URIs one registration may carry.
 const MAX_REDIRECT_URIS: usize = 10;
@@ -119,11 +119,7 @@ impl<S: Storage> Provider<S> {
             })?;
         }
         if let Some(name) = &metadata.client_name {
-            if name.chars().count() > MAX_CLIENT_NAME || name.chars().any(char::is_control) {
-                return Err(bad(format!(
-                    "client_name must be at most {MAX_CLIENT_NAME} printable characters"
-                )));
-            }
+            check_client_name(name)?;
         }
         let scopes = match &metadata.scope {
             None => self.scopes.clone(),
@@ -172,4 +168,19 @@ impl<S: Storage> Provider<S> {
             scope: scopes.join(" "),
         })
     }
+}
+
+/// A `client_name` is shown on consent pages: at most [`MAX_CLIENT_NAME`]
+/// characters, none of them control or bidi formatting characters (see
+/// [`is_displayable_name`]), so a name cannot pass for another app's.
+fn check_client_name(name: &str) -> Result<(), OAuthError> {
+    if name.chars().count() > MAX_CLIENT_NAME || !is_displayable_name(name) {
+        return Err(OAuthError::new(
+            ErrorCode::InvalidClientMetadata,
+            format!(
+                "client_name must be at most {MAX_CLIENT_NAME} characters, without control or bidirectional formatting characters"
+            ),
+        ));
+    }
+    Ok(())
 }

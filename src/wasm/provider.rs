@@ -405,6 +405,8 @@ async fn recheck(
     params: &Params,
 ) -> Result<AuthorizationRequest, JsValue> {
     provider.parse_authorization(params).await.map_err(|error| match error {
-        AuthorizeError::BadRequest(e) | AuthorizeError::Redirect { error: e, .. } => oauth_error(e),
+        AuthorizeError::BadRequest(e)
+        | AuthorizeError::Unvetted { error: e, .. }
+        | AuthorizeError::Redirect { error: e, .. } => oauth_error(e),
     })
 }

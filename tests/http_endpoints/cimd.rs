@@ -142,6 +142,20 @@ async fn redirect_uris_match_exactly_with_any_loopback_port() {
     }
 }
 
+/// A metadata document is written by whoever controls its URL: its redirect
+/// URIs get no error redirect before the user acted (RFC 9700 §4.11.2).
+#[tokio::test]
+async fn errors_for_metadata_clients_are_pages_never_redirects() {
+    let (env, _) = cimd_env(|_| {}).await;
+    let challenge = pkce_s256(VERIFIER);
+    let mut pairs = auth_params(URL, APP_REDIRECT);
+    pairs.extend([("code_challenge", challenge.as_str()), ("scope", "admin")]);
+    let answer = Answer::from(env.oauth.authorize_request(&authorize_uri(&pairs)).await.unwrap_err());
+    assert_eq!((answer.status.as_u16(), answer.header("location")), (400, None));
+    let html = String::from_utf8(answer.body.to_vec()).unwrap();
+    assert!(html.contains("invalid_scope") && html.contains("href=\"https://client.example\""), "{html}");
+}
+
 #[tokio::test]
 async fn invalid_documents_and_failed_fetches_are_400_pages_and_invalid_client() {
     let big = "x".repeat(MAX_DOCUMENT_BYTES);

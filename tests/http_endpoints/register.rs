@@ -99,8 +99,30 @@ async fn a_registered_client_may_ask_for_more_supported_scopes() {
     let wider = env.oauth.authorize_request(&ask(Some("read write"))).await.expect("step-up");
     assert_eq!(wider.scopes, ["read", "write"]);
     let unknown = env.oauth.authorize_request(&ask(Some("read admin"))).await.expect_err("unsupported");
-    let location = unknown.headers()["location"].to_str().unwrap();
-    assert_eq!(query_of(location).single("error").unwrap(), Some("invalid_scope"));
+    // Shown to the user, not redirected: the client is not the operator's.
+    let unknown = Answer::from(unknown);
+    assert_eq!((unknown.status.as_u16(), unknown.header("location")), (400, None));
+    assert!(String::from_utf8_lossy(&unknown.body).contains("invalid_scope"));
+}
+
+/// A name is what the user judges on the consent page: bidi overrides can
+/// make `Evil\u{202E}ppa.knab` read as another app's name, control
+/// characters can hide parts of it. Refused at registration.
+#[tokio::test]
+async fn client_names_with_control_or_bidi_characters_are_refused() {
+    let env = env().await;
+    let before = env.stats().await;
+    let ct = [("content-type", "application/json")];
+    for name in ["Evil\u{202E}knab", "a\u{2066}b\u{2069}", "\u{200F}x", "x\u{061C}", "tab\there", "nul\u{0}"]
+    {
+        let body = json!({"redirect_uris": ["https://x.example/cb"], "client_name": name});
+        let answer = env.send(request(Method::POST, "/register", &ct, body.to_string())).await;
+        answer.expect_error(400, "invalid_client_metadata");
+    }
+    assert_eq!(env.stats().await, before);
+    let body = json!({"redirect_uris": ["https://x.example/cb"], "client_name": "Café – 日本語 App"});
+    let answer = env.send(request(Method::POST, "/register", &ct, body.to_string())).await;
+    assert_eq!(answer.status, 201, "{}", answer.json());
 }
 
 /// Found by `fuzz/fuzz_targets/register.rs` (seed `fuzz/corpus/register/no-usable-grant`):

@@ -13,7 +13,7 @@
 // Rate limits: the package's in-memory limiter with its defaults, keyed by
 // the connection's address (behind a proxy, every request has the proxy's).
 import { createOAuthProvider, DenoKvHost, KvStorage } from 'simply-mcp-oauth';
-import { createApp, randomToken } from '../src/app.js';
+import { createApp, randomToken, sourceRequest } from '../src/app.js';
 import { enabled, metadataFetcher } from '../src/cimd.js';
 import { isLoopbackHost, issuerMissing } from '../src/issuer.js';
 
@@ -56,7 +56,8 @@ export async function start({ hostname = '127.0.0.1', port = 8000, issuer, loopb
       cimdAllowLoopback,
       // In memory, per process (the package's defaults unless `rateLimits` says otherwise).
       rateLimits,
-      clientIp: (request) => addresses.get(request),
+      // sourceRequest: the consent POST's re-check counts for the POST's address.
+      clientIp: (request) => addresses.get(sourceRequest(request)),
     });
     app = createApp({ provider, demoUser, csrfSecret: csrfSecret || (await storedSecret(kv)) });
     resolveApp(app);

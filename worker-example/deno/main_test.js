@@ -12,6 +12,7 @@ import {
   denyFlow,
   handBuiltFlow,
   oauth4webapiFlow,
+  unvettedErrorFlow,
   wrongRedirectFlow,
 } from '../test/flow.mjs';
 
@@ -42,6 +43,7 @@ Deno.test('deny, wrong redirect URI, forged consent, bad tokens', () =>
   withServer(async (send, issuer) => {
     await denyFlow(send, issuer);
     await wrongRedirectFlow(send, issuer);
+    await unvettedErrorFlow(send, issuer);
     await csrfFlow(send, issuer);
     await badTokensFlow(send, issuer);
   }),
@@ -135,6 +137,40 @@ Deno.test('without ISSUER, only loopback hosts are served; others get "set ISSUE
     if (!answer.startsWith('HTTP/1.1 500') || !answer.includes('set ISSUER') || answer.includes('evil.example')) {
       throw new Error(`a foreign host: ${answer}`);
     }
+  } finally {
+    await server.close();
+  }
+});
+
+Deno.test('the consent POST counts against the /authorize limit of its address', async () => {
+  const server = await start({ port: 0, kvPath: ':memory:', demoUser: DEMO_USER, rateLimits: { authorizePerIp: { limit: 1, period: 3600 } } });
+  try {
+    const registration = await fetch(`${server.issuer}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' }),
+    });
+    const { client_id } = await registration.json();
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id,
+      redirect_uri: 'http://127.0.0.1/cb',
+      code_challenge: 'a'.repeat(43),
+      code_challenge_method: 'S256',
+    });
+    const page = await fetch(`${server.issuer}/authorize?${query}`);
+    const html = await page.text();
+    if (page.status !== 200) throw new Error(`consent page: ${page.status}`);
+    const field = (name) =>
+      new RegExp(`name="${name}" value="([^"]*)"`).exec(html)[1].replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c))).replace(/&amp;/g, '&');
+    const decision = await fetch(`${server.issuer}/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { cookie: page.headers.get('set-cookie').split(';')[0], 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ authz: field('authz'), csrf: field('csrf'), decision: 'approve' }).toString(),
+    });
+    await decision.body?.cancel();
+    if (decision.status !== 429) throw new Error(`the decision was not counted: ${decision.status}`);
   } finally {
     await server.close();
   }

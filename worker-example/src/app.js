@@ -20,7 +20,8 @@ const encoder = new TextEncoder();
 export const PROTOCOL_VERSIONS = ['2025-06-18', '2025-03-26', '2024-11-05'];
 
 const MAX_BODY_BYTES = 64 * 1024;
-const CONSENT_TTL_SECONDS = 600;
+/** How long a form (its CSRF token and cookie) stays usable: 10 minutes. */
+export const FORM_TTL_SECONDS = 600;
 
 /** Reads and drops a request's body, at most MAX_BODY_BYTES; false if it was larger or unreadable. */
 async function drained(request) {
@@ -54,14 +55,32 @@ function tooLarge(request) {
   return Number.isFinite(length) && length > MAX_BODY_BYTES;
 }
 
-/** The host (and port) of a redirect URI, or the scheme of an app-specific one. */
-function redirectTarget(uri) {
+/**
+ * Where the browser goes: the host (and port) of an http(s) redirect URI, or
+ * the scheme of an app-specific one. Any app on the device may claim a
+ * private-use scheme whatever "host" follows it, so
+ * `com.evil.app://accounts.bank.example/cb` is shown as `com.evil.app:`,
+ * never as the bank (RFC 8252 §7.1, §8.6).
+ */
+export function redirectTarget(uri) {
   try {
     const url = new URL(uri);
-    return url.host || `${url.protocol}`;
+    if (url.protocol === 'https:' || url.protocol === 'http:') return url.host;
+    return `the app for ${url.protocol}`;
   } catch {
     return uri;
   }
+}
+
+/**
+ * The request a derived one (the consent POST's re-check) was made from, so
+ * that a `clientIp` option keyed on request objects (the Deno example's)
+ * finds the client's address for it too.
+ */
+const derivedFrom = new WeakMap();
+
+export function sourceRequest(request) {
+  return derivedFrom.get(request) ?? request;
 }
 
 function json(status, value, headers = {}) {
@@ -80,9 +99,10 @@ function json(status, value, headers = {}) {
  * @param {{get(key: string): Promise<string | null>, put(key: string, value: string): Promise<void>}} [options.clientNames]
  *   where /apps keeps the client names shown at consent (default: in memory)
  * @param {{name: string, version: string}} [options.serverInfo]
+ * @param {() => number} [options.now] the clock of the forms' expiry, in milliseconds (tests inject one)
  * @returns {{ fetch(request: Request): Promise<Response> }}
  */
-export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['mcp'], serverInfo, clientNames }) {
+export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['mcp'], serverInfo, clientNames, now = Date.now }) {
   if (!provider) throw new TypeError('createApp needs a provider');
   if (typeof csrfSecret !== 'string' || csrfSecret.length < 32) {
     throw new TypeError('createApp needs a csrfSecret of at least 32 characters');
@@ -95,23 +115,30 @@ export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['m
     'verify',
   ]);
 
-  // A form's CSRF token: HMAC(key, purpose | nonce | user | data), data being
-  // the authorization parameters (consent) or the grant id (apps). The nonce
-  // is in an HttpOnly SameSite=Strict cookie, so a cross-site page can neither
-  // read the token of another form nor send the cookie with a forged POST;
-  // the data is bound, so a form cannot be re-targeted; the purpose keeps one
-  // form's token out of the other.
-  const message = (purpose, nonce, data) => encoder.encode(`${purpose}\n${nonce}\n${demoUser}\n${data}`);
+  // A form's CSRF token: `<expiry>.HMAC(key, purpose | expiry | nonce | user
+  // | data)`, data being the authorization parameters (consent) or the grant
+  // id (apps). The nonce is in an HttpOnly SameSite=Strict cookie, so a
+  // cross-site page can neither read the token of another form nor send the
+  // cookie with a forged POST; the data is bound, so a form cannot be
+  // re-targeted; the purpose keeps one form's token out of the other; the
+  // expiry (signed, so it cannot be pushed back) ends a stale or leaked form
+  // after FORM_TTL_SECONDS.
+  const message = (purpose, expiry, nonce, data) =>
+    encoder.encode(`${purpose}\n${expiry}\n${nonce}\n${demoUser}\n${data}`);
+  const nowSeconds = () => Math.floor(now() / 1000);
 
   async function signFor(purpose, nonce, data) {
-    return base64url(new Uint8Array(await crypto.subtle.sign('HMAC', await keyPromise, message(purpose, nonce, data))));
+    const expiry = String(nowSeconds() + FORM_TTL_SECONDS);
+    const mac = await crypto.subtle.sign('HMAC', await keyPromise, message(purpose, expiry, nonce, data));
+    return `${expiry}.${base64url(new Uint8Array(mac))}`;
   }
 
   async function verifyFor(purpose, token, nonce, data) {
-    const signature = fromBase64url(token);
-    if (!signature || !nonce) return false;
+    const [, expiry, mac] = /^(\d{1,15})\.(.*)$/.exec(token) ?? [];
+    const signature = mac && fromBase64url(mac);
+    if (!signature || !nonce || !(nowSeconds() < Number(expiry))) return false;
     // crypto.subtle.verify compares the MACs in constant time.
-    return crypto.subtle.verify('HMAC', await keyPromise, signature, message(purpose, nonce, data));
+    return crypto.subtle.verify('HMAC', await keyPromise, signature, message(purpose, expiry, nonce, data));
   }
 
   const sign = (nonce, authz) => signFor('consent/v1', nonce, authz);
@@ -127,7 +154,7 @@ export function createApp({ provider, csrfSecret, demoUser, requiredScopes = ['m
     const attributes = `Path=/; HttpOnly; SameSite=Strict${secure ? '; Secure' : ''}`;
     return {
       name,
-      set: (nonce) => `${name}=${nonce}; ${attributes}; Max-Age=${CONSENT_TTL_SECONDS}`,
+      set: (nonce) => `${name}=${nonce}; ${attributes}; Max-Age=${FORM_TTL_SECONDS}`,
       clear: `${name}=; ${attributes}; Max-Age=0`,
     };
   }
@@ -186,9 +213,16 @@ ${warning}<dl>
       return errorPage(400, 'This consent form is invalid or has expired. Start again from your application.');
     }
     // Check the request again: the client or its redirect URI may have changed.
+    // With the original headers and address, so that the decision counts
+    // against the /authorize limit like the page did (CF-Connecting-IP on
+    // Workers, sourceRequest on Deno).
     const url = new URL(request.url);
     url.search = authz;
-    const parsed = await provider.parseAuthorizationRequest(new Request(url, { method: 'GET' }));
+    const headers = new Headers(request.headers);
+    for (const name of ['content-type', 'content-length']) headers.delete(name);
+    const recheck = new Request(url, { method: 'GET', headers });
+    derivedFrom.set(recheck, request);
+    const parsed = await provider.parseAuthorizationRequest(recheck);
     if (parsed.response) return parsed.response;
     const decision = form.get('decision');
     let location;

@@ -9,7 +9,8 @@
 
 import { errorPage as pageError, escapeHtml, htmlResponse, randomToken, readCookie } from './page.js';
 
-const COOKIE_TTL_SECONDS = 3600;
+// As long as a form's CSRF token (FORM_TTL_SECONDS in app.js): 10 minutes.
+const COOKIE_TTL_SECONDS = 600;
 const MAX_FORM_BYTES = 4 * 1024;
 
 /** Unix seconds as `YYYY-MM-DD HH:MM UTC`. */

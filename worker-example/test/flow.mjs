@@ -235,6 +235,24 @@ export async function wrongRedirectFlow(send, issuer) {
   await response.body?.cancel();
 }
 
+/**
+ * Anyone may register any redirect URI, so an error before the user acted is
+ * a 400 page naming it, with a link back to the client's site: never a
+ * redirect, or the server would be an open redirector (RFC 9700 §4.11.2).
+ */
+export async function unvettedErrorFlow(send, issuer) {
+  const { as, client } = await discoverAndRegister(send, issuer);
+  const { url } = await authorizeUrl(as, client);
+  url.searchParams.set('response_type', 'bogus');
+  const response = await send(String(url), { redirect: 'manual' });
+  assert.equal(response.status, 400);
+  assert.equal(response.headers.get('location'), null);
+  assert.match(response.headers.get('content-type'), /^text\/html/);
+  const html = await response.text();
+  assert.match(html, /unsupported_response_type/);
+  assert.ok(html.includes(`<a href="${new URL(REDIRECT_URI).origin}"`), html);
+}
+
 /** Forged or replayed consent posts are refused with a 400 page and no Location. */
 export async function csrfFlow(send, issuer) {
   const { as, client } = await discoverAndRegister(send, issuer);

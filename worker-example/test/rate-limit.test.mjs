@@ -75,3 +75,33 @@ test('without a binding, the in-memory fallback limits /authorize with a page, n
     assert.match(await refused.text(), /too_many_requests/);
   });
 });
+
+test('the consent POST counts against the /authorize limit of its address', async () => {
+  const ratelimits = { OAUTH_RATE_AUTHORIZE: { simple: { limit: 1, period: 60 } } };
+  await withWorker({ ratelimits }, async (mf) => {
+    const ip = { 'cf-connecting-ip': '192.0.2.4' };
+    const client = await (await register(mf, '192.0.2.4')).json();
+    const url = new URL(`${ORIGIN}/authorize`);
+    url.search = new URLSearchParams({
+      response_type: 'code',
+      client_id: client.client_id,
+      redirect_uri: 'http://127.0.0.1/cb',
+      code_challenge: 'a'.repeat(43),
+      code_challenge_method: 'S256',
+    });
+    const page = await mf.dispatchFetch(url, { headers: ip });
+    assert.equal(page.status, 200);
+    const html = await page.text();
+    const field = (name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)[1].replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c))).replace(/&amp;/g, '&');
+    const cookie = page.headers.get('set-cookie').split(';')[0];
+    const decision = await mf.dispatchFetch(`${ORIGIN}/authorize`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: { ...ip, cookie, 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ authz: field('authz'), csrf: field('csrf'), decision: 'approve' }).toString(),
+    });
+    assert.equal(decision.status, 429, 'the decision is the second request of this address');
+    assert.equal(decision.headers.get('location'), null);
+    await decision.body?.cancel();
+  });
+});

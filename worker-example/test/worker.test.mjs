@@ -18,6 +18,7 @@ import {
   denyFlow,
   handBuiltFlow,
   oauth4webapiFlow,
+  unvettedErrorFlow,
   wrongRedirectFlow,
 } from './flow.mjs';
 
@@ -58,6 +59,10 @@ test('deny: error=access_denied at the redirect URI', async () => {
 
 test('a wrong redirect URI is never redirected to', async () => {
   await wrongRedirectFlow(send, ISSUER);
+});
+
+test('errors for a registered client before consent are a page, not a redirect', async () => {
+  await unvettedErrorFlow(send, ISSUER);
 });
 
 test('forged consent posts are refused without a redirect', async () => {

@@ -31,8 +31,6 @@ const COOKIE_NAME: &str = "simply_mcp_oauth_apps_csrf";
 const PURPOSE: &str = "apps-revoke/v1";
 const GRANT_FIELD: &str = "grant_id";
 const CSRF_FIELD: &str = "csrf_token";
-/// How long the page's buttons stay usable (seconds).
-const COOKIE_MAX_AGE: u32 = 3600;
 
 /// `<issuer path>/apps`, beside `<issuer path>/authorize`.
 pub(super) fn path<S: Storage>(oauth: &OAuthHttp<S>) -> String {
@@ -40,7 +38,7 @@ pub(super) fn path<S: Storage>(oauth: &OAuthHttp<S>) -> String {
 }
 
 fn cookie<'a, S: Storage>(state: &DemoState<S>, path: &'a str) -> CsrfCookie<'a> {
-    CsrfCookie { name: COOKIE_NAME, path, max_age: COOKIE_MAX_AGE, secure: state.secure_cookie }
+    CsrfCookie { name: COOKIE_NAME, path, secure: state.secure_cookie }
 }
 
 /// One row of the page: a grant and what is known of its client.
@@ -75,7 +73,8 @@ pub(super) async fn show<S: Storage + 'static>(
             &OAuthError::new(ErrorCode::ServerError, "no randomness"),
         );
     };
-    let sign = |grant_id: &str| csrf::token(&state.csrf_key, PURPOSE, &nonce, &grant_fields(grant_id));
+    let now = state.oauth.provider().now();
+    let sign = |grant_id: &str| csrf::token(&state.csrf_key, PURPOSE, &nonce, &grant_fields(grant_id), now);
     let notice = match Params::parse(request.uri().query().unwrap_or_default()).single("revoked") {
         Ok(Some("1")) => Some("Access revoked: that app's tokens no longer work."),
         Ok(Some("0")) => Some("That app was already disconnected."),
@@ -108,7 +107,8 @@ pub(super) async fn revoke<S: Storage + 'static>(
     else {
         return forged();
     };
-    if !csrf::verify(&state.csrf_key, PURPOSE, &nonce, &grant_fields(grant_id), token) {
+    let now = state.oauth.provider().now();
+    if !csrf::verify(&state.csrf_key, PURPOSE, &nonce, &grant_fields(grant_id), token, now) {
         return forged();
     }
     match state.oauth.provider().revoke_grant(DEMO_SUBJECT, grant_id).await {

@@ -1,9 +1,10 @@
 //! The demo's consent page: `GET /authorize` shows the request, `POST
 //! /authorize` records the decision.
 //!
-//! CSRF ([`csrf`](super::csrf)): the form's token binds the cookie's nonce
-//! and the authorization parameters, so neither another site nor a tampered
-//! form can approve a grant; a failure is a 400 page, never a redirect.
+//! CSRF ([`csrf`](super::csrf)): the form's token binds the cookie's nonce,
+//! the authorization parameters and an expiry, so neither another site nor a
+//! tampered or stale form can approve a grant; a failure is a 400 page, never
+//! a redirect. The `POST` counts against the `/authorize` per-address limit.
 
 use axum::extract::{Request, State};
 use axum::response::Response;
@@ -14,7 +15,7 @@ use super::csrf::{self, CsrfCookie};
 use super::page::{html, see_other};
 use super::{DemoState, DEMO_SUBJECT};
 use crate::error::{ErrorCode, OAuthError};
-use crate::http::escape_html as escape;
+use crate::http::{escape_html as escape, ClientIp};
 use crate::params::Params;
 use crate::provider::{Approval, AuthorizationRequest, AuthorizeError};
 use crate::server::body::{buffer_request, into_axum_response};
@@ -25,18 +26,11 @@ const COOKIE_NAME: &str = "simply_mcp_oauth_csrf";
 /// Form fields of ours, never taken as authorization parameters.
 const CSRF_FIELD: &str = "csrf_token";
 const ACTION_FIELD: &str = "action";
-/// How long a consent form stays usable (seconds).
-const COOKIE_MAX_AGE: u32 = 600;
 /// Binds a token to this form (the apps page has its own).
 const PURPOSE: &str = "consent/v1";
 
 fn cookie<S: Storage>(state: &DemoState<S>) -> CsrfCookie<'_> {
-    CsrfCookie {
-        name: COOKIE_NAME,
-        path: &state.authorize_path,
-        max_age: COOKIE_MAX_AGE,
-        secure: state.secure_cookie,
-    }
+    CsrfCookie { name: COOKIE_NAME, path: &state.authorize_path, secure: state.secure_cookie }
 }
 
 /// `GET /authorize`: checks the request through the HTTP layer and shows it.
@@ -58,7 +52,7 @@ pub(super) async fn show<S: Storage + 'static>(
     let Ok(nonce) = cookie.nonce_or_fresh(request.headers()) else {
         return error_page(&OAuthError::new(ErrorCode::ServerError, "no randomness"));
     };
-    let token = csrf::token(&state.csrf_key, PURPOSE, &nonce, &fields);
+    let token = csrf::token(&state.csrf_key, PURPOSE, &nonce, &fields, state.oauth.provider().now());
     let mut response =
         html(StatusCode::OK, consent_page(&authorization, &fields, &token, &state.authorize_path));
     if let Some(value) = cookie.set(&nonce) {
@@ -73,6 +67,12 @@ pub(super) async fn decide<S: Storage + 'static>(
     State(state): State<DemoState<S>>,
     request: Request,
 ) -> Response {
+    // Each decision is an authorization request too: without this, the
+    // form would be a way around the `/authorize` limit.
+    let client_ip = request.extensions().get::<ClientIp>().map(|ip| ip.0.clone());
+    if let Err(response) = state.oauth.limit_authorization_step(client_ip.as_deref()).await {
+        return into_axum_response(response);
+    }
     let request = match buffer_request(request).await {
         Ok(request) => request,
         Err(response) => return response,
@@ -91,7 +91,7 @@ pub(super) async fn decide<S: Storage + 'static>(
         return forged();
     };
     let fields = authorization_fields(&form);
-    if !csrf::verify(&state.csrf_key, PURPOSE, &nonce, &fields, token) {
+    if !csrf::verify(&state.csrf_key, PURPOSE, &nonce, &fields, token, state.oauth.provider().now()) {
         return forged();
     }
     let approve = match form.single(ACTION_FIELD) {
@@ -105,7 +105,12 @@ pub(super) async fn decide<S: Storage + 'static>(
             crate::server::trace::record_client_id(&authorization.client_id);
             authorization
         }
-        Err(AuthorizeError::BadRequest(error)) => return error_page(&error),
+        // The request changed since the page was shown (the client was
+        // deleted or re-registered): a page, redirected only for the
+        // operator's own clients, as at `GET`.
+        Err(AuthorizeError::BadRequest(error) | AuthorizeError::Unvetted { error, .. }) => {
+            return error_page(&error)
+        }
         Err(AuthorizeError::Redirect { location, .. }) => return see_other(&location),
     };
     if !approve {
@@ -123,17 +128,19 @@ fn authorization_fields(params: &Params) -> Vec<(String, String)> {
     params.pairs().iter().filter(|(name, _)| name != CSRF_FIELD && name != ACTION_FIELD).cloned().collect()
 }
 
-/// Where the browser will be sent: the host of the redirect URI, or the
-/// scheme of an app-specific one.
+/// Where the browser will be sent: the host of an `http(s)` redirect URI,
+/// or the scheme of an app-specific one. A private-use scheme is claimed by
+/// whichever app on the device registers it, whatever host follows it:
+/// `com.evil.app://accounts.bank.example/cb` goes to `com.evil.app`, and
+/// showing the host would vouch for a bank (RFC 8252 §7.1, §8.6).
 fn redirect_target(redirect_uri: &str) -> String {
     match crate::uri::Uri::parse(redirect_uri) {
-        Ok(url) => match url.host_str() {
-            Some(host) => match url.port() {
-                Some(port) => format!("{host}:{port}"),
-                None => host.to_string(),
-            },
-            None => format!("{}:", url.scheme()),
+        Ok(url) if url.scheme_is("https") || url.scheme_is("http") => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            (None, _) => redirect_uri.to_string(),
         },
+        Ok(url) => format!("the app for {}:", url.scheme()),
         Err(_) => redirect_uri.to_string(),
     }
 }
@@ -231,5 +238,17 @@ mod tests {
         request.loopback_only = false;
         let page = consent_page(&request, &[], "t", "/authorize");
         assert!(page.contains("client id <code>") && !page.contains("class=\"warn\""));
+    }
+
+    /// Any app can claim a private-use scheme, whatever "host" follows it:
+    /// the page names the scheme, never the host it pretends to be.
+    #[test]
+    fn a_private_use_scheme_is_shown_as_its_scheme_not_as_a_host() {
+        let target = redirect_target("com.evil.app://accounts.bank.example/cb");
+        assert_eq!(target, "the app for com.evil.app:");
+        assert!(!target.contains("bank"));
+        assert_eq!(redirect_target("com.example.app:/cb"), "the app for com.example.app:");
+        assert_eq!(redirect_target("https://app.example:8443/cb"), "app.example:8443");
+        assert_eq!(redirect_target("http://127.0.0.1/cb"), "127.0.0.1");
     }
 }
