@@ -4,7 +4,6 @@
 //! in-memory ones, Cloudflare's bindings, a limiter of one's own), none of
 //! which can be asked "would you refuse?" without counting.
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use super::{Bucket, RetryAfter};
@@ -12,17 +11,26 @@ use crate::clock::Clock;
 
 /// Debts held at most; past it a new one is not recorded (the request that
 /// went over was answered anyway; the limiter still counts every later one).
-const MAX_OWED: usize = 10_000;
+/// Only clients over their limit owe, so a few at a time: a list, which
+/// keeps the wasm module smaller than a hash map would.
+const MAX_OWED: usize = 1000;
+
+/// A key that owes a request in a bucket, and until when (milliseconds) it
+/// is refused.
+struct Debt {
+    bucket: Bucket,
+    key: String,
+    until: u64,
+}
 
 pub(super) struct Owed {
-    /// `(bucket, key)` → until when (milliseconds) the key is refused.
-    until: Mutex<HashMap<(Bucket, String), u64>>,
+    debts: Mutex<Vec<Debt>>,
     clock: Arc<dyn Clock>,
 }
 
 impl Owed {
     pub(super) fn new(clock: Arc<dyn Clock>) -> Self {
-        Self { until: Mutex::new(HashMap::new()), clock }
+        Self { debts: Mutex::new(Vec::new()), clock }
     }
 
     /// `Err` while `key` must wait; `Ok(true)` when it owed a request whose
@@ -30,28 +38,27 @@ impl Owed {
     /// it owes nothing.
     pub(super) fn take(&self, bucket: Bucket, key: &str) -> Result<bool, RetryAfter> {
         let now = self.clock.now_millis();
-        let mut until = self.until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let entry = (bucket, key.to_string());
-        match until.get(&entry) {
-            None => Ok(false),
-            Some(&t) if t > now => Err(RetryAfter((t - now).div_ceil(1000).max(1))),
-            Some(_) => {
-                until.remove(&entry);
-                Ok(true)
-            }
+        let mut debts = self.debts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Some(i) = debts.iter().position(|d| d.bucket == bucket && d.key == key) else { return Ok(false) };
+        let until = debts[i].until;
+        if until > now {
+            return Err(RetryAfter((until - now).div_ceil(1000).max(1)));
         }
+        debts.swap_remove(i);
+        Ok(true)
     }
 
     /// Records that `key` went over in `bucket` and must wait `retry`.
     pub(super) fn owe(&self, bucket: Bucket, key: &str, retry: RetryAfter) {
         let now = self.clock.now_millis();
-        let mut until = self.until.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        if until.len() >= MAX_OWED {
-            until.retain(|_, t| *t > now);
-            if until.len() >= MAX_OWED {
-                return;
-            }
+        let mut debts = self.debts.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        debts.retain(|d| !(d.bucket == bucket && d.key == key));
+        if debts.len() >= MAX_OWED {
+            // Full: forgive the debts whose wait is over.
+            debts.retain(|d| d.until > now);
         }
-        until.insert((bucket, key.to_string()), now + retry.0.max(1) * 1000);
+        if debts.len() < MAX_OWED {
+            debts.push(Debt { bucket, key: key.to_string(), until: now + retry.0.max(1) * 1000 });
+        }
     }
 }
