@@ -76,8 +76,11 @@ test('without a binding, the in-memory fallback limits /authorize with a page, n
   });
 });
 
-test('/introspect and /revoke are limited per address, by binding or in memory', async () => {
-  const ratelimits = { OAUTH_RATE_INTROSPECT: { simple: { limit: 2, period: 60 } } };
+test('/introspect and /revoke are limited per address by their bindings', async () => {
+  const ratelimits = {
+    OAUTH_RATE_INTROSPECT: { simple: { limit: 2, period: 60 } },
+    OAUTH_RATE_REVOKE: { simple: { limit: 1, period: 60 } },
+  };
   await withWorker({ ratelimits }, async (mf) => {
     const guess = async (path, ip) => {
       const response = await mf.dispatchFetch(`${ORIGIN}${path}`, {
@@ -94,9 +97,8 @@ test('/introspect and /revoke are limited per address, by binding or in memory',
     assert.equal(refused.status, 429);
     assert.equal(refused.headers.get('retry-after'), '60');
     assert.equal((await guess('/introspect', '127.0.0.8')).status, 401, 'another address');
-    // /revoke has no binding here: the in-memory default, 60 per minute.
-    let status;
-    for (let i = 0; i < 61 && status !== 429; i++) status = (await guess('/revoke', '127.0.0.9')).status;
-    assert.equal(status, 429);
+    assert.equal((await guess('/revoke', '127.0.0.9')).status, 401);
+    assert.equal((await guess('/revoke', '127.0.0.9')).status, 429);
+    assert.equal((await guess('/revoke', '127.0.0.10')).status, 401, 'another address');
   });
 });
