@@ -147,15 +147,18 @@ async fn names_resolving_to_special_addresses_are_refused() {
     let refused = fetcher.fetch(&url).await;
     assert_refused(refused.clone(), "a name resolving to 127.0.0.1");
     let message = refused.unwrap_err().to_string();
-    assert!(message.contains("metadata.test") && message.contains("127.0.0.1"), "{message}");
+    assert!(message.contains("metadata.test") && !message.contains("127.0.0.1"), "{message}");
     assert_eq!(calls.load(Ordering::SeqCst), 1);
     // These are refused by the resolver filter before any connection, with
-    // the switch on or off.
+    // the switch on or off, and the message says what, never where to.
     for answer in ["10.0.0.5", "169.254.169.254", "192.168.1.1", "fd00::1", "::ffff:127.0.0.1", "0.0.0.0"] {
         for allow_loopback in [false, true] {
             let (lookup, _) = self::lookup(&[answer]);
             let fetcher = SafeFetcher::with_lookup(options(allow_loopback, 1000), lookup).unwrap();
-            assert_refused(fetcher.fetch(&url).await, answer);
+            let refused = fetcher.fetch(&url).await;
+            assert_refused(refused.clone(), answer);
+            let message = refused.unwrap_err().to_string();
+            assert!(!message.contains(answer) && message.contains("metadata.test"), "{message}");
         }
     }
     assert_eq!(server.accepted().await, 0);
@@ -249,4 +252,29 @@ async fn a_server_that_never_answers_times_out() {
     let elapsed = started.elapsed();
     assert!(elapsed >= Duration::from_millis(250) && elapsed < Duration::from_secs(2), "{elapsed:?}");
     assert_eq!(server.accepted().await, 1);
+}
+
+#[tokio::test]
+async fn the_client_is_told_what_was_refused_not_where_a_name_points() {
+    use simply_mcp_oauth::http::OAuthHttp;
+    use simply_mcp_oauth::{MemoryStorage, Provider, ProviderConfig};
+
+    let (lookup, calls) = lookup(&["10.0.0.5", "fd00::7"]);
+    let fetcher = SafeFetcher::with_lookup(options(false, 1000), lookup).unwrap();
+    let provider = Provider::new(ProviderConfig::new("https://auth.example.com"), MemoryStorage::new())
+        .unwrap()
+        .with_metadata_fetcher(Arc::new(fetcher));
+    provider.initialize().await.unwrap();
+    let oauth = OAuthHttp::new(provider);
+    let body = "grant_type=refresh_token&refresh_token=g.s&client_id=https%3A%2F%2Fmetadata.test%2Fclient";
+    let request = http::Request::post("https://auth.example.com/token")
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(bytes::Bytes::from(body))
+        .unwrap();
+    let response = oauth.handle(request).await;
+    assert_eq!(response.status(), 401);
+    let text = String::from_utf8_lossy(response.body()).to_string();
+    assert!(text.contains("metadata.test") && text.contains("not public"), "{text}");
+    assert!(!text.contains("10.0.0.5") && !text.contains("fd00"), "{text}");
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
 }

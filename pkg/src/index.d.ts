@@ -83,7 +83,14 @@ export interface ProviderConfig {
   clientIp?: (request: Request) => string | undefined | null;
 }
 
-export type RateLimitBucket = 'registerPerIp' | 'registerTotal' | 'tokenPerIp' | 'tokenPerClient' | 'authorizePerIp';
+export type RateLimitBucket =
+  | 'registerPerIp'
+  | 'registerTotal'
+  | 'tokenPerIp'
+  | 'tokenPerClient'
+  | 'authorizePerIp'
+  | 'introspectPerIp'
+  | 'revokePerIp';
 export interface RateLimitRule {
   limit: number;
   period: number;

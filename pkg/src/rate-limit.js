@@ -1,9 +1,11 @@
 // Request limits for the provider's HTTP layer. The module asks
-// `rateLimiter(bucket, key)` before it works on /register, /token and
-// /authorize; the answer is the seconds to wait (a 429 with Retry-After), or
-// 0 to go ahead, or a Promise of either. Buckets: registerPerIp,
-// registerTotal (one key for everyone), tokenPerIp, tokenPerClient (the
-// client_id), authorizePerIp.
+// `rateLimiter(bucket, key)` before it works on /register, /token,
+// /authorize, /introspect and /revoke; the answer is the seconds to wait (a
+// 429 with Retry-After), or 0 to go ahead, or a Promise of either. Buckets:
+// registerPerIp, registerTotal (one key for everyone), tokenPerIp,
+// tokenPerClient (the client_id, asked only once the client proved itself:
+// a confidential client after its secret, a public one after its code or
+// refresh token), authorizePerIp, introspectPerIp, revokePerIp.
 
 /** The default rules: the same as the Rust crate's `RateLimits::default()`. */
 export const DEFAULT_RATE_LIMITS = Object.freeze({
@@ -12,6 +14,8 @@ export const DEFAULT_RATE_LIMITS = Object.freeze({
   tokenPerIp: Object.freeze({ limit: 120, period: 60 }),
   tokenPerClient: Object.freeze({ limit: 300, period: 60 }),
   authorizePerIp: Object.freeze({ limit: 100, period: 900 }),
+  introspectPerIp: Object.freeze({ limit: 600, period: 60 }),
+  revokePerIp: Object.freeze({ limit: 60, period: 60 }),
 });
 
 /** Keys a bucket remembers at most; past it, idle keys go, then all (memory stays bounded). */

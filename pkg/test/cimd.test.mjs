@@ -59,7 +59,7 @@ test('a plain { status, headers, body } answer works; no-store refetches', async
   assert.equal(calls, 2);
 });
 
-test('failures are 400 pages at /authorize and invalid_client at /token, never cached', async () => {
+test('failures are 400 pages at /authorize and invalid_client at /token, remembered for a minute', async () => {
   // Endless: the read must stop past 5 KB on its own.
   const big = () => new ReadableStream({
     pull(controller) { controller.enqueue(new Uint8Array(1024).fill(32)); },
@@ -87,7 +87,7 @@ test('failures are 400 pages at /authorize and invalid_client at /token, never c
     const body = await token.json();
     assert.equal(body.error, 'invalid_client');
     assert.match(body.error_description, pattern);
-    assert.equal(calls, 2, 'the failure was not cached');
+    assert.equal(calls, 1, 'the failure is remembered: one fetch for both requests');
   }
 });
 
@@ -103,4 +103,27 @@ test('loopback metadata URLs only with cimdAllowLoopback; a non-function is a co
   const without = await createOAuthProvider({ issuer: ISSUER });
   const meta = await (await without.fetch(new Request(`${ISSUER}/.well-known/oauth-authorization-server`))).json();
   assert.equal(meta.client_id_metadata_document_supported, undefined);
+});
+
+test('a client id whose host is an IP address never reaches the host fetch', async () => {
+  const literals = [
+    'https://10.0.0.5/x', 'https://192.168.1.1/c', 'https://100.64.0.1/c', 'https://169.254.169.254/latest/meta-data',
+    'https://224.0.0.1/c', 'https://192.0.2.1/c', 'https://0.0.0.0/c', 'https://93.184.215.14/c',
+    'https://[fd00::1]/c', 'https://[fe80::1]/c', 'https://[ff02::1]/c', 'https://[::]/c',
+    'https://[::ffff:10.0.0.5]/c', 'https://[64:ff9b::a00:5]/c',
+  ];
+  for (const cimdAllowLoopback of [false, true]) {
+    const calls = [];
+    const p = await provider(async (url) => { calls.push(url); return new Response(JSON.stringify(doc())); }, { cimdAllowLoopback });
+    for (const id of literals) {
+      const parsed = await parse(p, id);
+      assert.equal(parsed.response?.status, 400, id);
+      assert.match(await parsed.response.text(), /IP address literal/);
+      const token = await p.fetch(post('/token', { grant_type: 'refresh_token', refresh_token: 'a.b', client_id: id }));
+      assert.equal(token.status, 401, id);
+      const introspect = await p.fetch(post('/introspect', { token: 'a.b', client_id: id }));
+      assert.equal(introspect.status, 401, id);
+    }
+    assert.deepEqual(calls, [], `cimdAllowLoopback: ${cimdAllowLoopback}`);
+  }
 });

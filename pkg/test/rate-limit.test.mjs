@@ -10,7 +10,7 @@ import {
   SimplyMCPOAuthProvider,
   workersRateLimiter,
 } from '../src/node.js';
-import { ISSUER } from './helpers.mjs';
+import { ISSUER, post } from './helpers.mjs';
 
 function registration(ip) {
   return new Request(`${ISSUER}/register`, {
@@ -59,23 +59,69 @@ test('a custom rateLimiter is asked with the bucket and key, and a Promise answe
   const provider = await createOAuthProvider({
     issuer: ISSUER,
     clientIp: byTestHeader,
+    clients: [{ clientId: 'blocked', clientSecret: 's3cret', redirectUris: ['http://127.0.0.1/cb'] }],
     rateLimiter: async (bucket, key) => {
       calls.push([bucket, key]);
       return key === 'blocked' ? 12 : 0;
     },
   });
-  const token = new Request(`${ISSUER}/token`, {
+  const form = (path, body) => new Request(`${ISSUER}${path}`, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-test-ip': '2001:db8:1:2::7' },
-    body: 'grant_type=client_credentials&client_id=blocked',
+    body,
   });
-  const refused = await provider.fetch(token);
+  // A wrong secret is not the client: only its address counts.
+  const guess = await provider.fetch(form('/token', 'grant_type=refresh_token&refresh_token=a.b&client_id=blocked&client_secret=guess'));
+  assert.equal(guess.status, 401);
+  const refused = await provider.fetch(form('/token', 'grant_type=refresh_token&refresh_token=a.b&client_id=blocked&client_secret=s3cret'));
   assert.equal(refused.status, 429);
   assert.equal(refused.headers.get('retry-after'), '12');
+  assert.equal((await provider.fetch(form('/introspect', 'token=a.b&client_id=blocked&client_secret=s3cret'))).status, 200);
+  assert.equal((await provider.fetch(form('/revoke', 'token=a.b&client_id=blocked&client_secret=s3cret'))).status, 200);
   assert.deepEqual(calls, [
     ['tokenPerIp', '2001:db8:1:2::/64'],
+    ['tokenPerIp', '2001:db8:1:2::/64'],
     ['tokenPerClient', 'blocked'],
+    ['introspectPerIp', '2001:db8:1:2::/64'],
+    ['revokePerIp', '2001:db8:1:2::/64'],
   ]);
+});
+
+test('secret guesses at /introspect and /revoke are limited per address', async () => {
+  const provider = await createOAuthProvider({
+    issuer: ISSUER,
+    clientIp: byTestHeader,
+    clients: [{ clientId: 'rs', clientSecret: 'right', redirectUris: ['http://127.0.0.1/cb'] }],
+    rateLimits: { introspectPerIp: { limit: 3, period: 60 }, revokePerIp: { limit: 2, period: 60 } },
+  });
+  const guess = (path, secret, ip) => post(path, { token: 'a.b', client_id: 'rs', client_secret: secret }, { 'x-test-ip': ip });
+  for (let i = 0; i < 3; i++) assert.equal((await provider.fetch(guess('/introspect', `g${i}`, '127.0.0.2'))).status, 401);
+  const refused = await provider.fetch(guess('/introspect', 'right', '127.0.0.2'));
+  assert.equal(refused.status, 429);
+  assert.equal(refused.headers.get('retry-after'), '20');
+  assert.equal((await provider.fetch(guess('/introspect', 'right', '127.0.0.3'))).status, 200, 'another address');
+  for (let i = 0; i < 2; i++) assert.equal((await provider.fetch(guess('/revoke', `g${i}`, '127.0.0.2'))).status, 401);
+  assert.equal((await provider.fetch(guess('/revoke', 'right', '127.0.0.2'))).status, 429);
+  assert.equal(DEFAULT_RATE_LIMITS.introspectPerIp.limit, 600);
+  assert.equal(DEFAULT_RATE_LIMITS.revokePerIp.limit, 60);
+});
+
+test('naming a client from other addresses never makes its own request a 429', async () => {
+  const provider = await createOAuthProvider({
+    issuer: ISSUER,
+    clientIp: byTestHeader,
+    clients: [{ clientId: 'victim', clientSecret: 'right', redirectUris: ['http://127.0.0.1/cb'] }],
+    rateLimits: { tokenPerClient: { limit: 2, period: 60 } },
+  });
+  const attempt = (params, ip) => post('/token', { grant_type: 'refresh_token', refresh_token: 'a.b', ...params }, { 'x-test-ip': ip });
+  for (let i = 0; i < 30; i++) {
+    const ip = `127.0.0.${2 + (i % 3)}`;
+    assert.equal((await provider.fetch(attempt({ client_id: 'victim', client_secret: 'wrong' }, ip))).status, 401);
+    assert.equal((await provider.fetch(attempt({ client_id: 'victim' }, ip))).status, 401);
+  }
+  const own = await provider.fetch(attempt({ client_id: 'victim', client_secret: 'right' }, '127.0.0.5'));
+  assert.equal(own.status, 400, 'the victim is heard (its refresh token is unknown), not refused');
+  assert.equal((await own.json()).error, 'invalid_grant');
 });
 
 test('a limiter that throws lets the request through', async () => {

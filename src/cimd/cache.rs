@@ -8,13 +8,19 @@
 //! a day. `no-store` is honoured (refetched every time); `no-cache` means
 //! revalidate, which without conditional requests is the floor.
 //!
-//! Only valid documents enter; a failed fetch or an invalid document is not
-//! remembered, so fixing the document fixes the client at once. Client ids
-//! are attacker-chosen URLs, so the cache is bounded at [`CAPACITY`] entries;
-//! past it the entry fetched longest ago goes.
+//! A failed fetch or an invalid document is remembered too, for
+//! [`FAILURE_SECONDS`]: client ids are attacker-chosen URLs, and without it
+//! each request naming one would be a fetch. Fixing a document fixes its
+//! client within that minute. Both lists are bounded at [`CAPACITY`]
+//! entries; past it the entry fetched longest ago goes.
+//!
+//! The cache also holds the provider's [`FetchSlots`](super::slots), the
+//! bound on fetches in flight.
 
 use std::sync::Mutex;
 
+use super::slots::FetchSlots;
+use super::{CimdError, FetchError};
 use crate::clock::UnixTime;
 use crate::storage::ClientRecord;
 
@@ -22,8 +28,10 @@ use crate::storage::ClientRecord;
 pub const MIN_SECONDS: u64 = 300;
 /// Longest lifetime of a cached document (24 hours).
 pub const MAX_SECONDS: u64 = 86_400;
-/// Most documents kept.
+/// Most documents kept (and most failures).
 pub const CAPACITY: usize = 1000;
+/// How long a failed fetch or an invalid document is remembered.
+pub const FAILURE_SECONDS: u64 = 60;
 
 /// How long a response with this `Cache-Control` may be kept, in seconds;
 /// `None` for `no-store`. Directive names are case-insensitive (RFC 9111
@@ -63,6 +71,9 @@ struct Entry {
 #[derive(Default)]
 pub struct DocumentCache {
     entries: Mutex<Vec<Entry>>,
+    /// URL, why it failed, until when.
+    failures: Mutex<Vec<(String, CimdError, UnixTime)>>,
+    pub(super) slots: FetchSlots,
 }
 
 impl DocumentCache {
@@ -89,6 +100,30 @@ impl DocumentCache {
             }
         }
         entries.push(Entry { client, fetched_at: now, expires_at: now.saturating_add(seconds) });
+    }
+
+    /// Why fetching `url` failed, if it did less than [`FAILURE_SECONDS`] ago.
+    pub fn failure(&self, url: &str, now: UnixTime) -> Option<CimdError> {
+        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        failures.retain(|(_, _, until)| now < *until);
+        failures.iter().find(|(u, _, _)| u == url).map(|(_, error, _)| error.clone())
+    }
+
+    /// Remembers why fetching `url` failed at `now` (not a refusal for want
+    /// of a fetch slot, which says nothing about the URL). Full, the oldest
+    /// failure goes.
+    pub fn remember_failure(&self, url: &str, error: &CimdError, now: UnixTime) {
+        if matches!(error, CimdError::Fetch(FetchError::Busy)) {
+            return;
+        }
+        let mut failures = self.failures.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        failures.retain(|(u, _, until)| now < *until && u != url);
+        if failures.len() >= CAPACITY {
+            if let Some(oldest) = (0..failures.len()).min_by_key(|&i| failures[i].2) {
+                failures.swap_remove(oldest);
+            }
+        }
+        failures.push((url.to_string(), error.clone(), now.saturating_add(FAILURE_SECONDS)));
     }
 
     /// Number of documents held (fresh or not yet swept).
@@ -143,6 +178,26 @@ mod tests {
         assert!(cache.get("https://a.example/c", 1299).is_some());
         assert!(cache.get("https://a.example/c", 1300).is_none());
         assert!(cache.is_empty());
+    }
+
+    #[test]
+    fn failures_are_remembered_for_a_minute() {
+        let cache = DocumentCache::default();
+        let url = "https://a.example/c";
+        let error = CimdError::Fetch(FetchError::Status(404));
+        cache.remember_failure(url, &error, 1000);
+        cache.remember_failure("https://b.example/c", &CimdError::Fetch(FetchError::Busy), 1000);
+        assert_eq!(cache.failure(url, 1059), Some(error));
+        assert_eq!(cache.failure(url, 1060), None);
+        assert_eq!(cache.failure("https://b.example/c", 1000), None, "busy says nothing about the URL");
+        for i in 0..=CAPACITY as u64 {
+            cache.remember_failure(
+                &format!("https://a.example/{i}"),
+                &CimdError::Fetch(FetchError::Timeout),
+                2000,
+            );
+        }
+        assert_eq!(cache.failures.lock().unwrap().len(), CAPACITY, "bounded");
     }
 
     #[test]

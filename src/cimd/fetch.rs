@@ -18,7 +18,8 @@ pub struct FetchedDocument {
 }
 
 /// Why a document could not be fetched. Each says what was wrong, for the
-/// error description the client sees; none is cached.
+/// error description the client sees; each but [`Busy`](Self::Busy) is
+/// remembered for a minute ([`super::cache::FAILURE_SECONDS`]).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum FetchError {
@@ -41,6 +42,10 @@ pub enum FetchError {
     /// Anything else: DNS, TLS, connection, a host callback that threw.
     #[error("the metadata document could not be fetched: {0}")]
     Network(String),
+    /// Not fetched: as many fetches as allowed are in flight, to this host or
+    /// in total ([`super::slots`]). Retryable.
+    #[error("too many metadata documents are being fetched; try again shortly")]
+    Busy,
 }
 
 /// Fetches a client's metadata document. Rules every implementation keeps:

@@ -13,6 +13,8 @@ pub mod document;
 mod fetch;
 #[cfg(all(feature = "fetch", not(target_arch = "wasm32")))]
 pub mod native;
+mod slots;
+mod target;
 pub mod url;
 
 pub use cache::DocumentCache;
@@ -39,8 +41,12 @@ pub enum CimdError {
 }
 
 /// The client named by the metadata URL `url`: from `cache` while fresh,
-/// otherwise fetched, validated and (unless `no-store`) cached. Nothing that
-/// failed is cached.
+/// otherwise fetched, validated and (unless `no-store`) cached. A host
+/// written as an IP address is refused before any fetcher sees it. A fetch
+/// or document that failed is remembered for [`cache::FAILURE_SECONDS`]
+/// (client ids are attacker-chosen: a URL that fails costs one fetch a
+/// minute, not one per request), and fetches in flight are bounded per host
+/// and in total ([`slots`]).
 pub async fn resolve(
     fetcher: &dyn MetadataFetcher,
     cache: &DocumentCache,
@@ -50,15 +56,31 @@ pub async fn resolve(
     now: impl Fn() -> UnixTime,
 ) -> Result<ClientRecord, CimdError> {
     check_metadata_url(url, allow_loopback)?;
+    target::check(url, allow_loopback)?;
     if let Some(client) = cache.get(url, now()) {
         return Ok(client);
     }
-    let fetched = fetcher.fetch(url).await?;
+    if let Some(error) = cache.failure(url, now()) {
+        return Err(error);
+    }
+    let slot = cache.slots.take(url)?;
+    let fetched = fetcher.fetch(url).await;
+    drop(slot);
     // The clock is read again: the fetch may have taken seconds.
     let now = now();
-    let client = parse_document(url, &fetched.body, supported_scopes, now)?;
-    if let Some(seconds) = cache::lifetime(fetched.cache_control.as_deref()) {
-        cache.put(client.clone(), seconds, now);
+    let client = fetched
+        .map_err(CimdError::from)
+        .and_then(|fetched| Ok((parse_document(url, &fetched.body, supported_scopes, now)?, fetched)));
+    match client {
+        Ok((client, fetched)) => {
+            if let Some(seconds) = cache::lifetime(fetched.cache_control.as_deref()) {
+                cache.put(client.clone(), seconds, now);
+            }
+            Ok(client)
+        }
+        Err(error) => {
+            cache.remember_failure(url, &error, now);
+            Err(error)
+        }
     }
-    Ok(client)
 }

@@ -39,13 +39,24 @@ pub struct RateLimits {
     pub register_total: Option<RateLimit>,
     /// `/token` per client IP (`tokenPerIp`). Default 120 per minute.
     pub token_per_ip: Option<RateLimit>,
-    /// `/token` per `client_id` (`tokenPerClient`), whoever sends it. Default
-    /// 300 per minute. A metadata-document client id is shared by every user
-    /// of that application: raise it for one with many users.
+    /// `/token` per `client_id` (`tokenPerClient`), counting only requests
+    /// of a client that proved it is that client: a confidential client's
+    /// once its secret checked out, a public client's once its code or
+    /// refresh token did (others count per address only, so naming a
+    /// client's id cannot lock it out). Default 300 per minute. A
+    /// metadata-document client id is shared by every user of that
+    /// application: raise it for one with many users.
     pub token_per_client: Option<RateLimit>,
     /// `/authorize` per client IP (`authorizePerIp`). Default 100 per 15
     /// minutes, as the MCP TypeScript SDK's authorization server.
     pub authorize_per_ip: Option<RateLimit>,
+    /// `/introspect` per client IP (`introspectPerIp`): bounds secret
+    /// guessing and the metadata fetches a URL client id causes. Default 600
+    /// per minute, room for a resource server that introspects each request.
+    pub introspect_per_ip: Option<RateLimit>,
+    /// `/revoke` per client IP (`revokePerIp`). Default 60 per minute: a
+    /// client revokes at sign-out.
+    pub revoke_per_ip: Option<RateLimit>,
 }
 
 impl Default for RateLimits {
@@ -56,6 +67,8 @@ impl Default for RateLimits {
             token_per_ip: Some(RateLimit::per(120, 60)),
             token_per_client: Some(RateLimit::per(300, 60)),
             authorize_per_ip: Some(RateLimit::per(100, 900)),
+            introspect_per_ip: Some(RateLimit::per(600, 60)),
+            revoke_per_ip: Some(RateLimit::per(60, 60)),
         }
     }
 }
@@ -69,17 +82,21 @@ impl RateLimits {
             token_per_ip: None,
             token_per_client: None,
             authorize_per_ip: None,
+            introspect_per_ip: None,
+            revoke_per_ip: None,
         }
     }
 
     /// Each limit with its JS name.
-    pub fn named(&self) -> [(&'static str, Option<RateLimit>); 5] {
+    pub fn named(&self) -> [(&'static str, Option<RateLimit>); 7] {
         [
             ("registerPerIp", self.register_per_ip),
             ("registerTotal", self.register_total),
             ("tokenPerIp", self.token_per_ip),
             ("tokenPerClient", self.token_per_client),
             ("authorizePerIp", self.authorize_per_ip),
+            ("introspectPerIp", self.introspect_per_ip),
+            ("revokePerIp", self.revoke_per_ip),
         ]
     }
 

@@ -6,6 +6,7 @@ use http::{Request, Response, StatusCode};
 
 use super::client_auth::{client_error, token_form};
 use super::errors::json_response;
+use super::rate_limit::{too_many_requests, Bucket, Limited};
 use crate::provider::Provider;
 use crate::storage::Storage;
 
@@ -13,17 +14,21 @@ use crate::storage::Storage;
 /// §2.2), the token's details otherwise.
 pub(crate) async fn introspect<S: Storage>(
     provider: &Provider<S>,
+    limited: Limited<'_>,
     request: &Request<Bytes>,
 ) -> Response<Bytes> {
-    match run(provider, request).await {
+    match run(provider, limited, request).await {
         Ok(response) | Err(response) => response,
     }
 }
 
 async fn run<S: Storage>(
     provider: &Provider<S>,
+    (limits, ip): Limited<'_>,
     request: &Request<Bytes>,
 ) -> Result<Response<Bytes>, Response<Bytes>> {
+    let limited = |retry| too_many_requests("introspection", retry);
+    limits.check_ip(ip, Bucket::IntrospectPerIp).await.map_err(limited)?;
     let realm = provider.config().issuer.as_str();
     let (auth, token) = token_form(request, realm)?;
     let answer = provider.introspect(&auth, &token).await.map_err(|e| client_error(&e, &auth, realm))?;

@@ -20,8 +20,8 @@
 //! consent, then calls [`Provider::complete_authorization`] and answers with
 //! [`redirect`] (or [`see_other`] after a form `POST`).
 //!
-//! `/register`, `/token` and `/authorize` are rate-limited (see
-//! [`rate_limit`]): `429` with `Retry-After` over a limit.
+//! `/register`, `/token`, `/authorize`, `/introspect` and `/revoke` are
+//! rate-limited (see [`rate_limit`]): `429` with `Retry-After` over a limit.
 //!
 //! The resource side is [`OAuthHttp::authenticate`].
 
@@ -72,7 +72,7 @@ pub struct OAuthHttp<S: Storage> {
     issuer_path: String,
     /// Well-known path of each protected resource's metadata, and the resource.
     resource_routes: Vec<(String, String)>,
-    /// Request limits of `/register`, `/token` and `/authorize`.
+    /// Request limits of `/register`, `/token`, `/authorize`, `/introspect` and `/revoke`.
     limits: Limits,
 }
 
@@ -110,14 +110,15 @@ impl<S: Storage> OAuthHttp<S> {
         if !resource_routes.iter().any(|(p, _)| p == PROTECTED_RESOURCE) {
             resource_routes.push((PROTECTED_RESOURCE.to_string(), config.default_resource()));
         }
-        let limits = Limits::new(rate_limit::default_limiter(&config.rate_limits, provider.clock()));
+        let limits =
+            Limits::new(rate_limit::default_limiter(&config.rate_limits, provider.clock()), provider.clock());
         Self { provider, issuer_path, resource_routes, limits }
     }
 
     /// Replaces the rate limiter (a shared store across processes, or the
     /// JS host's). The limiter holds its own rules.
     pub fn with_rate_limiter(mut self, limiter: impl RateLimiter + 'static) -> Self {
-        self.limits = Limits::new(Some(Box::new(limiter)));
+        self.limits = Limits::new(Some(Box::new(limiter)), self.provider.clock());
         self
     }
 
@@ -246,8 +247,10 @@ impl<S: Storage> OAuthHttp<S> {
             Method::POST => match route {
                 Route::Token => token::token(&self.provider, (&self.limits, ip), request).await,
                 Route::Register => register::register(&self.provider, (&self.limits, ip), request).await,
-                Route::Revoke => revoke::revoke(&self.provider, request).await,
-                Route::Introspect => introspect::introspect(&self.provider, request).await,
+                Route::Revoke => revoke::revoke(&self.provider, (&self.limits, ip), request).await,
+                Route::Introspect => {
+                    introspect::introspect(&self.provider, (&self.limits, ip), request).await
+                }
                 _ => errors::not_found("no such endpoint"),
             },
             _ => body::method_not_allowed(POST_METHODS),

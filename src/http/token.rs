@@ -26,7 +26,11 @@ const SINGLE_VALUED: [&str; 9] = [
 ];
 
 /// `POST /token`: `429` over the client IP's limit (before the body is
-/// read) or the `client_id`'s (before any storage call).
+/// read) or over the client's. The client's limit counts only a client
+/// that proved it is that client, so naming someone else's `client_id`
+/// spends only one's own address's limit: a confidential client is
+/// authenticated by the provider first, then counted; a public client, whom
+/// anyone can name, is counted once its code or refresh token checked out.
 pub(crate) async fn token<S: Storage>(
     provider: &Provider<S>,
     (limits, ip): Limited<'_>,
@@ -48,8 +52,14 @@ async fn run<S: Storage>(
     body::check_single_valued(&params, &SINGLE_VALUED)?;
     let realm = provider.config().issuer.as_str();
     let auth = client_auth(request.headers(), &params, realm)?;
-    limits.check(Bucket::TokenPerClient, &auth.client_id).await.map_err(limited)?;
     let fail = |e: OAuthError| client_error(&e, &auth, realm);
+    let confidential = auth.secret.is_some();
+    if confidential {
+        provider.authenticate_client(&auth).await.map_err(fail)?;
+        limits.check(Bucket::TokenPerClient, &auth.client_id).await.map_err(limited)?;
+    } else {
+        limits.check_owed(Bucket::TokenPerClient, &auth.client_id).await.map_err(limited)?;
+    }
     let param = |name: &str| params.single(name).map_err(|e| error_response(&e));
     let required = |name: &str| params.required(name).map_err(|e| error_response(&e));
     let resource = param("resource")?;
@@ -70,5 +80,11 @@ async fn run<S: Storage>(
             "grant_type must be authorization_code, refresh_token or client_credentials",
         )),
     };
-    issued.map(|tokens| json_response(StatusCode::OK, &tokens)).map_err(fail)
+    let tokens = issued.map_err(fail)?;
+    if !confidential {
+        // Answered even when this one went over: the code or refresh token
+        // is spent. The client's next request waits instead.
+        let _ = limits.count_after(Bucket::TokenPerClient, &auth.client_id).await;
+    }
+    Ok(json_response(StatusCode::OK, &tokens))
 }

@@ -135,6 +135,10 @@ impl<S: Storage> Provider<S> {
             .await;
             return match resolved {
                 Ok(client) => Ok(Some(client)),
+                Err(cimd::CimdError::Fetch(cimd::FetchError::Busy)) => Err(OAuthError::new(
+                    crate::error::ErrorCode::TemporarilyUnavailable,
+                    cimd::FetchError::Busy.to_string(),
+                )),
                 Err(error) => {
                     self.audit(AuditKind::ClientAuthFailed, Some(client_id), None, None);
                     Err(OAuthError::invalid_client(error.to_string()))

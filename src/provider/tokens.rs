@@ -10,7 +10,7 @@ use super::{AuditKind, ClientAuth, Provider};
 use crate::clock::UnixTime;
 use crate::crypto::{secret_issued_at, SecretDigest};
 use crate::error::{ErrorCode, OAuthError};
-use crate::storage::{AccessRecord, GrantRecord, Storage};
+use crate::storage::{AccessRecord, ClientOrigin, GrantRecord, Storage};
 
 /// Length of a grant id: 16 random bytes in base64url.
 const GRANT_ID_LEN: usize = 22;
@@ -177,8 +177,12 @@ impl<S: Storage> Provider<S> {
         Ok(is_refresh.then_some((TokenKind::Refresh, GrantOrAccess::Grant(grant))))
     }
 
-    /// RFC 7662 introspection by an authenticated client. Confidential
-    /// clients (resource servers) see any token; public clients only their own.
+    /// RFC 7662 introspection by an authenticated client. Only a configured
+    /// confidential client (the operator's resource server, RFC 7662 §2.1)
+    /// sees any token. Any other client sees only tokens issued to itself:
+    /// a public one, since anyone can name it; a dynamically registered or
+    /// metadata-document one, since anyone can create it. Another client's
+    /// token reads as `{"active": false}` (RFC 7662 §2.2), as if unknown.
     pub async fn introspect(&self, auth: &ClientAuth, token: &str) -> Result<Introspection, OAuthError> {
         let caller = self.authenticate_client(auth).await?;
         let Some((kind, found)) = self.classify(token).await? else {
@@ -192,7 +196,8 @@ impl<S: Storage> Provider<S> {
                 (g.client_id, g.subject, g.scopes, g.resource, g.expires_at, g.created_at)
             }
         };
-        if caller.secret_digest.is_none() && caller.client_id != client_id {
+        let resource_server = caller.origin == ClientOrigin::Configured && caller.secret_digest.is_some();
+        if !resource_server && caller.client_id != client_id {
             return Ok(Introspection::default());
         }
         Ok(Introspection {

@@ -183,8 +183,8 @@ async fn invalid_documents_and_failed_fetches_are_400_pages_and_invalid_client()
         answer.expect_error(401, "invalid_client");
         let description = answer.json()["error_description"].as_str().unwrap().to_string();
         assert!(description.contains(needle), "{needle:?} not in {description:?}");
-        // Failures are never cached: each request fetched again.
-        assert_eq!(fetcher.calls(), 2);
+        // The failure is remembered: the second request fetched nothing.
+        assert_eq!(fetcher.calls(), 1);
     }
 }
 
@@ -217,6 +217,94 @@ async fn malformed_urls_are_refused_before_any_fetch() {
     assert_eq!(fetcher.calls(), 0);
 }
 
+/// Hosts written as addresses: private, CGNAT, link-local (cloud metadata),
+/// multicast, documentation, unspecified, unique-local, IPv4-mapped and NAT64
+/// forms, and public ones too.
+const LITERALS: [&str; 14] = [
+    "https://10.0.0.5/x",
+    "https://192.168.1.1/c",
+    "https://100.64.0.1/c",
+    "https://169.254.169.254/latest/meta-data",
+    "https://224.0.0.1/c",
+    "https://192.0.2.1/c",
+    "https://0.0.0.0/c",
+    "https://93.184.215.14/c",
+    "https://[fd00::1]/c",
+    "https://[fe80::1]/c",
+    "https://[ff02::1]/c",
+    "https://[::]/c",
+    "https://[::ffff:10.0.0.5]/c",
+    "https://[64:ff9b::a00:5]/c",
+];
+
+#[tokio::test]
+async fn address_literals_never_reach_the_fetcher() {
+    for allow_loopback in [false, true] {
+        let (env, fetcher) = cimd_env(|c| c.cimd_allow_loopback = allow_loopback).await;
+        for url in LITERALS {
+            expect_page(authorize(&env, url, APP_REDIRECT).await.unwrap_err(), "IP address literal");
+            let refresh = [("grant_type", "refresh_token"), ("refresh_token", "g.s"), ("client_id", url)];
+            env.send(form("/token", &refresh)).await.expect_error(401, "invalid_client");
+            let introspect = form("/introspect", &[("token", "g.s"), ("client_id", url)]);
+            env.send(introspect).await.expect_error(401, "invalid_client");
+        }
+        assert_eq!(fetcher.calls(), 0, "allow_loopback: {allow_loopback}");
+    }
+}
+
+/// A fetcher that holds every fetch until released.
+#[derive(Default)]
+struct Gate {
+    open: tokio::sync::Notify,
+    calls: AtomicUsize,
+}
+
+#[async_trait::async_trait]
+impl MetadataFetcher for Gate {
+    async fn fetch(&self, url: &str) -> Result<FetchedDocument, FetchError> {
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.open.notified().await;
+        Ok(doc_body(document(url)))
+    }
+}
+
+#[tokio::test]
+async fn fetches_in_flight_are_bounded_per_host() {
+    use std::future::Future;
+    let gate = Arc::new(Gate::default());
+    let provider =
+        Provider::new(base_config(ISSUER), MemoryStorage::new()).unwrap().with_metadata_fetcher(gate.clone());
+    let env = Env { oauth: OAuthHttp::new(provider), clock: FakeClock::at(START) };
+    let urls: Vec<String> = (0..5).map(|i| format!("https://client.example/c/{i}")).collect();
+    let mut held: Vec<_> = urls[..4].iter().map(|url| Box::pin(authorize(&env, url, APP_REDIRECT))).collect();
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    for pending in &mut held {
+        assert!(pending.as_mut().poll(&mut cx).is_pending(), "its fetch is held at the gate");
+    }
+    // Refused at once, not held (polled once: it must already be done).
+    let mut fifth = Box::pin(authorize(&env, &urls[4], APP_REDIRECT));
+    let std::task::Poll::Ready(Err(busy)) = fifth.as_mut().poll(&mut cx) else {
+        panic!("a fifth fetch to the host was started or waits");
+    };
+    assert_eq!(busy.status, 503);
+    assert!(String::from_utf8_lossy(&busy.body).contains("try again shortly"));
+    let other_host = "https://other.example/c";
+    let mut other = Box::pin(authorize(&env, other_host, APP_REDIRECT));
+    assert!(other.as_mut().poll(&mut cx).is_pending(), "another host has its own bound");
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 5);
+    gate.open.notify_waiters();
+    for pending in held {
+        assert!(pending.await.is_ok());
+    }
+    let _ = other.await;
+    // Busy was not remembered as the URL's failure, and the slots are free.
+    let mut retried = Box::pin(authorize(&env, &urls[4], APP_REDIRECT));
+    assert!(retried.as_mut().poll(&mut cx).is_pending(), "fetched this time");
+    gate.open.notify_waiters();
+    assert!(retried.await.is_ok());
+    assert_eq!(gate.calls.load(Ordering::SeqCst), 6);
+}
+
 #[tokio::test]
 async fn loopback_documents_only_with_the_switch() {
     let local = "http://127.0.0.1:8123/client.json";
@@ -226,7 +314,7 @@ async fn loopback_documents_only_with_the_switch() {
 }
 
 #[tokio::test]
-async fn the_cache_follows_cache_control_and_keeps_no_failures() {
+async fn the_cache_follows_cache_control_and_remembers_failures_for_a_minute() {
     let (env, fetcher) = cimd_env(|_| {}).await;
     ok(&env, URL, APP_REDIRECT).await;
     ok(&env, URL, APP_REDIRECT).await;
@@ -245,8 +333,12 @@ async fn the_cache_follows_cache_control_and_keeps_no_failures() {
     fetcher.serve(URL, Err(FetchError::Status(503)));
     assert!(authorize(&env, URL, APP_REDIRECT).await.is_err());
     fetcher.serve_json(URL, document(URL), Some("max-age=0"));
+    env.clock.advance(59);
+    expect_page(authorize(&env, URL, APP_REDIRECT).await.unwrap_err(), "status 503");
+    assert_eq!(fetcher.calls(), 1, "the failure is remembered for a minute");
+    env.clock.advance(1);
     ok(&env, URL, APP_REDIRECT).await;
-    assert_eq!(fetcher.calls(), 2, "the failure was not cached");
+    assert_eq!(fetcher.calls(), 2, "then fetched again");
     env.clock.advance(299);
     ok(&env, URL, APP_REDIRECT).await;
     assert_eq!(fetcher.calls(), 2, "max-age=0 is raised to five minutes");

@@ -71,21 +71,122 @@ async fn token_requests_are_limited_per_ip_before_the_body_is_read() {
     assert_eq!(env.send(from("192.0.2.10", junk())).await.error(), "invalid_client");
 }
 
+fn refresh_as(client: &str, secret: Option<&str>, refresh_token: &str) -> Request<Bytes> {
+    let pairs = [("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+    match secret {
+        Some(secret) => form_basic("/token", &pairs, client, secret),
+        None => form("/token", &[pairs[0], pairs[1], ("client_id", client)]),
+    }
+}
+
+/// The public client's code exchanged, from `ip`.
+async fn public_exchange(env: &Env, ip: &str) -> Answer {
+    let code = env.code_with(PUBLIC, LOOPBACK, &[]).await;
+    let pairs = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", LOOPBACK),
+        ("code_verifier", VERIFIER),
+        ("client_id", PUBLIC),
+    ];
+    env.send(from(ip, form("/token", &pairs))).await
+}
+
+/// A confidential client's code exchanged, from `ip`.
+async fn confidential_exchange(env: &Env, ip: &str) -> Answer {
+    let code = env.code().await;
+    let pairs = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    env.send(from(ip, form_basic("/token", &pairs, CLIENT, SECRET))).await
+}
+
 #[tokio::test]
-async fn token_requests_are_limited_per_client_from_any_address() {
+async fn naming_a_client_from_other_addresses_never_locks_it_out() {
     let env =
         limited(RateLimits { token_per_client: Some(RateLimit::per(2, 10)), ..RateLimits::off() }).await;
-    let credentials = || form_basic("/token", &[("grant_type", "client_credentials")], CLIENT, SECRET);
-    assert_eq!(env.send(from("192.0.2.1", credentials())).await.status, 200);
-    assert_eq!(env.send(from("192.0.2.2", credentials())).await.status, 200);
-    expect_429(&env.send(from("192.0.2.3", credentials())).await, 5);
-    // Another client id is not held back; a wrong secret counts for its id too.
-    let other = form("/token", &[("grant_type", "client_credentials"), ("client_id", PUBLIC)]);
-    assert_eq!(env.send(other).await.status, 400);
-    let wrong = form_basic("/token", &[("grant_type", "client_credentials")], CLIENT, "wrong");
-    expect_429(&env.send(wrong).await, 5);
+    for i in 0..330 {
+        let ip = format!("127.0.0.{}", 2 + i % 3);
+        let wrong_secret = env.send(from(&ip, refresh_as(CLIENT, Some("wrong"), "g.s"))).await;
+        wrong_secret.expect_error(401, "invalid_client");
+        let no_secret = env.send(from(&ip, refresh_as(CLIENT, None, "g.s"))).await;
+        no_secret.expect_error(401, "invalid_client");
+        let bad_token = env.send(from(&ip, refresh_as(PUBLIC, None, "g.s"))).await;
+        bad_token.expect_error(400, "invalid_grant");
+    }
+    assert_eq!(confidential_exchange(&env, "127.0.0.5").await.status, 200, "the confidential victim");
+    assert_eq!(public_exchange(&env, "127.0.0.5").await.status, 200, "the public victim");
+}
+
+#[tokio::test]
+async fn a_confidential_client_counts_once_its_secret_checked_out() {
+    let env =
+        limited(RateLimits { token_per_client: Some(RateLimit::per(2, 10)), ..RateLimits::off() }).await;
+    assert_eq!(confidential_exchange(&env, "127.0.0.1").await.status, 200);
+    // Authenticated, with a bad refresh token: it counts.
+    env.send(from("127.0.0.2", refresh_as(CLIENT, Some(SECRET), "g.s")))
+        .await
+        .expect_error(400, "invalid_grant");
+    expect_429(&confidential_exchange(&env, "127.0.0.3").await, 5);
+    // While it waits, a wrong secret is still told so (and spends nothing of it).
+    env.send(from("127.0.0.4", refresh_as(CLIENT, Some("wrong"), "g.s")))
+        .await
+        .expect_error(401, "invalid_client");
     env.clock.advance(5);
-    assert_eq!(env.send(credentials()).await.status, 200);
+    assert_eq!(confidential_exchange(&env, "127.0.0.1").await.status, 200);
+    expect_429(&confidential_exchange(&env, "127.0.0.1").await, 5);
+}
+
+#[tokio::test]
+async fn a_public_client_counts_once_its_code_checked_out() {
+    let env =
+        limited(RateLimits { token_per_client: Some(RateLimit::per(2, 10)), ..RateLimits::off() }).await;
+    assert_eq!(public_exchange(&env, "127.0.0.1").await.status, 200);
+    assert_eq!(public_exchange(&env, "127.0.0.2").await.status, 200);
+    // Over the limit, but the code is spent: answered, and the client owes it.
+    assert_eq!(public_exchange(&env, "127.0.0.3").await.status, 200);
+    expect_429(&public_exchange(&env, "127.0.0.1").await, 5);
+    // Each refill pays the owed request; the next one is answered and owed
+    // in turn: one per refill (5 s), as for any client, not two.
+    for _ in 0..3 {
+        env.clock.advance(5);
+        assert_eq!(public_exchange(&env, "127.0.0.1").await.status, 200);
+        expect_429(&public_exchange(&env, "127.0.0.2").await, 5);
+    }
+}
+
+#[tokio::test]
+async fn introspection_and_revocation_are_limited_per_address() {
+    let env = limited(RateLimits {
+        introspect_per_ip: Some(RateLimit::per(3, 60)),
+        revoke_per_ip: Some(RateLimit::per(2, 60)),
+        ..RateLimits::off()
+    })
+    .await;
+    let guess = |path: &str, secret: &str| form_basic(path, &[("token", "g.s")], CLIENT, secret);
+    for i in 0..3 {
+        let answer = env.send(from("127.0.0.2", guess("/introspect", &format!("guess-{i}")))).await;
+        answer.expect_error(401, "invalid_client");
+    }
+    let refused = env.send(from("127.0.0.2", guess("/introspect", SECRET))).await;
+    expect_429(&refused, 20);
+    assert_eq!(refused.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        env.send(from("127.0.0.3", guess("/introspect", SECRET))).await.status,
+        200,
+        "another address"
+    );
+    for i in 0..2 {
+        let answer = env.send(from("127.0.0.2", guess("/revoke", &format!("guess-{i}")))).await;
+        answer.expect_error(401, "invalid_client");
+    }
+    expect_429(&env.send(from("127.0.0.2", guess("/revoke", SECRET))).await, 30);
+    assert_eq!(env.send(from("127.0.0.3", guess("/revoke", SECRET))).await.status, 200);
+    env.clock.advance(30);
+    assert_eq!(env.send(from("127.0.0.2", guess("/revoke", SECRET))).await.status, 200);
 }
 
 #[tokio::test]
@@ -131,7 +232,7 @@ struct Recording(Arc<std::sync::Mutex<Vec<(Bucket, String)>>>);
 impl RateLimiter for Recording {
     async fn check(&self, bucket: Bucket, key: &str) -> Result<(), RetryAfter> {
         self.0.lock().unwrap().push((bucket, key.to_string()));
-        if key == "blocked-client" {
+        if key == CLIENT {
             Err(RetryAfter(7))
         } else {
             Ok(())
@@ -146,15 +247,22 @@ async fn a_custom_limiter_is_asked_for_each_bucket_with_its_key() {
     provider.initialize().await.unwrap();
     let oauth = OAuthHttp::new(provider).with_rate_limiter(calls.clone());
     assert_eq!(oauth.handle(from("192.0.2.1", registration())).await.status(), 201);
-    let blocked = form("/token", &[("grant_type", "client_credentials"), ("client_id", "blocked-client")]);
+    let blocked =
+        form_basic("/token", &[("grant_type", "refresh_token"), ("refresh_token", "g.s")], CLIENT, SECRET);
     expect_429(&Answer::from(oauth.handle(from("192.0.2.1", blocked)).await), 7);
+    let token = || form("/introspect", &[("token", "g.s"), ("client_id", PUBLIC)]);
+    assert_eq!(oauth.handle(from("192.0.2.1", token())).await.status(), 200);
+    let token = form("/revoke", &[("token", "g.s"), ("client_id", PUBLIC)]);
+    assert_eq!(oauth.handle(from("192.0.2.1", token)).await.status(), 200);
     assert_eq!(
         *calls.0.lock().unwrap(),
         vec![
             (Bucket::RegisterPerIp, "192.0.2.1".to_string()),
             (Bucket::RegisterTotal, String::new()),
             (Bucket::TokenPerIp, "192.0.2.1".to_string()),
-            (Bucket::TokenPerClient, "blocked-client".to_string()),
+            (Bucket::TokenPerClient, CLIENT.to_string()),
+            (Bucket::IntrospectPerIp, "192.0.2.1".to_string()),
+            (Bucket::RevokePerIp, "192.0.2.1".to_string()),
         ]
     );
 }

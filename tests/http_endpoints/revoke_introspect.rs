@@ -79,3 +79,33 @@ async fn introspection_reports_active_and_inactive_tokens() {
     let body = env.send(form_basic("/introspect", &[("token", &access)], CLIENT, SECRET)).await.json();
     assert_eq!(body, json!({"active": false}));
 }
+
+#[tokio::test]
+async fn a_registered_client_introspects_only_its_own_tokens() {
+    let env = env().await;
+    let (victims_access, victims_refresh) = env.tokens().await;
+    let body = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "client_secret_basic"});
+    let ct = [("content-type", "application/json")];
+    let registered = env.send(request(Method::POST, "/register", &ct, body.to_string())).await.json();
+    let (id, secret) =
+        (registered["client_id"].as_str().unwrap(), registered["client_secret"].as_str().unwrap());
+    for token in [&victims_access, &victims_refresh] {
+        let answer = env.send(form_basic("/introspect", &[("token", token)], id, secret)).await;
+        assert_eq!(answer.status, 200);
+        assert_eq!(answer.json(), json!({"active": false}), "another client's token, as if unknown");
+    }
+    // Its own token it sees; the configured resource server sees any.
+    let code = env.code_with(id, REDIRECT, &[]).await;
+    let pairs = [
+        ("grant_type", "authorization_code"),
+        ("code", &code),
+        ("redirect_uri", REDIRECT),
+        ("code_verifier", VERIFIER),
+    ];
+    let own = env.send(form_basic("/token", &pairs, id, secret)).await.json();
+    let own = own["access_token"].as_str().unwrap();
+    let answer = env.send(form_basic("/introspect", &[("token", own)], id, secret)).await.json();
+    assert_eq!((answer["active"].clone(), answer["client_id"].clone()), (json!(true), json!(id)));
+    let answer = env.send(form_basic("/introspect", &[("token", own)], CLIENT, SECRET)).await.json();
+    assert_eq!(answer["active"], true);
+}

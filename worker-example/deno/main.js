@@ -1,6 +1,12 @@
 // Deno: the same MCP server behind OAuth 2.1 (src/app.js), state in Deno KV.
 //
-//   deno run --no-check --allow-read --allow-env --allow-net --unstable-kv deno/main.js
+//   deno run --no-check --allow-read --allow-env --allow-net=127.0.0.1:8000,<CIMD_HOSTS> --unstable-kv deno/main.js
+//
+// (`npm run deno:dev` builds that --allow-net list from HOSTNAME, PORT and
+// CIMD_HOSTS.) Network access is the listen address and the hosts whose
+// metadata documents you accept, nothing else: Deno cannot limit fetch to
+// public addresses, so metadata documents are fetched only from hosts you
+// name (see worker-example/README.md).
 //
 // Environment: ISSUER (unset: http://localhost:8000, and only loopback hosts are
 // served; set it when the server is reachable by any other name), PORT (8000), DEMO_USER,

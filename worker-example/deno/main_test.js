@@ -175,3 +175,36 @@ Deno.test('the consent POST counts against the /authorize limit of its address',
     await server.close();
   }
 });
+
+Deno.test('secret guesses at /introspect and /revoke are limited per address', async () => {
+  const server = await start({
+    port: 0,
+    kvPath: ':memory:',
+    demoUser: DEMO_USER,
+    clients: [CONFIDENTIAL_CLIENT],
+    rateLimits: { introspectPerIp: { limit: 2, period: 60 }, revokePerIp: { limit: 2, period: 60 } },
+  });
+  try {
+    for (const path of ['/introspect', '/revoke']) {
+      const guess = async (secret) => {
+        const response = await fetch(`${server.issuer}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({ token: 'a.b', client_id: CONFIDENTIAL_CLIENT.clientId, client_secret: secret }),
+        });
+        await response.body?.cancel();
+        return response;
+      };
+      for (const secret of ['guess-1', 'guess-2']) {
+        const status = (await guess(secret)).status;
+        if (status !== 401) throw new Error(`${path}: status ${status}, expected 401`);
+      }
+      const refused = await guess(CONFIDENTIAL_CLIENT.clientSecret);
+      if (refused.status !== 429 || refused.headers.get('retry-after') !== '30') {
+        throw new Error(`${path} not limited: ${refused.status} retry-after ${refused.headers.get('retry-after')}`);
+      }
+    }
+  } finally {
+    await server.close();
+  }
+});

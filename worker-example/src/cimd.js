@@ -11,7 +11,10 @@
 //   `global_fetch_strictly_public` compatibility flag (wrangler.toml): the
 //   platform refuses private, loopback and link-local targets. Deno has no
 //   such switch: the Deno entry (deno/main.js) runs with --allow-net limited
-//   to what you list, which is the place to keep it from private networks.
+//   to its listen address and the metadata hosts in CIMD_HOSTS, so a fetch
+//   anywhere else fails with a permission error.
+// The provider itself refuses a client id whose host is an IP address
+// before calling this, on every runtime.
 
 /** Milliseconds one fetch may take, lookup to last byte. */
 export const FETCH_TIMEOUT_MS = 5000;

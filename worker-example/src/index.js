@@ -73,6 +73,8 @@ export function rateLimiterFor(env) {
     tokenPerIp: env.OAUTH_RATE_TOKEN,
     tokenPerClient: env.OAUTH_RATE_TOKEN_CLIENT,
     authorizePerIp: env.OAUTH_RATE_AUTHORIZE,
+    introspectPerIp: env.OAUTH_RATE_INTROSPECT,
+    revokePerIp: env.OAUTH_RATE_REVOKE,
   });
 }
 

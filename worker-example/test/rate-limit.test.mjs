@@ -105,3 +105,30 @@ test('the consent POST counts against the /authorize limit of its address', asyn
     await decision.body?.cancel();
   });
 });
+
+test('/introspect and /revoke are limited per address by their bindings', async () => {
+  const ratelimits = {
+    OAUTH_RATE_INTROSPECT: { simple: { limit: 2, period: 60 } },
+    OAUTH_RATE_REVOKE: { simple: { limit: 1, period: 60 } },
+  };
+  await withWorker({ ratelimits }, async (mf) => {
+    const guess = async (path, ip) => {
+      const response = await mf.dispatchFetch(`${ORIGIN}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'cf-connecting-ip': ip },
+        body: new URLSearchParams({ token: 'a.b', client_id: 'nobody', client_secret: 'guess' }),
+      });
+      await response.arrayBuffer();
+      return response;
+    };
+    assert.equal((await guess('/introspect', '127.0.0.7')).status, 401);
+    assert.equal((await guess('/introspect', '127.0.0.7')).status, 401);
+    const refused = await guess('/introspect', '127.0.0.7');
+    assert.equal(refused.status, 429);
+    assert.equal(refused.headers.get('retry-after'), '60');
+    assert.equal((await guess('/introspect', '127.0.0.8')).status, 401, 'another address');
+    assert.equal((await guess('/revoke', '127.0.0.9')).status, 401);
+    assert.equal((await guess('/revoke', '127.0.0.9')).status, 429);
+    assert.equal((await guess('/revoke', '127.0.0.10')).status, 401, 'another address');
+  });
+});

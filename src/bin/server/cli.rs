@@ -91,8 +91,9 @@ pub struct Options {
           value_parser = registration_lifetime, default_value_t = DEFAULT_REGISTRATION_LIFETIME)]
     pub registration_lifetime: u64,
 
-    /// The request limits of /register, /token and /authorize (per client
-    /// address, per client_id, and for everyone on /register; see the README).
+    /// The request limits of /register, /token, /authorize, /introspect and
+    /// /revoke (per client address, per authenticated client_id on /token,
+    /// and for everyone on /register; see the README).
     ///
     /// On by default; `--rate-limits=off` turns them all off, e.g. for a load
     /// test from one address (on/off, 1/0, true/false, yes/no).

@@ -18,8 +18,9 @@
 //! connected to instead of the checked address), no redirects.
 //!
 //! Hosts written as IP addresses never reach the resolver, so they are
-//! refused from the URL's text first (see `target.rs`: every numeric
-//! spelling, including the ones WHATWG parsers turn into IPv4 addresses).
+//! refused from the URL's text first (see `cimd/target.rs`, shared with
+//! wasm: every numeric spelling, including the ones WHATWG parsers turn into
+//! IPv4 addresses).
 //!
 //! # The development switch
 //!
@@ -43,7 +44,6 @@
 
 mod ip;
 mod resolve;
-mod target;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -54,7 +54,7 @@ use reqwest::header::{ACCEPT, CACHE_CONTROL, CONTENT_TYPE};
 pub use ip::is_public;
 pub use resolve::{FnLookup, Lookup, SystemLookup};
 
-use super::{FetchError, FetchedDocument, MetadataFetcher, MAX_DOCUMENT_BYTES};
+use super::{target, FetchError, FetchedDocument, MetadataFetcher, MAX_DOCUMENT_BYTES};
 
 /// The environment variable naming an extra CA certificate (PEM) for the
 /// demo server, for https documents served on loopback with a test CA.

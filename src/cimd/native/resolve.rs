@@ -50,11 +50,12 @@ where
 
 /// A host all of whose addresses were refused; found again in the client's
 /// error chain to report [`FetchError::Refused`](crate::cimd::FetchError).
+/// It names the host, never the addresses: the text reaches the client, and
+/// what an internal name resolves to is the server's network's business.
 #[derive(Debug, thiserror::Error)]
-#[error("{host} resolves only to addresses that are not public: {addrs:?}")]
+#[error("{host} resolves only to addresses that are not public")]
 pub(crate) struct RefusedHost {
     pub(crate) host: String,
-    pub(crate) addrs: Vec<IpAddr>,
 }
 
 /// The resolver handed to reqwest: a [`Lookup`], then [`permitted`].
@@ -88,7 +89,7 @@ impl Resolve for Guarded {
                 .map(|&ip| SocketAddr::new(ip, 0))
                 .collect();
             if kept.is_empty() {
-                return Err(Box::new(RefusedHost { host, addrs: found }) as _);
+                return Err(Box::new(RefusedHost { host }) as _);
             }
             Ok(Box::new(kept.into_iter()) as Addrs)
         })
@@ -117,7 +118,8 @@ mod tests {
         assert_eq!(resolve("a.example", &["192.168.1.1", "127.0.0.1"], true), Ok(loopback));
         for answer in [&["10.0.0.5", "169.254.169.254"][..], &["127.0.0.1", "::1"], &["::ffff:127.0.0.1"]] {
             let refused = resolve("a.example", answer, false).unwrap_err();
-            assert!(refused.contains("not public"), "{answer:?}: {refused}");
+            assert!(refused.contains("a.example") && refused.contains("not public"), "{answer:?}: {refused}");
+            assert!(!refused.contains(answer[0]), "names no address: {refused}");
         }
         assert!(resolve("a.example", &["fd00::1", "::ffff:127.0.0.1"], true).is_err());
         assert!(resolve("a.example", &[], true).unwrap_err().contains("no addresses"));

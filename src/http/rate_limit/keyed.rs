@@ -49,7 +49,7 @@ struct Limiter {
 /// In-memory limits for one process, from [`RateLimits`].
 pub struct KeyedRateLimiter {
     /// Indexed like [`Bucket::ALL`]; `None`: not limited.
-    buckets: [Option<Limiter>; 5],
+    buckets: [Option<Limiter>; Bucket::ALL.len()],
     slots: RandomState,
     clock: ProviderClock,
 }

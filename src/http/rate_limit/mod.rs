@@ -1,6 +1,6 @@
 //! Request limits: the HTTP layer asks a [`RateLimiter`] "may key K in
-//! bucket B proceed?" before it does the work of `/register`, `/token` and
-//! `/authorize`, and answers `429 Too Many Requests` with `Retry-After` when
+//! bucket B proceed?" before it does the work of `/register`, `/token`,
+//! `/authorize`, `/introspect` and `/revoke`, and answers `429 Too Many Requests` with `Retry-After` when
 //! it may not (RFC 6749-shaped JSON, `too_many_requests` as the MCP
 //! TypeScript SDK's authorization server answers; on `/authorize` a page,
 //! never a redirect, since the redirect URI is not trusted yet).
@@ -12,6 +12,13 @@
 //! Nothing reads `X-Forwarded-For`: behind a proxy, the host sets the
 //! address it trusts. Without a `ClientIp`, per-IP limits do not apply.
 //!
+//! The per-client rule of `/token` counts a request only once the client is
+//! known to be the one it names, so that nobody can spend another client's
+//! limit by naming its `client_id`: a confidential client after the provider
+//! checked its secret (a wrong secret counts only against its address), a
+//! public client, which anyone can name, after its code or refresh token
+//! checked out (see [`Limits::count_after`]).
+//!
 //! Limiters: natively (feature `rate-limit`, part of `server`) [`OAuthHttp::new`]
 //! installs [`KeyedRateLimiter`] (governor, in memory, per process); in
 //! wasm the JS host supplies one (the package's in-memory limiter, or
@@ -22,6 +29,7 @@
 
 #[cfg(all(feature = "rate-limit", not(target_arch = "wasm32")))]
 mod keyed;
+mod owed;
 
 use std::net::IpAddr;
 
@@ -45,20 +53,27 @@ pub enum Bucket {
     RegisterTotal,
     /// `/token`, keyed by client IP.
     TokenPerIp,
-    /// `/token`, keyed by the `client_id` presented.
+    /// `/token`, keyed by the `client_id` of a client that proved it is that
+    /// client (its secret, or for a public client its code or refresh token).
     TokenPerClient,
     /// `/authorize`, keyed by client IP.
     AuthorizePerIp,
+    /// `/introspect`, keyed by client IP.
+    IntrospectPerIp,
+    /// `/revoke`, keyed by client IP.
+    RevokePerIp,
 }
 
 impl Bucket {
     /// Every bucket.
-    pub const ALL: [Bucket; 5] = [
+    pub const ALL: [Bucket; 7] = [
         Self::RegisterPerIp,
         Self::RegisterTotal,
         Self::TokenPerIp,
         Self::TokenPerClient,
         Self::AuthorizePerIp,
+        Self::IntrospectPerIp,
+        Self::RevokePerIp,
     ];
 
     /// The name of its rule (`ProviderConfig::rate_limits`; the JS `rateLimits` key).
@@ -69,6 +84,8 @@ impl Bucket {
             Self::TokenPerIp => "tokenPerIp",
             Self::TokenPerClient => "tokenPerClient",
             Self::AuthorizePerIp => "authorizePerIp",
+            Self::IntrospectPerIp => "introspectPerIp",
+            Self::RevokePerIp => "revokePerIp",
         }
     }
 
@@ -80,6 +97,8 @@ impl Bucket {
             Self::TokenPerIp => limits.token_per_ip,
             Self::TokenPerClient => limits.token_per_client,
             Self::AuthorizePerIp => limits.authorize_per_ip,
+            Self::IntrospectPerIp => limits.introspect_per_ip,
+            Self::RevokePerIp => limits.revoke_per_ip,
         }
     }
 }
@@ -123,15 +142,19 @@ impl ClientIp {
 /// address of the request at hand.
 pub(crate) type Limited<'a> = (&'a Limits, Option<&'a str>);
 
-/// The limiter of an [`OAuthHttp`](super::OAuthHttp), if any.
-#[derive(Default)]
+/// The limiter of an [`OAuthHttp`](super::OAuthHttp), if any, and the
+/// keys that went over a limit counted after the fact.
 pub(crate) struct Limits {
     limiter: Option<Box<dyn RateLimiter>>,
+    owed: owed::Owed,
 }
 
 impl Limits {
-    pub(crate) fn new(limiter: Option<Box<dyn RateLimiter>>) -> Self {
-        Self { limiter }
+    pub(crate) fn new(
+        limiter: Option<Box<dyn RateLimiter>>,
+        clock: std::sync::Arc<dyn crate::clock::Clock>,
+    ) -> Self {
+        Self { limiter, owed: owed::Owed::new(clock) }
     }
 
     /// Counts `key` in `bucket`.
@@ -149,6 +172,33 @@ impl Limits {
             Some(ip) => self.check(bucket, ip).await,
             None => Ok(()),
         }
+    }
+
+    /// Before the work of a request that will be counted only after it
+    /// succeeded ([`count_after`](Self::count_after)): refuses `key` while a
+    /// request it already had served went over the limit, and once that
+    /// wait is over, counts the request that went over (so a client kept at
+    /// its limit gets exactly its limit, not one more per refill).
+    pub(crate) async fn check_owed(&self, bucket: Bucket, key: &str) -> Result<(), RetryAfter> {
+        if self.limiter.is_none() {
+            return Ok(());
+        }
+        match self.owed.take(bucket, key)? {
+            false => Ok(()),
+            true => self.count_after(bucket, key).await,
+        }
+    }
+
+    /// Counts a request whose work is done and cannot be taken back (a
+    /// public client's code is spent): over the limit, it is still answered,
+    /// and `key` owes it ([`check_owed`](Self::check_owed) refuses until
+    /// the limiter's wait is over, then counts it).
+    pub(crate) async fn count_after(&self, bucket: Bucket, key: &str) -> Result<(), RetryAfter> {
+        let counted = self.check(bucket, key).await;
+        if let Err(retry) = counted {
+            self.owed.owe(bucket, key, retry);
+        }
+        counted
     }
 }
 

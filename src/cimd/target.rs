@@ -1,5 +1,14 @@
 //! What a metadata URL may name, decided from its text before any lookup or
-//! connection.
+//! connection, on every target: [`super::resolve`] checks it before handing
+//! a URL to any fetcher (the JS host's `fetch` included, which has no
+//! resolver to filter), and the native fetcher once more.
+//!
+//! Every IP literal is refused, not only the special-use ones (private,
+//! loopback, link-local, CGNAT, unique-local, multicast, documentation,
+//! unspecified, IPv4-mapped…): a client's document lives at a name, and a
+//! literal is either one of those ranges or an address that no certificate
+//! names in practice. Refusing all of them needs no table of ranges, so it
+//! costs the wasm module next to nothing and no spelling slips through.
 //!
 //! # Numeric hosts
 //!
