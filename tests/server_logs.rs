@@ -86,8 +86,10 @@ fn a_whole_flow_logs_requests_and_audit_events_but_no_secret() {
     let registered = server.post_json("/register", &metadata, &[]).json();
     let machine = registered["client_id"].as_str().unwrap().to_string();
     let secret = registered["client_secret"].as_str().expect("a secret").to_string();
+    let (live_code, live) = exchange(&server, &client_id);
+    let live_access = live["access_token"].as_str().unwrap().to_string();
     let introspect = |secret: &str| {
-        let form = [("token", access.as_str()), ("client_id", &machine), ("client_secret", secret)];
+        let form = [("token", live_access.as_str()), ("client_id", &machine), ("client_secret", secret)];
         server.post_form("/introspect", &form, &[])
     };
     let wrong = format!("{secret}-wrong");
@@ -99,7 +101,7 @@ fn a_whole_flow_logs_requests_and_audit_events_but_no_secret() {
     assert_ne!(odd.header("x-request-id"), Some("bad id\""));
     let fresh_id = odd.header("x-request-id").expect("a request id").to_string();
 
-    secrets.extend([access, refresh, secret, wrong]);
+    secrets.extend([access, refresh, secret, wrong, live_code, live_access]);
     let logs = server.stop_and_read_logs();
     let all = logs.join("\n");
 

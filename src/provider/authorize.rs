@@ -13,7 +13,9 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::params::Params;
 use crate::storage::{ClientOrigin, GrantRecord, PendingCode, Storage};
 use crate::uri::Uri;
-use crate::validate::{is_valid_resource, parse_scope, redirect_uri_matches, same_resource};
+use crate::validate::{
+    is_valid_resource, is_valid_state, parse_scope, redirect_uri_matches, same_resource, MAX_STATE_LEN,
+};
 
 /// A checked authorization request, waiting for the user's decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,12 +84,18 @@ impl<S: Storage> Provider<S> {
             return Err(page(OAuthError::invalid_request("redirect_uri is not registered for this client")));
         }
         // From here on the redirect URI is trusted; errors go back to it.
-        let state = params.single("state").ok().flatten().map(str::to_string);
+        // An invalid state is not echoed, not even in the error redirect.
+        let state = params.single("state").ok().flatten().filter(|s| is_valid_state(s)).map(str::to_string);
         let redirect = |error: OAuthError| AuthorizeError::Redirect {
             location: self.error_location(redirect_uri, &error, state.as_deref()),
             error,
         };
         let state = params.single("state").map_err(redirect)?.map(str::to_string);
+        if state.as_deref().is_some_and(|s| !is_valid_state(s)) {
+            return Err(redirect(OAuthError::invalid_request(format!(
+                "state must be 1 to {MAX_STATE_LEN} visible ASCII characters (RFC 6749 Appendix A.5)"
+            ))));
+        }
         match params.single("response_type").map_err(redirect)? {
             Some("code") => {}
             None => return Err(redirect(OAuthError::invalid_request("response_type is required"))),
