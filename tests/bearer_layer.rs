@@ -233,8 +233,9 @@ async fn a_token_without_a_user_reaches_only_a_route_that_opts_in() {
     assert_eq!(hits.load(Ordering::SeqCst), 0, "the route never ran");
     assert_eq!(call(&users_only, Some(&user)).await.status, 200);
 
-    let extractor =
-        |auth: simply_mcp_oauth::server::BearerAuth| async move { Json(json!({ "subject": auth.0.subject })) };
+    let extractor = |auth: simply_mcp_oauth::server::BearerAuth| async move {
+        Json(json!({ "subject": auth.0.subject }))
+    };
     let app = Router::new().route("/mcp", post(extractor)).with_state(BearerGuard::new(oauth.clone()));
     assert_eq!(call(&app, Some(&machine)).await.status, 403);
 

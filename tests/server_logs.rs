@@ -130,10 +130,8 @@ fn a_whole_flow_logs_requests_and_audit_events_but_no_secret() {
     );
     assert!(line_with(&logs, &["route=\"/authorize\"", "method=\"GET\"", &client_id]).is_some(), "{all}");
     assert!(line_with(&logs, &["route=\"unmatched\"", "status=404", &fresh_id]).is_some(), "{all}");
-    assert!(
-        line_with(&logs, &["route=\"/introspect\"", "status=401", &format!("client_id=\"{machine}\"")])
-            .is_some()
-    );
+    assert!(line_with(&logs, &["route=\"/introspect\"", "status=401", &format!("client_id=\"{machine}\"")])
+        .is_some());
     // Audit events, with their levels.
     for (level, kind) in [
         ("INFO", "kind=\"client_registered\""),

@@ -120,7 +120,10 @@ mod tests {
         for id in ["https:/é", "http:/é", "https:/\u{10FFFF}", "httpé", "ĥttps://a.example/c"] {
             assert!(!is_metadata_client_id(id, true), "{id}");
         }
-        assert!(is_metadata_client_id("https://é.example/c", false), "a match, refused later by the URL rules");
+        assert!(
+            is_metadata_client_id("https://é.example/c", false),
+            "a match, refused later by the URL rules"
+        );
     }
 
     #[test]

@@ -143,7 +143,8 @@ impl BearerGuard {
                 scopes.push(scope.to_string());
             }
         }
-        let wider = Self { auth: Arc::clone(&self.auth), required_scopes: scopes.into(), machines: self.machines };
+        let wider =
+            Self { auth: Arc::clone(&self.auth), required_scopes: scopes.into(), machines: self.machines };
         wider.check(parts).await.map(drop)
     }
 

@@ -29,7 +29,11 @@ impl MetadataFetcher for EchoFetcher {
             "redirect_uris": [REDIRECT],
             "token_endpoint_auth_method": "none",
         });
-        Ok(FetchedDocument { body: document.to_string().into_bytes(), cache_control: None, content_type: None })
+        Ok(FetchedDocument {
+            body: document.to_string().into_bytes(),
+            cache_control: None,
+            content_type: None,
+        })
     }
 }
 
@@ -144,7 +148,8 @@ async fn form_endpoints_answer_every_hostile_parameter_with_a_4xx() {
             for value in &values {
                 let pairs = with_value(base, index, value);
                 let case = format!("{path} {:?}={:.60?}", pairs.get(index).map(|p| p.0), value);
-                let status = status_of(&case, async { env.send(form(path, &pairs)).await.status.as_u16() }).await;
+                let status =
+                    status_of(&case, async { env.send(form(path, &pairs)).await.status.as_u16() }).await;
                 // A success is fine only where the value is not one (an
                 // unknown parameter, ignored as RFC 6749 §3.1 asks, and
                 // `/revoke` of an unknown token, RFC 7009 §2.2).
@@ -162,9 +167,10 @@ async fn form_endpoints_answer_every_hostile_parameter_with_a_4xx() {
             let case = format!("Basic {id:.60?}:{secret:.60?}");
             for path in ["/token", "/introspect", "/revoke"] {
                 let pairs = [("grant_type", "client_credentials"), ("token", "unknown")];
-                let status =
-                    status_of(&case, async { env.send(form_basic(path, &pairs, id, secret)).await.status.as_u16() })
-                        .await;
+                let status = status_of(&case, async {
+                    env.send(form_basic(path, &pairs, id, secret)).await.status.as_u16()
+                })
+                .await;
                 assert_client_error(&format!("{path} {case}"), status);
             }
         }
@@ -192,7 +198,8 @@ async fn the_authorization_endpoint_answers_every_hostile_parameter_with_a_refus
         for index in 0..=base.len() {
             for value in &values {
                 let pairs = with_value(&base, index, value);
-                let case = format!("/authorize {:?}={:.60?} ({client})", pairs.get(index).map(|p| p.0), value);
+                let case =
+                    format!("/authorize {:?}={:.60?} ({client})", pairs.get(index).map(|p| p.0), value);
                 // Past the URI length `http` can hold, no request is made.
                 let uri = format!("/authorize?{}", encode(&pairs));
                 let Ok(request) = Request::builder().uri(uri).body(()) else { continue };
@@ -202,7 +209,9 @@ async fn the_authorization_endpoint_answers_every_hostile_parameter_with_a_refus
                     // An ignored unknown parameter leaves a valid request.
                     Ok(_) if index == base.len() => continue,
                     // `%ff`, the very characters, is a fine state (VSCHAR).
-                    Ok(_) if base[index].0 == "state" && value.bytes().all(|b| b.is_ascii_graphic()) => continue,
+                    Ok(_) if base[index].0 == "state" && value.bytes().all(|b| b.is_ascii_graphic()) => {
+                        continue
+                    }
                     Ok(_) => panic!("{case}: accepted"),
                     Err(response) => response,
                 };
