@@ -125,6 +125,16 @@ mod tests {
     use super::*;
 
     #[test]
+    fn state_is_visible_ascii_and_bounded() {
+        for ok in ["st", "a b", "%ff", "{\"k\":1}", "~", &"x".repeat(MAX_STATE_LEN)] {
+            assert!(is_valid_state(ok), "{ok}");
+        }
+        for bad in ["", "é", "a\r\nb", "\u{0}", "\u{7f}", "\u{202E}x", &"x".repeat(MAX_STATE_LEN + 1)] {
+            assert!(!is_valid_state(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
     fn redirect_rules() {
         assert!(check_redirect_uri("https://app.example/cb").is_ok());
         assert!(check_redirect_uri("http://127.0.0.1/cb").is_ok());
