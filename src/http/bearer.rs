@@ -1,5 +1,7 @@
 //! The resource side: bearer tokens on requests to the MCP server (RFC 6750)
 //! and the challenge that points clients to the metadata (RFC 9728 §5.1).
+//! Tokens without a user (`client_credentials`) pass only where the route
+//! opts in ([`MachineClients`]).
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
