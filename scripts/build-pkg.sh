@@ -36,7 +36,9 @@ fi
 
 cargo rustc --locked --lib --profile wasm-release --target wasm32-unknown-unknown --crate-type cdylib "${rust_opt[@]}"
 rm -rf pkg/dist
-wasm-bindgen --target web --out-dir pkg/dist --out-name simply_mcp_oauth \
+# --experimental-reset-state-function: pkg/src/contain.js replaces an instance
+# that trapped without a panic (a panic asks for it from Rust).
+wasm-bindgen --target web --experimental-reset-state-function --out-dir pkg/dist --out-name simply_mcp_oauth \
   target/wasm32-unknown-unknown/wasm-release/simply_mcp_oauth.wasm
 
 (cd pkg && { [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund; })

@@ -12,6 +12,17 @@ pub fn is_valid_scope_token(token: &str) -> bool {
         && token.bytes().all(|b| b == 0x21 || (0x23..=0x5b).contains(&b) || (0x5d..=0x7e).contains(&b))
 }
 
+/// Longest `state` accepted: far above what clients send (a random value, at
+/// most a small encoded object), and bounded because it is echoed back.
+pub const MAX_STATE_LEN: usize = 2048;
+
+/// RFC 6749 Appendix A.5: `state = 1*VSCHAR` (`%x20-7E`), at most
+/// [`MAX_STATE_LEN`]. Anything else (control characters, non-ASCII) would be
+/// echoed into the redirect the user's browser follows.
+pub fn is_valid_state(state: &str) -> bool {
+    !state.is_empty() && state.len() <= MAX_STATE_LEN && state.bytes().all(|b| (0x20..=0x7e).contains(&b))
+}
+
 /// Splits a space-delimited scope string, de-duplicating; `None` if a token is invalid.
 pub fn parse_scope(scope: &str) -> Option<Vec<String>> {
     let mut out: Vec<String> = Vec::new();
@@ -139,6 +150,16 @@ mod tests {
             "\u{061C}x",
         ] {
             assert!(!is_displayable_name(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn state_is_visible_ascii_and_bounded() {
+        for ok in ["st", "a b", "%ff", "{\"k\":1}", "~", &"x".repeat(MAX_STATE_LEN)] {
+            assert!(is_valid_state(ok), "{ok}");
+        }
+        for bad in ["", "é", "a\r\nb", "\u{0}", "\u{7f}", "\u{202E}x", &"x".repeat(MAX_STATE_LEN + 1)] {
+            assert!(!is_valid_state(bad), "{bad:?}");
         }
     }
 

@@ -210,3 +210,39 @@ async fn a_rejection_drains_the_body_so_the_connection_stays_usable() {
     assert!(head.contains("connection: close"), "{head}");
     server.abort();
 }
+
+/// On `main`, a `client_credentials` token (no user, every scope) reached
+/// the route behind the layer. Now the layer answers 403 unless the guard
+/// opts in with `allow_machine_clients`; the `BearerAuth` extractor (same
+/// guard) likewise.
+#[tokio::test]
+async fn a_token_without_a_user_reaches_only_a_route_that_opts_in() {
+    let env = env().await;
+    let pairs = [("grant_type", "client_credentials")];
+    let machine = env.send(form_basic("/token", &pairs, CLIENT, SECRET)).await.json();
+    let machine = machine["access_token"].as_str().unwrap().to_string();
+    let (user, _) = env.tokens().await;
+    let oauth = Arc::new(env.oauth);
+
+    let hits = Arc::new(AtomicUsize::new(0));
+    let users_only = whoami_app(BearerGuard::new(oauth.clone()).require_scopes(["read"]), hits.clone());
+    let refused = call(&users_only, Some(&machine)).await;
+    assert_eq!(refused.status, 403);
+    assert_eq!(refused.error(), "insufficient_scope");
+    assert!(refused.header("www-authenticate").unwrap().contains("error=\"insufficient_scope\""));
+    assert_eq!(hits.load(Ordering::SeqCst), 0, "the route never ran");
+    assert_eq!(call(&users_only, Some(&user)).await.status, 200);
+
+    let extractor = |auth: simply_mcp_oauth::server::BearerAuth| async move {
+        Json(json!({ "subject": auth.0.subject }))
+    };
+    let app = Router::new().route("/mcp", post(extractor)).with_state(BearerGuard::new(oauth.clone()));
+    assert_eq!(call(&app, Some(&machine)).await.status, 403);
+
+    let machines = BearerGuard::new(oauth).require_scopes(["read"]).allow_machine_clients();
+    let opted_in = whoami_app(machines, hits.clone());
+    let answer = call(&opted_in, Some(&machine)).await;
+    assert_eq!(answer.status, 200, "{}", String::from_utf8_lossy(&answer.body));
+    assert_eq!(answer.json()["subject"], Value::Null);
+    assert_eq!(call(&opted_in, Some(&user)).await.status, 200, "users still pass");
+}

@@ -380,3 +380,32 @@ fn bad_values_are_usage_errors_and_version_and_help_answer() {
     );
     assert!(!stdout.contains("hunter2"), "the help never shows a variable's value");
 }
+
+/// The attacker's requests from issue 18, over real HTTP against the binary
+/// (which always sets a metadata fetcher). On `main`: registering
+/// `client_credentials` succeeded, and `client_id=https:/é` dropped the
+/// connection on each endpoint (a panic in the request's task).
+#[test]
+fn an_attackers_requests_get_4xx_answers() {
+    let server = start();
+    let machine =
+        json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_post"});
+    let refused = server.post_json("/register", &machine, &[]);
+    assert_eq!(refused.status, 400);
+    assert_eq!(refused.json()["error"], "invalid_client_metadata");
+
+    for id in ["https:/é", "http:/é", "https://é.example/c"] {
+        let pairs =
+            [("grant_type", "refresh_token"), ("refresh_token", "x"), ("token", "x"), ("client_id", id)];
+        for path in ["/token", "/introspect", "/revoke"] {
+            let status = server.post_form(path, &pairs, &[]).status;
+            assert!((400..500).contains(&status), "{path} {id}: {status}");
+        }
+        let query =
+            form(&[("response_type", "code"), ("client_id", id), ("redirect_uri", "https://a.example/cb")]);
+        let status = server.get(&format!("/authorize?{query}"), &[]).status;
+        assert_eq!(status, 400, "/authorize {id}");
+    }
+    // The server is still there.
+    assert_eq!(server.get("/.well-known/oauth-authorization-server", &[]).status, 200);
+}

@@ -79,29 +79,29 @@ fn a_whole_flow_logs_requests_and_audit_events_but_no_secret() {
             .extend(["access_token", "refresh_token"].map(|name| tokens[name].as_str().unwrap().to_string()));
     }
 
-    // A confidential client: its secret, a wrong one, client_credentials.
+    // A confidential client: a wrong secret, then its secret (it introspects
+    // the user's token). Registration never grants client_credentials.
     let metadata = json!({"redirect_uris": ["http://127.0.0.1/callback"], "client_name": "machine",
-        "token_endpoint_auth_method": "client_secret_post", "grant_types": ["client_credentials"]});
+        "token_endpoint_auth_method": "client_secret_post"});
     let registered = server.post_json("/register", &metadata, &[]).json();
     let machine = registered["client_id"].as_str().unwrap().to_string();
     let secret = registered["client_secret"].as_str().expect("a secret").to_string();
-    let grant = |secret: &str| {
-        let form = [("grant_type", "client_credentials"), ("client_id", &machine), ("client_secret", secret)];
-        server.post_form("/token", &form, &[])
+    let (live_code, live) = exchange(&server, &client_id);
+    let live_access = live["access_token"].as_str().unwrap().to_string();
+    let introspect = |secret: &str| {
+        let form = [("token", live_access.as_str()), ("client_id", &machine), ("client_secret", secret)];
+        server.post_form("/introspect", &form, &[])
     };
     let wrong = format!("{secret}-wrong");
-    assert_eq!(grant(&wrong).status, 401);
-    let issued = grant(&secret).json();
-    let machine_token = issued["access_token"].as_str().unwrap().to_string();
-    let introspect = [("token", machine_token.as_str()), ("client_id", &machine), ("client_secret", &secret)];
-    assert_eq!(server.post_form("/introspect", &introspect, &[]).json()["active"], true);
+    assert_eq!(introspect(&wrong).status, 401);
+    assert_eq!(introspect(&secret).json()["active"], true);
     // An unsafe incoming request id is replaced; an unknown path is "unmatched".
     let odd = server.get("/no/such/path?code=query-secret-value", &[("X-Request-Id", "bad id\"")]);
     assert_eq!(odd.status, 404);
     assert_ne!(odd.header("x-request-id"), Some("bad id\""));
     let fresh_id = odd.header("x-request-id").expect("a request id").to_string();
 
-    secrets.extend([access, refresh, secret, wrong, machine_token]);
+    secrets.extend([access, refresh, secret, wrong, live_code, live_access]);
     let logs = server.stop_and_read_logs();
     let all = logs.join("\n");
 
@@ -130,9 +130,8 @@ fn a_whole_flow_logs_requests_and_audit_events_but_no_secret() {
     );
     assert!(line_with(&logs, &["route=\"/authorize\"", "method=\"GET\"", &client_id]).is_some(), "{all}");
     assert!(line_with(&logs, &["route=\"unmatched\"", "status=404", &fresh_id]).is_some(), "{all}");
-    assert!(
-        line_with(&logs, &["route=\"/token\"", "status=401", &format!("client_id=\"{machine}\"")]).is_some()
-    );
+    assert!(line_with(&logs, &["route=\"/introspect\"", "status=401", &format!("client_id=\"{machine}\"")])
+        .is_some());
     // Audit events, with their levels.
     for (level, kind) in [
         ("INFO", "kind=\"client_registered\""),
@@ -143,7 +142,6 @@ fn a_whole_flow_logs_requests_and_audit_events_but_no_secret() {
         ("INFO", "kind=\"grant_revoked\""),
         ("WARN", "kind=\"code_replayed\""),
         ("WARN", "kind=\"client_auth_failed\""),
-        ("INFO", "kind=\"client_credentials_issued\""),
     ] {
         assert!(
             line_with(&logs, &[level, "simply_mcp_oauth::audit", kind]).is_some(),

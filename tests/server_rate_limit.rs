@@ -94,28 +94,34 @@ async fn the_consent_page_is_limited_with_a_page_not_a_redirect() {
 
 /// The binary with its default limits: a client hammering `/token` is held
 /// back (per client id at 300 a minute, or sooner per IP when the binary
-/// serves with `ConnectInfo`).
+/// serves with `ConnectInfo`). The client authenticates each time; its grant
+/// (a made-up refresh token) is refused, which costs the server the same work.
 #[test]
 fn the_binary_answers_429_on_a_token_flood() {
     let server = start();
-    let metadata = json!({"redirect_uris": ["https://c.example/cb"], "grant_types": ["client_credentials"]});
+    let metadata = json!({"redirect_uris": ["https://c.example/cb"], "token_endpoint_auth_method": "client_secret_post"});
     let client = server.post_json("/register", &metadata, &[]).json();
     let (id, secret) = (client["client_id"].as_str().unwrap(), client["client_secret"].as_str().unwrap());
-    let pairs = [("grant_type", "client_credentials"), ("client_id", id), ("client_secret", secret)];
-    let mut issued = 0;
+    let pairs = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", "made-up"),
+        ("client_id", id),
+        ("client_secret", secret),
+    ];
+    let mut answered = 0;
     for _ in 0..400 {
         let response = server.post_form("/token", &pairs, &[]);
         match response.status {
-            200 => issued += 1,
+            400 => answered += 1,
             429 => {
                 assert_eq!(response.json()["error"], "too_many_requests");
                 let retry: u64 = response.header("retry-after").expect("Retry-After").parse().unwrap();
                 assert!((1..=60).contains(&retry), "Retry-After {retry}");
-                assert!(issued >= 100, "limited after only {issued} tokens");
+                assert!(answered >= 100, "limited after only {answered} requests");
                 return;
             }
             other => panic!("status {other}: {}", response.text()),
         }
     }
-    panic!("{issued} tokens and never a 429");
+    panic!("{answered} answers and never a 429");
 }

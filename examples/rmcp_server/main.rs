@@ -41,6 +41,8 @@ type OAuth = Arc<OAuthHttp<MemoryStorage>>;
 /// The app: the MCP endpoint behind the bearer check, the consent page, the
 /// OAuth endpoints.
 fn app(oauth: OAuth) -> Router {
+    // User tokens only: a client_credentials token (no user) gets 403 here;
+    // `.allow_machine_clients()` would let configured machine clients in.
     let guard = BearerGuard::new(Arc::clone(&oauth)).require_scopes([MCP_SCOPE]);
     let tools = Tools::new(Arc::clone(&oauth));
     // rmcp refuses Host headers it does not know (DNS rebinding): this

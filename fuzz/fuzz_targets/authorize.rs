@@ -4,6 +4,8 @@
 //! without `Location`, or a `302` to a redirect URI registered for the
 //! client, carrying `error` and `iss`; never a 5xx. An accepted request names
 //! a registered redirect URI and completes to a redirect there with a code.
+//! URL client ids resolve (through the fuzz support's fetcher) to a document
+//! with the first redirect URI, so the metadata-document path is reached too.
 #![no_main]
 
 use std::sync::OnceLock;
@@ -11,6 +13,7 @@ use std::sync::OnceLock;
 use fuzz_support::*;
 use http::Request;
 use libfuzzer_sys::fuzz_target;
+use simply_mcp_oauth::cimd::is_metadata_client_id;
 use simply_mcp_oauth::http::OAuthHttp;
 use simply_mcp_oauth::provider::Approval;
 use simply_mcp_oauth::uri::Uri;
@@ -39,7 +42,11 @@ fuzz_target!(|data: &[u8]| {
     match block_on(oauth.authorize_request(&request)) {
         Ok(authorization) => {
             assert!(registered(&authorization.redirect_uri), "{:?}", authorization.redirect_uri);
-            assert!([CONFIDENTIAL_ID, PUBLIC_ID].contains(&authorization.client_id.as_str()));
+            let client_id = authorization.client_id.as_str();
+            // Or a metadata-document client (every URL resolves to `VALID_DOCUMENT`).
+            assert!(
+                [CONFIDENTIAL_ID, PUBLIC_ID].contains(&client_id) || is_metadata_client_id(client_id, false)
+            );
             assert_eq!(authorization.code_challenge.len(), 43);
             assert!(authorization.scopes.iter().all(|s| s == "read" || s == "write"));
             let approval = Approval { subject: "user".into(), ..Approval::default() };

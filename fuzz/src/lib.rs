@@ -4,12 +4,17 @@
 
 use std::future::Future;
 use std::pin::pin;
+use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
 
 use bytes::Bytes;
 use http::{Request, Response};
+use simply_mcp_oauth::cimd::{FetchError, FetchedDocument, MetadataFetcher, MAX_DOCUMENT_BYTES};
+use simply_mcp_oauth::crypto::pkce_s256;
 use simply_mcp_oauth::http::OAuthHttp;
-use simply_mcp_oauth::{ClientConfig, MemoryStorage, Provider, ProviderConfig};
+use simply_mcp_oauth::provider::{Approval, ClientAuth};
+use simply_mcp_oauth::uri::Uri;
+use simply_mcp_oauth::{ClientConfig, MemoryStorage, Params, Provider, ProviderConfig};
 
 /// The issuer of every target's provider.
 pub const ISSUER: &str = "https://auth.example";
@@ -35,8 +40,46 @@ pub fn block_on<F: Future>(future: F) -> F::Output {
     panic!("a future on MemoryStorage did not complete");
 }
 
-/// The endpoints of a provider with the two clients and open registration.
+/// A metadata document fetcher that answers every URL with one document
+/// (from the fuzz input, or [`VALID_DOCUMENT`]), `{url}` replaced by the URL
+/// asked for, so that URL-shaped client ids reach the document path, as on the
+/// demo server and the Worker, which always set a fetcher.
+pub struct InputFetcher {
+    document: Vec<u8>,
+}
+
+impl InputFetcher {
+    /// Serves `document` for every URL.
+    pub fn new(document: &[u8]) -> Self {
+        Self { document: document.to_vec() }
+    }
+}
+
+#[async_trait::async_trait]
+impl MetadataFetcher for InputFetcher {
+    async fn fetch(&self, url: &str) -> Result<FetchedDocument, FetchError> {
+        if self.document.len() > MAX_DOCUMENT_BYTES {
+            return Err(FetchError::TooLarge);
+        }
+        let body = replace_all(&self.document, b"{url}", url.as_bytes());
+        Ok(FetchedDocument { body, cache_control: None, content_type: Some("application/json".into()) })
+    }
+}
+
+/// A document every URL-shaped client id resolves to: a public client with
+/// the first redirect URI.
+pub const VALID_DOCUMENT: &[u8] =
+    br#"{"client_id":"{url}","client_name":"Fuzz","redirect_uris":["https://app.example/callback"],"token_endpoint_auth_method":"none"}"#;
+
+/// The endpoints of a provider with the two clients and open registration,
+/// resolving URL client ids to [`VALID_DOCUMENT`].
 pub fn oauth() -> OAuthHttp<MemoryStorage> {
+    oauth_fetching(VALID_DOCUMENT, false)
+}
+
+/// [`oauth`] with metadata documents answered by `document`, and `http://`
+/// loopback documents allowed when `allow_loopback` (the development switch).
+pub fn oauth_fetching(document: &[u8], allow_loopback: bool) -> OAuthHttp<MemoryStorage> {
     let client = |id: &str, secret: Option<&str>| ClientConfig {
         client_id: id.into(),
         client_secret: secret.map(str::to_string),
@@ -46,10 +89,49 @@ pub fn oauth() -> OAuthHttp<MemoryStorage> {
     let config = ProviderConfig {
         clients: vec![client(CONFIDENTIAL_ID, Some(CONFIDENTIAL_SECRET)), client(PUBLIC_ID, None)],
         allow_dynamic_registration: true,
+        cimd_allow_loopback: allow_loopback,
         ..ProviderConfig::new(ISSUER)
     };
     let provider = block_on(Provider::create(config, MemoryStorage::new())).expect("a valid configuration");
-    OAuthHttp::new(provider)
+    OAuthHttp::new(provider.with_metadata_fetcher(Arc::new(InputFetcher::new(document))))
+}
+
+/// The PKCE verifier of [`user_access_token`]'s code.
+const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+/// A live access token a user approved for the public client (the resource
+/// side refuses tokens without a user unless the route opts in).
+pub fn user_access_token(oauth: &OAuthHttp<MemoryStorage>) -> String {
+    let query = form_urlencoded::Serializer::new(String::new())
+        .append_pair("response_type", "code")
+        .append_pair("client_id", PUBLIC_ID)
+        .append_pair("redirect_uri", REDIRECT_URIS[0])
+        .append_pair("code_challenge", &pkce_s256(VERIFIER))
+        .append_pair("code_challenge_method", "S256")
+        .finish();
+    let request = Request::get(format!("{ISSUER}/authorize?{query}")).body(()).unwrap();
+    let authorization = block_on(oauth.authorize_request(&request)).unwrap();
+    let approval = Approval { subject: "user".into(), ..Approval::default() };
+    let location = block_on(oauth.provider().complete_authorization(&authorization, approval)).unwrap();
+    let query = Uri::parse(&location).unwrap().query().unwrap().to_string();
+    let code = Params::parse(&query).required("code").unwrap().to_string();
+    let public = ClientAuth::public(PUBLIC_ID);
+    let exchange =
+        oauth.provider().exchange_authorization_code(&public, &code, REDIRECT_URIS[0], VERIFIER, None);
+    block_on(exchange).unwrap().access_token
+}
+
+/// `haystack` with every `needle` replaced by `with`.
+pub fn replace_all(haystack: &[u8], needle: &[u8], with: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut rest = haystack;
+    while let Some(i) = rest.windows(needle.len()).position(|w| w == needle) {
+        out.extend_from_slice(&rest[..i]);
+        out.extend_from_slice(with);
+        rest = &rest[i + needle.len()..];
+    }
+    out.extend_from_slice(rest);
+    out
 }
 
 /// A `POST` to `path` under the issuer with the given headers and body.

@@ -1,12 +1,13 @@
 // The package's JS layer over the generated bindings. It adds only what is
-// better done in JS: panics surfaced as Errors with their message, and the
-// seed's token-endpoint methods, sent through provider.fetch so that one code
-// path (the HTTP layer) answers them.
+// better done in JS: a trap of the module contained (see contain.js: the
+// package's objects are wrappers that build their module object again on a
+// fresh instance), and the seed's token-endpoint methods, sent through
+// provider.fetch so that one code path (the HTTP layer) answers them.
 import * as raw from '../dist/simply_mcp_oauth.js';
+import { contain, currentInstance, unavailableResponse } from './contain.js';
 import { clientIpKey, memoryRateLimiter } from './rate-limit.js';
 import { getDefaultClientIp } from './client-ip.js';
 
-export { DurableObjectStorage, InMemoryStorage, KvStorage } from '../dist/simply_mcp_oauth.js';
 export { WorkersKvHost } from './adapters/workers-kv.js';
 export { DenoKvHost } from './adapters/deno-kv.js';
 export { DurableObjectSqlHost } from './adapters/durable-object-sql.js';
@@ -22,60 +23,106 @@ export class OAuthError extends Error {
   }
 }
 
-// A Rust panic aborts into `RuntimeError: unreachable`; the module recorded the
-// panic message first, so say that instead. The instance should be treated as
-// broken afterwards (create a new provider).
-function rethrow(error) {
-  if (error instanceof WebAssembly.RuntimeError) {
-    const message = raw.takePanicMessage();
-    if (message) {
-      const panic = new Error(`simply-mcp-oauth panicked: ${message}`, { cause: error });
-      panic.code = 'panic';
-      throw panic;
-    }
-  }
-  throw error;
-}
-
-function guard(method) {
-  return function guarded(...args) {
-    try {
-      const result = method.apply(this, args);
-      return result && typeof result.then === 'function' ? result.catch(rethrow) : result;
-    } catch (error) {
-      return rethrow(error);
-    }
-  };
-}
-
 // Methods the module answers at once when the store needs no I/O (the value
 // itself, not a Promise): still a Promise to their callers, as typed.
 const ANSWERED_AT_ONCE = new Set(['verifyAccessToken']);
+// What a request in flight on a broken instance answers instead of hanging.
+const BROKEN_ANSWERS = {
+  fetch: unavailableResponse,
+  authenticate: () => ({ response: unavailableResponse() }),
+  parseAuthorizationRequest: () => ({ response: unavailableResponse() }),
+};
 
-function promised(method) {
-  return function promisedCall(...args) {
-    try {
-      const result = method.apply(this, args);
-      return result instanceof Promise ? result.catch(rethrow) : Promise.resolve(result);
-    } catch (error) {
-      try {
-        rethrow(error);
-      } catch (thrown) {
-        return Promise.reject(thrown);
-      }
-    }
-  };
-}
-
-for (const cls of [raw.SimplyMCPOAuthProvider, raw.InMemoryStorage, raw.KvStorage, raw.DurableObjectStorage]) {
-  for (const name of Object.getOwnPropertyNames(cls.prototype)) {
-    const descriptor = Object.getOwnPropertyDescriptor(cls.prototype, name);
-    if (name !== 'constructor' && typeof descriptor.value === 'function') {
-      const wrap = ANSWERED_AT_ONCE.has(name) ? promised : guard;
-      Object.defineProperty(cls.prototype, name, { ...descriptor, value: wrap(descriptor.value) });
-    }
+function promised(call) {
+  try {
+    const result = call();
+    return result instanceof Promise ? result : Promise.resolve(result);
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
+
+// A class whose objects wrap one of `Raw` (a module class), built again with
+// the same arguments when the module instance was replaced. `initializes`:
+// once `initialize()` succeeded, it runs again (storing the configured
+// clients) before the first call on a rebuilt object.
+function rebuildable(Raw, { initializes = false } = {}) {
+  let current;
+  let call;
+  class Wrapper {
+    #args;
+    #object;
+    #instance;
+    #initialized = false;
+    #needsInit = false;
+    #ready;
+
+    constructor(...args) {
+      this.#args = args;
+      this.#object = contain(() => new Raw(...args));
+      this.#instance = currentInstance();
+    }
+
+    static {
+      current = (wrapper) => {
+        if (wrapper.#instance !== currentInstance()) {
+          wrapper.#object = new Raw(...wrapper.#args);
+          wrapper.#instance = currentInstance();
+          wrapper.#needsInit = wrapper.#initialized;
+        }
+        return wrapper.#object;
+      };
+      call = (wrapper, name, args) => {
+        const object = current(wrapper);
+        if (wrapper.#needsInit) {
+          wrapper.#needsInit = false;
+          wrapper.#ready = object.initialize().then(
+            () => {
+              wrapper.#ready = undefined;
+            },
+            (error) => {
+              wrapper.#ready = undefined;
+              wrapper.#needsInit = true;
+              throw error;
+            },
+          );
+        }
+        const ready = wrapper.#ready;
+        const result = ready ? ready.then(() => object[name](...args)) : object[name](...args);
+        if (initializes && name === 'initialize') {
+          return result.then(() => {
+            wrapper.#initialized = true;
+          });
+        }
+        return result;
+      };
+    }
+  }
+  for (const name of Object.getOwnPropertyNames(Raw.prototype)) {
+    const descriptor = Object.getOwnPropertyDescriptor(Raw.prototype, name);
+    if (name === 'constructor' || name.startsWith('__wbg')) continue;
+    if (typeof descriptor.value === 'function') {
+      const answer = BROKEN_ANSWERS[name];
+      const method = function wrapped(...args) {
+        const run = () => contain(() => call(this, name, args), answer);
+        return ANSWERED_AT_ONCE.has(name) ? promised(run) : run();
+      };
+      Object.defineProperty(Wrapper.prototype, name, { ...descriptor, value: method });
+    } else if (descriptor.get) {
+      const get = function getter() {
+        return contain(() => current(this)[name]);
+      };
+      Object.defineProperty(Wrapper.prototype, name, { configurable: true, enumerable: false, get });
+    }
+  }
+  Object.defineProperty(Wrapper, 'name', { value: Raw.name });
+  return Wrapper;
+}
+
+export const InMemoryStorage = rebuildable(raw.InMemoryStorage);
+export const KvStorage = rebuildable(raw.KvStorage);
+export const DurableObjectStorage = rebuildable(raw.DurableObjectStorage);
+const RawProvider = rebuildable(raw.SimplyMCPOAuthProvider, { initializes: true });
 
 async function answer(response) {
   const text = await response.text();
@@ -134,16 +181,16 @@ function addressOf(provider, request) {
   }
 }
 
-const Provider = new Proxy(raw.SimplyMCPOAuthProvider, {
-  construct(target, [config], newTarget) {
+class Provider extends RawProvider {
+  constructor(config) {
     const prepared = prepare(config);
-    const provider = Reflect.construct(target, [prepared.config], newTarget);
-    clientIps.set(provider, prepared.clientIp);
-    return provider;
-  },
-});
+    super(prepared.config);
+    clientIps.set(this, prepared.clientIp);
+  }
+}
+Object.defineProperty(Provider, 'name', { value: 'SimplyMCPOAuthProvider' });
 
-const { fetch: rawFetch, parseAuthorizationRequest: rawParse } = raw.SimplyMCPOAuthProvider.prototype;
+const { fetch: rawFetch, parseAuthorizationRequest: rawParse } = RawProvider.prototype;
 Object.assign(Provider.prototype, {
   /** Answers a request to an OAuth endpoint; per-IP limits key on `clientIp(request)`. */
   fetch(request) {
@@ -185,24 +232,23 @@ Object.assign(Provider.prototype, {
 export { Provider as SimplyMCPOAuthProvider };
 
 /** Constructs and initializes a provider (the seed's factory). */
-export function createOAuthProvider(config) {
-  let prepared;
-  try {
-    prepared = prepare(config);
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  return raw
-    .createOAuthProvider(prepared.config)
-    .then((provider) => {
-      clientIps.set(provider, prepared.clientIp);
-      return provider;
-    })
-    .catch(rethrow);
+export async function createOAuthProvider(config) {
+  const provider = new Provider(config);
+  await provider.initialize();
+  return provider;
 }
 
 /** Inside an OAuthStorageObject: runs one storage operation (see durable-object.js). */
-export const executeStorageOperation = guard(raw.executeStorageOperation);
+export function executeStorageOperation(store, request) {
+  return contain(() => raw.executeStorageOperation(store, request));
+}
 
-/** For the package's own tests: a deliberate panic, guarded like every call. */
-export const __panicForTests = guard(raw.__panicForTests);
+/** For the package's own tests: a deliberate panic, contained like every call. */
+export function __panicForTests(message) {
+  return contain(() => raw.__panicForTests(message));
+}
+
+/** For the package's own tests: a panic once `wait` settles, in a task polled from a microtask. */
+export function __panicAfterForTests(wait, message) {
+  return contain(() => raw.__panicAfterForTests(wait, message));
+}

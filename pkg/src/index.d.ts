@@ -302,6 +302,12 @@ export class DenoKvHost implements KvHost {
 }
 
 /** What a verified access token stands for. Frozen: the same object may answer later calls. */
+/** Options of `authenticate`. */
+export interface AuthenticateOptions {
+  /** Also accept tokens that stand for no user (client_credentials, MCP's SEP-1046). Default false. */
+  allowMachineClients?: boolean;
+}
+
 export interface AuthInfo {
   readonly clientId: string;
   readonly subject: string | null;
@@ -414,8 +420,11 @@ export class SimplyMCPOAuthProvider {
   initialize(): Promise<void>;
   /** Every OAuth endpoint but /authorize (metadata, token, register, revoke, introspect). */
   fetch(request: Request): Promise<Response>;
-  /** For the protected route. */
-  authenticate(request: Request, requiredScopes?: string[]): Promise<{ auth: AuthInfo; response?: never } | { response: Response; auth?: never }>;
+  /**
+   * For the protected route. A token without a user (the client_credentials grant of a configured
+   * machine client) gets a 403 `insufficient_scope` unless `options.allowMachineClients` is true.
+   */
+  authenticate(request: Request, requiredScopes?: string[], options?: AuthenticateOptions): Promise<{ auth: AuthInfo; response?: never } | { response: Response; auth?: never }>;
   parseAuthorizationRequest(request: Request): Promise<{ request: AuthorizationRequest; response?: never } | { response: Response; request?: never }>;
   /** Resolves to the URL to redirect the user to. */
   completeAuthorization(request: AuthorizationRequest, approval: Approval): Promise<string>;

@@ -191,3 +191,35 @@ test('a request or approval handed back malformed is refused, naming the field',
   const location = new URL(await provider.completeAuthorization(request, { subject: 'a', props: { n: 1, nested: { ok: true } } }));
   assert.ok(location.searchParams.get('code'));
 });
+
+// On main, a client_credentials token (no user) passed authenticate on any
+// route, and anyone could register such a client.
+test('tokens without a user reach only routes that opt in; registration never grants them', async () => {
+  const provider = await setup();
+  const issued = await provider.fetch(
+    post('/token', { grant_type: 'client_credentials', client_id: 'conf', client_secret: 'conf-secret', scope: 'read' }),
+  );
+  assert.equal(issued.status, 200);
+  const machine = (await issued.json()).access_token;
+
+  const { response } = await provider.authenticate(bearer(machine), ['read']);
+  assert.equal(response.status, 403);
+  assert.equal((await response.json()).error, 'insufficient_scope');
+  assert.match(response.headers.get('www-authenticate'), /error="insufficient_scope"/);
+  const refused = await provider.authenticate(bearer(machine), [], { allowMachineClients: false });
+  assert.equal(refused.response.status, 403);
+  const { auth } = await provider.authenticate(bearer(machine), ['read'], { allowMachineClients: true });
+  assert.equal(auth.clientId, 'conf');
+  assert.ok(auth.subject == null, 'no user');
+  await assert.rejects(provider.authenticate(bearer(machine), [], { allowMachineClients: 'yes' }), TypeError);
+
+  const registration = await provider.fetch(
+    new Request(`${ISSUER}/register`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_post' }),
+    }),
+  );
+  assert.equal(registration.status, 400);
+  assert.equal((await registration.json()).error, 'invalid_client_metadata');
+});

@@ -20,9 +20,13 @@ pub const MAX_URL_LEN: usize = 2000;
 /// [`check_metadata_url`], so that a malformed one is reported as such
 /// instead of as an unknown client. Ids this server issues (`mcp_…`) never
 /// look like this.
+///
+/// It compares bytes: the id is request data, and slicing a `str` at a byte
+/// offset that falls inside a character (`https:/é`) would panic.
 pub fn is_metadata_client_id(client_id: &str, allow_loopback: bool) -> bool {
     let starts = |prefix: &str| {
-        client_id.len() >= prefix.len() && client_id[..prefix.len()].eq_ignore_ascii_case(prefix)
+        let head = client_id.as_bytes().get(..prefix.len());
+        head.is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
     };
     starts("https://") || (allow_loopback && starts("http://"))
 }
@@ -108,6 +112,18 @@ mod tests {
         assert!(!is_metadata_client_id("mcp_abc", true));
         assert!(!is_metadata_client_id("https:/", true));
         assert!(!is_metadata_client_id("é", true));
+    }
+
+    #[test]
+    fn a_character_across_the_prefix_end_is_no_match_and_no_panic() {
+        // `é` is two bytes; the 8-byte prefix ends inside it (the fuzz crash).
+        for id in ["https:/é", "http:/é", "https:/\u{10FFFF}", "httpé", "ĥttps://a.example/c"] {
+            assert!(!is_metadata_client_id(id, true), "{id}");
+        }
+        assert!(
+            is_metadata_client_id("https://é.example/c", false),
+            "a match, refused later by the URL rules"
+        );
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! The resource side: bearer tokens on requests to the MCP server (RFC 6750)
 //! and the challenge that points clients to the metadata (RFC 9728 §5.1).
+//! Tokens without a user (`client_credentials`) pass only where the route
+//! opts in ([`MachineClients`]).
 
 use bytes::Bytes;
 use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
@@ -68,6 +70,19 @@ fn is_b64token(token: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
 }
 
+/// Whether a protected route accepts tokens that stand for no user: those of
+/// the `client_credentials` grant (MCP's client-credentials extension,
+/// SEP-1046). A user's resource must never be reached by one by accident, so
+/// routes refuse them unless they opt in.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MachineClients {
+    /// Only tokens a user approved (the default).
+    #[default]
+    Refused,
+    /// Tokens without a user too, for routes built for machine clients.
+    Allowed,
+}
+
 /// Checks a credential against `resource` and `required_scopes`; the `Err`
 /// is the response to send.
 pub(crate) async fn authenticate<S: Storage>(
@@ -75,6 +90,7 @@ pub(crate) async fn authenticate<S: Storage>(
     credential: Credential,
     resource: &str,
     required_scopes: &[String],
+    machines: MachineClients,
 ) -> Result<AuthInfo, Response<Bytes>> {
     let metadata = resource_metadata_url(resource);
     // Every challenge names the scopes the route needs (MCP authorization,
@@ -108,6 +124,16 @@ pub(crate) async fn authenticate<S: Storage>(
         let error = OAuthError::new(
             ErrorCode::InvalidToken,
             "the access token was issued for another resource (audience)",
+        );
+        return Err(with_challenge(error_response(&error), &challenge(Some(&error))));
+    }
+    // A valid token of the wrong kind: 403, as for a missing scope (RFC 6750
+    // §3.1). A 401 would tell the client to fetch another token, and the
+    // client_credentials grant would hand it the same kind again.
+    if info.subject.is_none() && machines == MachineClients::Refused {
+        let error = OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "this resource needs a token a user approved; tokens of the client_credentials grant are not accepted",
         );
         return Err(with_challenge(error_response(&error), &challenge(Some(&error))));
     }

@@ -52,6 +52,7 @@ use crate::provider::{AuthInfo, AuthorizationRequest, Provider};
 use crate::storage::Storage;
 
 pub use authorize::{escape_html, redirect, see_other};
+pub use bearer::MachineClients;
 pub use body::MAX_BODY_BYTES;
 pub use errors::{error_response, status_for};
 pub use metadata::resource_metadata_url;
@@ -209,16 +210,33 @@ impl<S: Storage> OAuthHttp<S> {
     /// resource_metadata="…"` (plus `error="invalid_token"` for a bad token),
     /// `403 insufficient_scope`, `400` for a malformed header, `503` when the
     /// store is down (RFC 6750 §3, RFC 9728 §5.1).
+    ///
+    /// Only tokens a user approved pass: one of the `client_credentials`
+    /// grant (no subject) gets `403 insufficient_scope`; see
+    /// [`authenticate_with`](Self::authenticate_with) for a route built for
+    /// machine clients.
     pub fn authenticate_for<B>(
         &self,
         request: &Request<B>,
         resource: &str,
         required_scopes: &[&str],
     ) -> impl Future<Output = Result<AuthInfo, Response<Bytes>>> + '_ {
+        self.authenticate_with(request, resource, required_scopes, MachineClients::Refused)
+    }
+
+    /// [`authenticate_for`](Self::authenticate_for), saying whether tokens
+    /// that stand for no user (the `client_credentials` grant) are accepted.
+    pub fn authenticate_with<B>(
+        &self,
+        request: &Request<B>,
+        resource: &str,
+        required_scopes: &[&str],
+        machines: MachineClients,
+    ) -> impl Future<Output = Result<AuthInfo, Response<Bytes>>> + '_ {
         let credential = bearer::credential(request.headers());
         let resource = resource.to_string();
         let scopes: Vec<String> = required_scopes.iter().map(|s| s.to_string()).collect();
-        async move { bearer::authenticate(&self.provider, credential, &resource, &scopes).await }
+        async move { bearer::authenticate(&self.provider, credential, &resource, &scopes, machines).await }
     }
 
     fn route(&self, path: &str) -> Route {

@@ -16,7 +16,9 @@ use crate::error::{ErrorCode, OAuthError};
 use crate::params::Params;
 use crate::storage::{ClientOrigin, GrantRecord, PendingCode, Storage};
 use crate::uri::Uri;
-use crate::validate::{is_valid_resource, parse_scope, redirect_uri_matches, same_resource};
+use crate::validate::{
+    is_valid_resource, is_valid_state, parse_scope, redirect_uri_matches, same_resource, MAX_STATE_LEN,
+};
 
 /// A checked authorization request, waiting for the user's decision.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,8 +101,9 @@ impl<S: Storage> Provider<S> {
             return Err(page(OAuthError::invalid_request("redirect_uri is not registered for this client")));
         }
         // From here on the redirect URI is the client's own; errors go back
-        // to it only if the operator configured the client.
-        let state = params.single("state").ok().flatten().map(str::to_string);
+        // to it only if the operator configured the client. An invalid state
+        // is not echoed, not even in the error redirect.
+        let state = params.single("state").ok().flatten().filter(|s| is_valid_state(s)).map(str::to_string);
         let refuse = |error: OAuthError| match client.origin {
             ClientOrigin::Configured => AuthorizeError::Redirect {
                 location: self.error_location(redirect_uri, &error, state.as_deref()),
@@ -111,6 +114,11 @@ impl<S: Storage> Provider<S> {
             }
         };
         let state = params.single("state").map_err(refuse)?.map(str::to_string);
+        if state.as_deref().is_some_and(|s| !is_valid_state(s)) {
+            return Err(refuse(OAuthError::invalid_request(format!(
+                "state must be 1 to {MAX_STATE_LEN} visible ASCII characters (RFC 6749 Appendix A.5)"
+            ))));
+        }
         match params.single("response_type").map_err(refuse)? {
             Some("code") => {}
             None => return Err(refuse(OAuthError::invalid_request("response_type is required"))),

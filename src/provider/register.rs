@@ -69,6 +69,34 @@ impl std::fmt::Debug for RegisteredClient {
     }
 }
 
+/// The grant types a self-registered client may hold: `authorization_code`
+/// and `refresh_token` only (the default is both). Open registration exists so
+/// that a user can connect a new app, after consent; `client_credentials`
+/// would let anyone on the internet mint a token that stands for no user. A
+/// machine client is the operator's decision: a configured client with a
+/// secret (see the README, "Machine clients").
+fn registrable_grant_types(requested: Option<Vec<String>>) -> Result<Vec<String>, String> {
+    let grant_types =
+        requested.unwrap_or_else(|| vec!["authorization_code".to_string(), "refresh_token".to_string()]);
+    for grant_type in &grant_types {
+        match grant_type.as_str() {
+            "authorization_code" | "refresh_token" => {}
+            "client_credentials" => {
+                return Err("grant type \"client_credentials\" is not available through dynamic \
+                            registration; ask the operator for a configured client"
+                    .into())
+            }
+            other => return Err(format!("grant type {other:?} is not supported for this client")),
+        }
+    }
+    // A refresh token only comes with a code: without `authorization_code`
+    // the client could never obtain a token, so it is refused, not stored.
+    if !grant_types.iter().any(|g| g == "authorization_code") {
+        return Err("grant_types must include authorization_code".into());
+    }
+    Ok(grant_types)
+}
+
 impl<S: Storage> Provider<S> {
     /// Registers a client from its metadata.
     pub async fn register_client(&self, metadata: ClientMetadata) -> Result<RegisteredClient, OAuthError> {
@@ -82,22 +110,7 @@ impl<S: Storage> Provider<S> {
             Some("none") => AuthMethod::None,
             Some(other) => return Err(bad(format!("token_endpoint_auth_method {other:?} is not supported"))),
         };
-        let grant_types = metadata
-            .grant_types
-            .clone()
-            .unwrap_or_else(|| vec!["authorization_code".to_string(), "refresh_token".to_string()]);
-        for grant_type in &grant_types {
-            match grant_type.as_str() {
-                "authorization_code" | "refresh_token" => {}
-                "client_credentials" if auth_method != AuthMethod::None => {}
-                other => return Err(bad(format!("grant type {other:?} is not supported for this client"))),
-            }
-        }
-        // A client with neither could never obtain a token (a refresh token
-        // only comes with a code): refuse it instead of storing it.
-        if !grant_types.iter().any(|g| g == "authorization_code" || g == "client_credentials") {
-            return Err(bad("grant_types must include authorization_code or client_credentials".into()));
-        }
+        let grant_types = registrable_grant_types(metadata.grant_types.clone()).map_err(bad)?;
         if let Some(types) = &metadata.response_types {
             if types.iter().any(|t| t != "code") {
                 return Err(bad("only the response type \"code\" is supported".into()));

@@ -27,7 +27,7 @@ use http::HeaderValue;
 use http_body_util::{BodyExt as _, Limited};
 
 use super::body::{into_axum_response, MAX_BODY_BYTES};
-use crate::http::OAuthHttp;
+use crate::http::{MachineClients, OAuthHttp};
 use crate::provider::AuthInfo;
 use crate::storage::Storage;
 
@@ -44,6 +44,7 @@ trait Authenticator: Send + Sync + 'static {
         &'a self,
         request: &'a http::Request<()>,
         required_scopes: &'a [&'a str],
+        machines: MachineClients,
     ) -> AuthFuture<'a>;
 }
 
@@ -52,24 +53,37 @@ impl<S: Storage + 'static> Authenticator for OAuthHttp<S> {
         &'a self,
         request: &'a http::Request<()>,
         required_scopes: &'a [&'a str],
+        machines: MachineClients,
     ) -> AuthFuture<'a> {
-        Box::pin(OAuthHttp::authenticate(self, request, required_scopes))
+        let resource = self.provider().config().default_resource();
+        Box::pin(async move { self.authenticate_with(request, &resource, required_scopes, machines).await })
     }
 }
 
-/// What [`BearerAuth`] checks against: the provider and the scopes a token
-/// must carry. Cheap to clone; put it in the router state, or make it
-/// reachable from yours with [`FromRef`].
+/// What [`BearerAuth`] checks against: the provider, the scopes a token
+/// must carry, and whether tokens without a user pass. Cheap to clone; put
+/// it in the router state, or make it reachable from yours with [`FromRef`].
 #[derive(Clone)]
 pub struct BearerGuard {
     auth: Arc<dyn Authenticator>,
     required_scopes: Arc<[String]>,
+    machines: MachineClients,
 }
 
 impl BearerGuard {
-    /// A guard accepting any live token for the provider's resource.
+    /// A guard accepting any live token a user approved for the provider's
+    /// resource. A token of the `client_credentials` grant (no user) gets
+    /// `403 insufficient_scope` unless [`allow_machine_clients`](Self::allow_machine_clients).
     pub fn new<S: Storage + 'static>(oauth: Arc<OAuthHttp<S>>) -> Self {
-        Self { auth: oauth, required_scopes: Arc::from(Vec::new()) }
+        Self { auth: oauth, required_scopes: Arc::from(Vec::new()), machines: MachineClients::Refused }
+    }
+
+    /// Also accepts tokens that stand for no user (configured machine
+    /// clients, `client_credentials`; MCP's SEP-1046). Only for routes built
+    /// for them: the handler sees `AuthInfo::subject == None`.
+    pub fn allow_machine_clients(mut self) -> Self {
+        self.machines = MachineClients::Allowed;
+        self
     }
 
     /// The scopes every accepted token must carry (otherwise `403 insufficient_scope`).
@@ -92,7 +106,7 @@ impl BearerGuard {
         *request.version_mut() = parts.version;
         *request.headers_mut() = parts.headers.clone();
         let scopes: Vec<&str> = self.required_scopes.iter().map(String::as_str).collect();
-        self.auth.authenticate(&request, &scopes).await.map_err(into_axum_response)
+        self.auth.authenticate(&request, &scopes, self.machines).await.map_err(into_axum_response)
     }
 
     /// [`check`](Self::check) for a handler that owns the request: the
@@ -129,7 +143,8 @@ impl BearerGuard {
                 scopes.push(scope.to_string());
             }
         }
-        let wider = Self { auth: Arc::clone(&self.auth), required_scopes: scopes.into() };
+        let wider =
+            Self { auth: Arc::clone(&self.auth), required_scopes: scopes.into(), machines: self.machines };
         wider.check(parts).await.map(drop)
     }
 
@@ -165,7 +180,10 @@ fn close_after(response: &mut Response) {
 
 impl std::fmt::Debug for BearerGuard {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("BearerGuard").field("required_scopes", &self.required_scopes).finish()
+        f.debug_struct("BearerGuard")
+            .field("required_scopes", &self.required_scopes)
+            .field("machines", &self.machines)
+            .finish()
     }
 }
 

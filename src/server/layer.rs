@@ -20,7 +20,8 @@
 //! ```
 //!
 //! It answers exactly as [`BearerGuard::check_request`] does: `401`/`403`
-//! with the `WWW-Authenticate` challenge (sent after the rejected request's
+//! with the `WWW-Authenticate` challenge (`403` too for a token without a
+//! user, unless the guard says [`allow_machine_clients`](BearerGuard::allow_machine_clients)) (sent after the rejected request's
 //! body was read, so the connection stays usable), `400` for a malformed
 //! header, `503` with `Retry-After` when the store is down. An accepted
 //! request reaches the inner service with its [`AuthInfo`] in the request

@@ -54,23 +54,32 @@ pub(crate) fn spawn(work: Work) -> Promise {
 }
 
 thread_local! {
-    static LAST_PANIC: RefCell<Option<String>> = const { RefCell::new(None) };
+    static PANIC_LISTENER: RefCell<Option<js_sys::Function>> = const { RefCell::new(None) };
 }
 
-/// Records every panic's message, so the package's JS wrapper can turn the
-/// resulting `RuntimeError: unreachable` into an `Error` that says what
-/// happened (release builds abort on panic; wasm32 has no unwinding).
+/// On a panic: asks wasm-bindgen's glue for a fresh instance before the next
+/// call (release builds abort on panic, and an aborted instance's memory may
+/// hold half-done work), and hands the message to the package's JS layer at
+/// once, through the listener it set with [`on_panic`]: a panic inside a task
+/// polled from a microtask never reaches the call that started it, whose
+/// Promise would otherwise never settle.
 #[wasm_bindgen(start)]
 pub fn start() {
     std::panic::set_hook(Box::new(|info| {
-        LAST_PANIC.with(|last| *last.borrow_mut() = Some(info.to_string()));
+        wasm_bindgen::handler::schedule_reinit();
+        let listener = PANIC_LISTENER.with(|listener| listener.try_borrow().ok().and_then(|l| l.clone()));
+        if let Some(listener) = listener {
+            // A listener that throws must not stop the abort that follows.
+            let _ = listener.call1(&JsValue::NULL, &JsValue::from_str(&info.to_string()));
+        }
     }));
 }
 
-/// The message of the last panic, once; `undefined` when there was none.
-#[wasm_bindgen(js_name = takePanicMessage)]
-pub fn take_panic_message() -> Option<String> {
-    LAST_PANIC.with(|last| last.borrow_mut().take())
+/// Sets the function called with a panic's message before the instance
+/// aborts (the package's JS layer sets one on each instance).
+#[wasm_bindgen(js_name = onPanic)]
+pub fn on_panic(listener: js_sys::Function) {
+    PANIC_LISTENER.with(|slot| *slot.borrow_mut() = Some(listener));
 }
 
 /// Panics on purpose, so the package's tests can check that a panic reaches
@@ -78,4 +87,15 @@ pub fn take_panic_message() -> Option<String> {
 #[wasm_bindgen(js_name = __panicForTests)]
 pub fn panic_for_tests(message: String) {
     panic!("{message}");
+}
+
+/// Panics once `wait` settles, inside a task polled from a microtask (where
+/// a panic reaches no caller), so the package's tests can check that the
+/// calls in flight still answer.
+#[wasm_bindgen(js_name = __panicAfterForTests)]
+pub fn panic_after_for_tests(wait: Promise, message: String) -> Promise {
+    promise(async move {
+        let _ = wasm_bindgen_futures::JsFuture::from(wait).await;
+        panic!("{message}")
+    })
 }

@@ -20,7 +20,7 @@ use super::rate_limit::JsRateLimiter;
 use super::storage::{health, lookup, memory_store, SharedStorage};
 use crate::clock::UnixTime;
 use crate::config::ConfigError;
-use crate::http::OAuthHttp;
+use crate::http::{MachineClients, OAuthHttp};
 use crate::params::Params;
 use crate::provider::{Approval, AuthorizationRequest, AuthorizeError, Provider};
 use crate::storage::GrantRecord;
@@ -257,13 +257,22 @@ impl JsProvider {
 
     /// For the protected route: `{ auth }` for a valid bearer token carrying
     /// every required scope, else `{ response }` (the 401/403 to return).
-    pub fn authenticate(&self, request: web_sys::Request, required_scopes: Option<Vec<String>>) -> Promise {
+    /// A token without a user (`client_credentials`) gets a 403 unless
+    /// `options` says `{ allowMachineClients: true }`.
+    pub fn authenticate(
+        &self,
+        request: web_sys::Request,
+        required_scopes: Option<Vec<String>>,
+        options: JsValue,
+    ) -> Promise {
         let inner = self.inner.clone();
         promise(async move {
             let request = to_http(&request).await?;
             let scopes = required_scopes.unwrap_or_default();
             let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
-            match inner.oauth.authenticate(&request, &scopes).await {
+            let machines = machine_clients(&options)?;
+            let resource = inner.oauth.provider().config().default_resource();
+            match inner.oauth.authenticate_with(&request, &resource, &scopes, machines).await {
                 Ok(auth) => Ok(object("auth", &inner.auth_objects.object_for(auth)?)),
                 Err(response) => Ok(object("response", &to_web(response)?.into())),
             }
@@ -409,4 +418,19 @@ async fn recheck(
         | AuthorizeError::Unvetted { error: e, .. }
         | AuthorizeError::Redirect { error: e, .. } => oauth_error(e),
     })
+}
+
+/// `authenticate`'s options: `{ allowMachineClients: true }` lets tokens
+/// without a user through; anything but a boolean there is a `TypeError`.
+fn machine_clients(options: &JsValue) -> Result<MachineClients, JsValue> {
+    if options.is_undefined() || options.is_null() {
+        return Ok(MachineClients::Refused);
+    }
+    let allow = Reflect::get(options, &"allowMachineClients".into()).unwrap_or(JsValue::UNDEFINED);
+    match allow.as_bool() {
+        Some(true) => Ok(MachineClients::Allowed),
+        Some(false) => Ok(MachineClients::Refused),
+        None if allow.is_undefined() => Ok(MachineClients::Refused),
+        None => Err(js_sys::TypeError::new("allowMachineClients must be a boolean").into()),
+    }
 }

@@ -125,8 +125,10 @@ async fn client_credentials_for_confidential_clients_only() {
     let body = answer.json();
     assert!(body.get("refresh_token").is_none());
     assert_eq!(body["scope"], "read");
-    let info =
-        env.oauth.authenticate(&bearer(body["access_token"].as_str().unwrap()), &["read"]).await.unwrap();
+    let token = bearer(body["access_token"].as_str().unwrap());
+    // A route accepts a token without a user only when it opts in (SEP-1046).
+    let machines = MachineClients::Allowed;
+    let info = env.oauth.authenticate_with(&token, RESOURCE, &["read"], machines).await.unwrap();
     assert_eq!(info.subject, None);
     assert_eq!(info.client_id, CLIENT);
 
@@ -144,4 +146,29 @@ async fn client_credentials_for_confidential_clients_only() {
         .await;
     scope.expect_error(400, "invalid_scope");
     assert_eq!(env.stats().await, before);
+}
+
+/// On `main`, a `client_credentials` token (no user) passed `authenticate`
+/// like a user's: every protected route served machine clients. Now it is
+/// `403 insufficient_scope` unless the route opts in.
+#[tokio::test]
+async fn routes_refuse_tokens_without_a_user_unless_they_opt_in() {
+    let env = env().await;
+    let pairs = [("grant_type", "client_credentials")];
+    let answer = env.send(form_basic("/token", &pairs, CLIENT, SECRET)).await;
+    let token = bearer(answer.json()["access_token"].as_str().unwrap());
+    let refused = Answer::from(env.oauth.authenticate(&token, &["read"]).await.unwrap_err());
+    refused.expect_error(403, "insufficient_scope");
+    let challenge = refused.header("www-authenticate").unwrap();
+    assert!(challenge.contains("error=\"insufficient_scope\""), "{challenge}");
+    assert!(challenge.contains("resource_metadata="), "{challenge}");
+    let refused = env.oauth.authenticate_with(&token, RESOURCE, &[], MachineClients::Refused).await;
+    assert_eq!(refused.unwrap_err().status(), 403, "no scope needed: still refused");
+    assert!(env.oauth.authenticate_with(&token, RESOURCE, &["read"], MachineClients::Allowed).await.is_ok());
+
+    // A user's token passes either way.
+    let (access, _) = env.tokens().await;
+    assert!(env.oauth.authenticate(&bearer(&access), &["read"]).await.is_ok());
+    let allowed = env.oauth.authenticate_with(&bearer(&access), RESOURCE, &[], MachineClients::Allowed);
+    assert!(allowed.await.is_ok());
 }

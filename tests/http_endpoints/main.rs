@@ -9,6 +9,7 @@ mod authorize;
 mod cimd;
 mod flow;
 mod grants;
+mod hostile_input;
 mod metadata;
 // The limits need the native limiter OAuthHttp::new installs.
 #[cfg(feature = "rate-limit")]

@@ -34,12 +34,39 @@ async fn registration_creates_a_client_that_can_authorize() {
     assert_eq!(env.send(form("/token", &pairs)).await.status, 200);
 
     // A confidential registration gets its secret once, and it works.
-    let body = json!({"redirect_uris": ["https://c.example/cb"], "grant_types": ["client_credentials"]});
+    let body = json!({"redirect_uris": ["https://c.example/cb"]});
     let confidential = env.send(request(Method::POST, "/register", &ct, body.to_string())).await.json();
     let (id, secret) =
         (confidential["client_id"].as_str().unwrap(), confidential["client_secret"].as_str().unwrap());
-    let answer = env.send(form_basic("/token", &[("grant_type", "client_credentials")], id, secret)).await;
+    let answer = env.send(form_basic("/introspect", &[("token", "unknown")], id, secret)).await;
     assert_eq!(answer.status, 200);
+    assert_eq!(answer.json()["active"], false);
+    let wrong = env.send(form_basic("/introspect", &[("token", "unknown")], id, "wrong")).await;
+    assert_eq!(wrong.status, 401);
+}
+
+/// Open registration is how a user connects a new app, after consent; it
+/// must never mint tokens that stand for no user. On `main`, registering
+/// `client_credentials` succeeded, and its token (every scope, no subject)
+/// was accepted by the protected route.
+#[tokio::test]
+async fn registration_never_grants_client_credentials() {
+    let env = env().await;
+    let before = env.stats().await;
+    let ct = [("content-type", "application/json")];
+    for body in [
+        json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "client_secret_post"}),
+        json!({"grant_types": ["client_credentials"]}),
+        json!({"redirect_uris": ["https://c.example/cb"],
+               "grant_types": ["authorization_code", "refresh_token", "client_credentials"]}),
+        json!({"grant_types": ["client_credentials"], "token_endpoint_auth_method": "none"}),
+    ] {
+        let answer = env.send(request(Method::POST, "/register", &ct, body.to_string())).await;
+        answer.expect_error(400, "invalid_client_metadata");
+        let description = answer.json()["error_description"].as_str().unwrap().to_string();
+        assert!(description.contains("client_credentials"), "{description}");
+    }
+    assert_eq!(env.stats().await, before, "nothing stored");
 }
 
 #[tokio::test]
@@ -139,8 +166,4 @@ async fn a_registration_without_a_usable_grant_type_is_refused() {
         assert_eq!(answer.error(), "invalid_client_metadata", "{body}");
     }
     assert_eq!(env.stats().await, before);
-    // A client_credentials client needs no redirect URI.
-    let body = json!({"grant_types": ["client_credentials"]});
-    let answer = env.send(request(Method::POST, "/register", &ct, body.to_string())).await;
-    assert_eq!(answer.status, 201, "{}", answer.json());
 }

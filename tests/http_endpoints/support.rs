@@ -12,7 +12,7 @@ pub use http::{HeaderMap, Method, Request, Response, StatusCode};
 pub use serde_json::{json, Value};
 pub use simply_mcp_oauth::clock::{FakeClock, UnixTime};
 pub use simply_mcp_oauth::crypto::{pkce_s256, SecretDigest};
-pub use simply_mcp_oauth::http::{redirect, see_other, OAuthHttp, MAX_BODY_BYTES};
+pub use simply_mcp_oauth::http::{redirect, see_other, MachineClients, OAuthHttp, MAX_BODY_BYTES};
 pub use simply_mcp_oauth::provider::{Approval, AuthorizationRequest, ProviderStats};
 pub use simply_mcp_oauth::storage::*;
 pub use simply_mcp_oauth::{ClientConfig, MemoryStorage, Params, Provider, ProviderConfig};

@@ -256,6 +256,8 @@ ${warning}<dl>
     // authenticate reads only the Authorization header; hand it the headers and
     // keep the body unread (no copy of an unauthenticated body).
     const credentials = new Request(request.url, { headers: request.headers });
+    // User tokens only: a client_credentials token (no user) gets a 403 here;
+    // { allowMachineClients: true } as a third argument would let it in.
     const { auth, response } = await provider.authenticate(credentials, requiredScopes);
     // 401/403 with WWW-Authenticate -> protected-resource metadata. Read the
     // body first: answering before it arrived closes the client's kept-alive

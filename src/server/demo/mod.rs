@@ -111,6 +111,7 @@ pub fn demo_app<S: Storage + 'static>(
     };
     let state = DemoState {
         authorize_path: Arc::clone(&authorize_path),
+        // `/mcp` serves users: a token without one (client_credentials) is a 403.
         guard: BearerGuard::new(Arc::clone(&oauth)).require_scopes([MCP_SCOPE]),
         secure_cookie: oauth.provider().config().issuer.starts_with("https:"),
         oauth: Arc::clone(&oauth),
