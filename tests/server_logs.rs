@@ -79,8 +79,9 @@ fn a_whole_flow_logs_requests_and_audit_events_but_no_secret() {
             .extend(["access_token", "refresh_token"].map(|name| tokens[name].as_str().unwrap().to_string()));
     }
 
-    // A confidential client: a wrong secret, then its secret (it introspects
-    // the user's token). Registration never grants client_credentials.
+    // A confidential client: a wrong secret, then its secret. Registration
+    // never grants client_credentials, and a registered client introspects
+    // only its own tokens, so the user's token is inactive to it.
     let metadata = json!({"redirect_uris": ["http://127.0.0.1/callback"], "client_name": "machine",
         "token_endpoint_auth_method": "client_secret_post"});
     let registered = server.post_json("/register", &metadata, &[]).json();
@@ -94,7 +95,9 @@ fn a_whole_flow_logs_requests_and_audit_events_but_no_secret() {
     };
     let wrong = format!("{secret}-wrong");
     assert_eq!(introspect(&wrong).status, 401);
-    assert_eq!(introspect(&secret).json()["active"], true);
+    let authenticated = introspect(&secret);
+    assert_eq!(authenticated.status, 200);
+    assert_eq!(authenticated.json()["active"], false, "another client's token");
     // An unsafe incoming request id is replaced; an unknown path is "unmatched".
     let odd = server.get("/no/such/path?code=query-secret-value", &[("X-Request-Id", "bad id\"")]);
     assert_eq!(odd.status, 404);
