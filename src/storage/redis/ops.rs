@@ -198,7 +198,7 @@ impl Storage for RedisStorage {
                 if stored == 1 {
                     let issued = access_key.as_deref().zip(access.as_ref().map(|a| a.record.expires_at));
                     self.counted_on_cluster(&mut connection, &grant, issued, now).await;
-                    self.prune_client_index(&mut connection, &grant.client_id).await;
+                    self.prune_client_index(&mut connection, &grant).await;
                 }
                 stored
             }

@@ -147,14 +147,15 @@ impl RedisStorage {
         let _ = self.each(connection, commands).await;
     }
 
-    /// Cluster only, on a new grant: prunes a few ids at random from the
-    /// client's index whose grant is gone (`put.lua` does it on one server).
-    pub(super) async fn prune_client_index(&self, connection: &mut Connection, client_id: &str) {
+    /// Cluster only, on a new grant: prunes two other ids at random from the
+    /// client's index whose grant is gone (three drawn, the new one skipped;
+    /// `put.lua` does the same on one server).
+    pub(super) async fn prune_client_index(&self, connection: &mut Connection, grant: &GrantRecord) {
         let Connection::Cluster(_) = connection else { return };
-        let index = self.keys.client_grants(client_id);
-        let sample = redis::cmd("SRANDMEMBER").arg(&index).arg(2).to_owned();
+        let index = self.keys.client_grants(&grant.client_id);
+        let sample = redis::cmd("SRANDMEMBER").arg(&index).arg(3).to_owned();
         let Ok(ids) = self.bounded(sample.query_async::<Vec<String>>(connection)).await else { return };
-        for id in ids {
+        for id in ids.into_iter().filter(|id| *id != grant.id) {
             let exists = Cmd::exists(self.keys.grant(&id));
             if let Ok(false) = self.bounded(exists.query_async::<bool>(connection)).await {
                 let _ = self.bounded(Cmd::srem(&index, &id).query_async::<()>(connection)).await;

@@ -10,11 +10,14 @@ local g = cjson.decode(ARGV[1])
 count_grant(g)
 index_grant(g, tonumber(ARGV[2]))
 if prefix then
-  -- Prune the client's index on write: a few ids at random whose grant is
-  -- gone, so that dead ids stay about as many as live ones at most.
+  -- Prune the client's index on write: two other ids at random whose grant
+  -- is gone (three drawn, the new one skipped), so that dead ids stay about
+  -- as many as live ones at most.
   local index = prefix .. 'clientgrants:' .. g.client_id
-  for _, id in ipairs(redis.call('SRANDMEMBER', index, 2)) do
-    if redis.call('EXISTS', prefix .. '{' .. id .. '}:grant') == 0 then redis.call('SREM', index, id) end
+  for _, id in ipairs(redis.call('SRANDMEMBER', index, 3)) do
+    if id ~= g.id and redis.call('EXISTS', prefix .. '{' .. id .. '}:grant') == 0 then
+      redis.call('SREM', index, id)
+    end
   end
 end
 return 1
