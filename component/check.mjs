@@ -1,7 +1,9 @@
 // Runs the jco-transpiled component (out/oauth.js, instantiation mode) with a
 // `kv` import backed by a JS Map, and checks the provider end to end:
-// metadata, dynamic registration, client_credentials, authenticate, stats,
-// health, and a store failure answered with 503. Exits non-zero on failure.
+// metadata, dynamic registration (which never grants client_credentials), a
+// configured machine client's client_credentials token, authenticate (which
+// refuses it) and authenticate-machine (which accepts it), stats, health, and
+// a store failure answered with 503. Exits non-zero on failure.
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import assert from 'node:assert/strict';
@@ -77,6 +79,10 @@ const imports = {
   [`wasi:random/random@${V}`]: random.random,
 };
 
+// One configured confidential client, from the component's WASI environment.
+const MACHINE = { id: 'machine-client', secret: 'machine-secret-0123456789abcdef' };
+cli._setEnv({ SIMPLY_MCP_OAUTH_CLIENT_ID: MACHINE.id, SIMPLY_MCP_OAUTH_CLIENT_SECRET: MACHINE.secret });
+
 // jco's .d.ts names imports with their version, its instantiate() without:
 // pass both spellings.
 for (const [name, value] of Object.entries(imports)) imports[name.replace(/@[^@/]*$/, '')] = value;
@@ -120,22 +126,30 @@ step('GET /.well-known/oauth-protected-resource: 200', () => {
   assert.equal(json(response).resource, `${ISSUER}/mcp`);
 });
 
-let client;
-step('POST /register (client_credentials, client_secret_basic): 201', () => {
+step('POST /register asking for client_credentials: 400 invalid_client_metadata', () => {
   const response = provider.handle(request('POST', '/register', [['content-type', 'application/json']], JSON.stringify({
     client_name: 'component check',
     grant_types: ['client_credentials'],
     token_endpoint_auth_method: 'client_secret_basic',
     scope: 'mcp',
   })));
+  assert.equal(response.status, 400, dec.decode(response.body));
+  assert.equal(json(response).error, 'invalid_client_metadata');
+});
+
+step('POST /register (authorization_code, public): 201', () => {
+  const response = provider.handle(request('POST', '/register', [['content-type', 'application/json']], JSON.stringify({
+    client_name: 'component check',
+    redirect_uris: ['http://127.0.0.1/cb'],
+    token_endpoint_auth_method: 'none',
+  })));
   assert.equal(response.status, 201, dec.decode(response.body));
-  client = json(response);
-  assert.ok(client.client_id && client.client_secret);
+  assert.deepEqual(json(response).grant_types, ['authorization_code', 'refresh_token']);
 });
 
 let accessToken;
-step('POST /token client_credentials: 200 bearer token', () => {
-  const basic = Buffer.from(`${encodeURIComponent(client.client_id)}:${encodeURIComponent(client.client_secret)}`).toString('base64');
+step('POST /token client_credentials by the configured client: 200 bearer token', () => {
+  const basic = Buffer.from(`${encodeURIComponent(MACHINE.id)}:${encodeURIComponent(MACHINE.secret)}`).toString('base64');
   const response = provider.handle(request('POST', '/token',
     [['content-type', 'application/x-www-form-urlencoded'], ['authorization', `Basic ${basic}`]],
     new URLSearchParams({ grant_type: 'client_credentials', scope: 'mcp' }).toString()));
@@ -146,10 +160,17 @@ step('POST /token client_credentials: 200 bearer token', () => {
   accessToken = token.access_token;
 });
 
-step('authenticate with the token: authenticated, client and scopes match', () => {
+step('authenticate with the machine token: refused 403 insufficient_scope (no user)', () => {
   const result = provider.authenticate(request('POST', '/mcp', [['authorization', `Bearer ${accessToken}`]]), ['mcp']);
+  assert.equal(result.tag, 'refused', show(result));
+  assert.equal(result.val.status, 403);
+  assert.match(header(result.val, 'www-authenticate'), /insufficient_scope/);
+});
+
+step('authenticateMachine with the machine token: authenticated, client and scopes match', () => {
+  const result = provider.authenticateMachine(request('POST', '/mcp', [['authorization', `Bearer ${accessToken}`]]), ['mcp']);
   assert.equal(result.tag, 'authenticated', show(result));
-  assert.equal(result.val.clientId, client.client_id);
+  assert.equal(result.val.clientId, MACHINE.id);
   assert.equal(result.val.subject, undefined);
   assert.deepEqual(result.val.scopes, ['mcp']);
   assert.equal(result.val.resource, `${ISSUER}/mcp`);
@@ -166,14 +187,14 @@ step('authenticate with a wrong token: refused 401 with WWW-Authenticate', () =>
 });
 
 step('authenticate without a required scope: refused 403', () => {
-  const result = provider.authenticate(request('POST', '/mcp', [['authorization', `Bearer ${accessToken}`]]), ['admin']);
+  const result = provider.authenticateMachine(request('POST', '/mcp', [['authorization', `Bearer ${accessToken}`]]), ['admin']);
   assert.equal(result.tag, 'refused');
   assert.equal(result.val.status, 403);
 });
 
-step('stats: one client, one live token', () => {
+step('stats: two clients (configured, registered), one live token', () => {
   const stats = provider.stats();
-  assert.equal(stats.clients, 1n);
+  assert.equal(stats.clients, 2n);
   assert.equal(stats.tokens, 1n);
 });
 
@@ -184,7 +205,7 @@ step('health: healthy', () => {
 
 step('secrets never appear in keys', () => {
   for (const key of store.keys()) {
-    assert.ok(!key.includes(accessToken) && !key.includes(client.client_secret), key);
+    assert.ok(!key.includes(accessToken) && !key.includes(MACHINE.secret), key);
   }
 });
 
@@ -192,7 +213,7 @@ step('store unavailable: token 503, stats err, health unhealthy (no trap)', () =
   failing = true;
   try {
     const response = provider.handle(request('POST', '/register', [['content-type', 'application/json']],
-      JSON.stringify({ grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic' })));
+      JSON.stringify({ redirect_uris: ['http://127.0.0.1/cb'], token_endpoint_auth_method: 'none' })));
     assert.equal(response.status, 503, dec.decode(response.body));
     assert.throws(() => provider.stats());
     assert.equal(provider.health().healthy, false);

@@ -27,6 +27,10 @@
 //! registration open, scopes `["mcp"]`, no configured clients, the seed's
 //! lifetimes). The issuer is the WASI environment variable
 //! `SIMPLY_MCP_OAUTH_ISSUER` when the host sets one, else [`DEFAULT_ISSUER`].
+//! `SIMPLY_MCP_OAUTH_CLIENT_ID` with `SIMPLY_MCP_OAUTH_CLIENT_SECRET`
+//! configure one confidential client (scope `mcp`, redirect URI
+//! [`MACHINE_REDIRECT_URI`]): dynamic registration never grants
+//! `client_credentials`, so this is how a machine client gets its tokens.
 //!
 //! # Clock
 //!
@@ -41,9 +45,11 @@ use std::task::{Context, Poll, Waker};
 use async_trait::async_trait;
 use bytes::Bytes;
 use simply_mcp_oauth::clock::Clock;
-use simply_mcp_oauth::http::OAuthHttp;
-use simply_mcp_oauth::storage::{KvCapabilities, KvCheck, KvError, KvHost, KvMutation, KvPage, KvStorage, Versioned};
-use simply_mcp_oauth::{Provider, ProviderConfig};
+use simply_mcp_oauth::http::{MachineClients, OAuthHttp};
+use simply_mcp_oauth::storage::{
+    KvCapabilities, KvCheck, KvError, KvHost, KvMutation, KvPage, KvStorage, Versioned,
+};
+use simply_mcp_oauth::{ClientConfig, Provider, ProviderConfig};
 
 wit_bindgen::generate!({
     path: "../wit/simply-mcp-oauth.wit",
@@ -55,6 +61,10 @@ use simply_mcp::oauth::kv;
 
 /// The issuer when the host sets no `SIMPLY_MCP_OAUTH_ISSUER`.
 pub const DEFAULT_ISSUER: &str = "http://localhost:8787";
+
+/// The one redirect URI of the configured client (loopback: never a third
+/// party's site).
+pub const MACHINE_REDIRECT_URI: &str = "http://127.0.0.1/callback";
 
 /// Polls after which [`block_on`] gives up (see the module docs).
 pub const MAX_POLLS: u64 = 10_000_000;
@@ -150,23 +160,83 @@ fn block_on<F: Future>(future: F) -> F::Output {
 type Oauth = OAuthHttp<KvStorage<ComponentHost>>;
 
 thread_local! {
-    /// The provider, built on first use and kept for the instance's lifetime.
-    static OAUTH: OnceCell<Result<Oauth, String>> = const { OnceCell::new() };
+    /// The provider, built on first use and kept for the instance's lifetime
+    /// (a build that failed is tried again on the next call: the store may
+    /// have been down while the configured client was written).
+    static OAUTH: OnceCell<Oauth> = const { OnceCell::new() };
 }
 
 fn build() -> Result<Oauth, String> {
     let issuer = std::env::var("SIMPLY_MCP_OAUTH_ISSUER").unwrap_or_else(|_| DEFAULT_ISSUER.to_string());
     let storage = KvStorage::with_default_prefix(ComponentHost);
-    let provider = Provider::new(ProviderConfig::new(issuer), storage)
+    let mut config = ProviderConfig::new(issuer);
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    match (var("SIMPLY_MCP_OAUTH_CLIENT_ID"), var("SIMPLY_MCP_OAUTH_CLIENT_SECRET")) {
+        (Some(client_id), Some(secret)) => config.clients.push(ClientConfig {
+            client_id,
+            client_secret: Some(secret),
+            redirect_uris: vec![MACHINE_REDIRECT_URI.to_string()],
+            scopes: vec!["mcp".to_string()],
+        }),
+        (None, None) => {}
+        _ => {
+            return Err(
+                "set both SIMPLY_MCP_OAUTH_CLIENT_ID and SIMPLY_MCP_OAUTH_CLIENT_SECRET, or neither".into()
+            )
+        }
+    }
+    let provider = Provider::new(config, storage)
         .map_err(|e| format!("invalid provider configuration: {e}"))?
         .with_clock(WasiClock);
+    block_on(provider.initialize()).map_err(|e| format!("the configured client could not be stored: {e}"))?;
     Ok(OAuthHttp::new(provider))
 }
 
 fn with_oauth<T>(f: impl FnOnce(Result<&Oauth, &str>) -> T) -> T {
     OAUTH.with(|cell| {
-        let built = cell.get_or_init(build);
-        f(built.as_ref().map_err(String::as_str))
+        if cell.get().is_none() {
+            match build() {
+                Ok(oauth) => {
+                    let _ = cell.set(oauth);
+                }
+                Err(reason) => return f(Err(&reason)),
+            }
+        }
+        match cell.get() {
+            Some(oauth) => f(Ok(oauth)),
+            None => f(Err("the provider could not be kept")),
+        }
+    })
+}
+
+/// The bearer check of both `authenticate` exports, on this resource
+/// (`<issuer>/mcp`).
+fn authenticate(
+    request: wit::HttpRequest,
+    required_scopes: Vec<String>,
+    machines: MachineClients,
+) -> wit::Authentication {
+    let request = match to_request(request) {
+        Ok(request) => request,
+        Err(response) => return wit::Authentication::Refused(response),
+    };
+    let scopes: Vec<&str> = required_scopes.iter().map(String::as_str).collect();
+    with_oauth(|oauth| match oauth {
+        Ok(oauth) => {
+            let resource = oauth.provider().config().default_resource();
+            match block_on(oauth.authenticate_with(&request, &resource, &scopes, machines)) {
+                Ok(info) => wit::Authentication::Authenticated(wit::AuthInfo {
+                    client_id: info.client_id,
+                    subject: info.subject,
+                    scopes: info.scopes,
+                    resource: info.resource,
+                    props_json: serde_json::Value::Object(info.props).to_string(),
+                    expires_at: info.expires_at,
+                }),
+                Err(response) => wit::Authentication::Refused(from_response(response)),
+            }
+        }
+        Err(reason) => wit::Authentication::Refused(config_error(reason)),
     })
 }
 
@@ -223,25 +293,11 @@ impl wit::Guest for Component {
     }
 
     fn authenticate(request: wit::HttpRequest, required_scopes: Vec<String>) -> wit::Authentication {
-        let request = match to_request(request) {
-            Ok(request) => request,
-            Err(response) => return wit::Authentication::Refused(response),
-        };
-        let scopes: Vec<&str> = required_scopes.iter().map(String::as_str).collect();
-        with_oauth(|oauth| match oauth {
-            Ok(oauth) => match block_on(oauth.authenticate(&request, &scopes)) {
-                Ok(info) => wit::Authentication::Authenticated(wit::AuthInfo {
-                    client_id: info.client_id,
-                    subject: info.subject,
-                    scopes: info.scopes,
-                    resource: info.resource,
-                    props_json: serde_json::Value::Object(info.props).to_string(),
-                    expires_at: info.expires_at,
-                }),
-                Err(response) => wit::Authentication::Refused(from_response(response)),
-            },
-            Err(reason) => wit::Authentication::Refused(config_error(reason)),
-        })
+        authenticate(request, required_scopes, MachineClients::Refused)
+    }
+
+    fn authenticate_machine(request: wit::HttpRequest, required_scopes: Vec<String>) -> wit::Authentication {
+        authenticate(request, required_scopes, MachineClients::Allowed)
     }
 
     fn stats() -> Result<wit::StorageStats, String> {
