@@ -31,13 +31,7 @@ async fn own_store(server: &RedisServer, prefix: &str) -> (RedisStorage, redis::
 /// `INFO commandstats` as command name -> calls.
 async fn calls(connection: &mut redis::aio::MultiplexedConnection) -> HashMap<String, u64> {
     let info: String = redis::cmd("INFO").arg("commandstats").query_async(connection).await.unwrap();
-    info.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let n: u64 = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
-            Some((name.to_string(), n))
-        })
-        .collect()
+    common::redis_server::command_calls(&info)
 }
 
 fn sent(before: &HashMap<String, u64>, after: &HashMap<String, u64>) -> BTreeMap<String, u64> {

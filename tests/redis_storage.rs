@@ -290,13 +290,7 @@ async fn command_calls(
     connection: &mut redis::aio::MultiplexedConnection,
 ) -> std::collections::HashMap<String, u64> {
     let info: String = redis::cmd("INFO").arg("commandstats").query_async(connection).await.unwrap();
-    info.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let n: u64 = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
-            Some((name.to_string(), n))
-        })
-        .collect()
+    common::redis_server::command_calls(&info)
 }
 
 /// Commands between two `INFO commandstats` readings, without the second INFO.

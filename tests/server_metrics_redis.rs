@@ -43,13 +43,7 @@ fn an_outage_shows_in_the_counters_and_the_scrape_still_answers() {
 fn command_calls(url: &str) -> std::collections::HashMap<String, u64> {
     let mut connection = redis::Client::open(url).unwrap().get_connection().unwrap();
     let info: String = redis::cmd("INFO").arg("commandstats").query(&mut connection).unwrap();
-    info.lines()
-        .filter_map(|line| {
-            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
-            let n: u64 = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
-            Some((name.to_string(), n))
-        })
-        .collect()
+    common::redis_server::command_calls(&info)
 }
 
 #[test]

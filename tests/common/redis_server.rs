@@ -147,6 +147,18 @@ pub fn shared_url() -> &'static str {
     &SHARED.0
 }
 
+/// `INFO commandstats` read as command name -> calls, to count what a
+/// step sent to Redis.
+pub fn command_calls(info: &str) -> std::collections::HashMap<String, u64> {
+    info.lines()
+        .filter_map(|line| {
+            let (name, rest) = line.strip_prefix("cmdstat_")?.split_once(':')?;
+            let n: u64 = rest.split(',').find_map(|kv| kv.strip_prefix("calls="))?.parse().ok()?;
+            Some((name.to_string(), n))
+        })
+        .collect()
+}
+
 /// A free loopback port (bound, then released).
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
