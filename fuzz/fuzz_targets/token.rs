@@ -11,32 +11,8 @@
 #![no_main]
 
 use fuzz_support::*;
-use http::Request;
 use libfuzzer_sys::fuzz_target;
-use simply_mcp_oauth::crypto::pkce_s256;
-use simply_mcp_oauth::http::OAuthHttp;
-use simply_mcp_oauth::provider::{Approval, ClientAuth};
-use simply_mcp_oauth::uri::Uri;
-use simply_mcp_oauth::{MemoryStorage, Params};
-
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-
-/// A fresh code of the public client, redeemable with [`VERIFIER`].
-fn code(oauth: &OAuthHttp<MemoryStorage>) -> String {
-    let query = form_urlencoded::Serializer::new(String::new())
-        .append_pair("response_type", "code")
-        .append_pair("client_id", PUBLIC_ID)
-        .append_pair("redirect_uri", REDIRECT_URIS[0])
-        .append_pair("code_challenge", &pkce_s256(VERIFIER))
-        .append_pair("code_challenge_method", "S256")
-        .finish();
-    let request = Request::get(format!("{ISSUER}/authorize?{query}")).body(()).unwrap();
-    let authorization = block_on(oauth.authorize_request(&request)).unwrap();
-    let approval = Approval { subject: "user".into(), ..Approval::default() };
-    let location = block_on(oauth.provider().complete_authorization(&authorization, approval)).unwrap();
-    let query = Uri::parse(&location).unwrap().query().unwrap().to_string();
-    Params::parse(&query).required("code").unwrap().to_string()
-}
+use simply_mcp_oauth::provider::ClientAuth;
 
 fuzz_target!(|data: &[u8]| {
     let [endpoint, authorization, content_type, body] = fields::<4>(data);
@@ -49,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let oauth = oauth();
     let mut body = body.to_vec();
     if body.contains(&b'{') {
-        let first = code(&oauth);
+        let first = user_code(&oauth);
         let public = ClientAuth::public(PUBLIC_ID);
         let tokens = block_on(oauth.provider().exchange_authorization_code(
             &public,
@@ -60,7 +36,7 @@ fuzz_target!(|data: &[u8]| {
         ))
         .unwrap();
         let live = [
-            ("{code}", code(&oauth)),
+            ("{code}", user_code(&oauth)),
             ("{verifier}", VERIFIER.to_string()),
             ("{refresh}", tokens.refresh_token.unwrap()),
             ("{access}", tokens.access_token),

@@ -96,12 +96,12 @@ pub fn oauth_fetching(document: &[u8], allow_loopback: bool) -> OAuthHttp<Memory
     OAuthHttp::new(provider.with_metadata_fetcher(Arc::new(InputFetcher::new(document))))
 }
 
-/// The PKCE verifier of [`user_access_token`]'s code.
-const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+/// The PKCE verifier of [`user_code`]'s codes.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
-/// A live access token a user approved for the public client (the resource
-/// side refuses tokens without a user unless the route opts in).
-pub fn user_access_token(oauth: &OAuthHttp<MemoryStorage>) -> String {
+/// A fresh authorization code a user approved for the public client,
+/// redeemable with [`VERIFIER`] at `REDIRECT_URIS[0]`.
+pub fn user_code(oauth: &OAuthHttp<MemoryStorage>) -> String {
     let query = form_urlencoded::Serializer::new(String::new())
         .append_pair("response_type", "code")
         .append_pair("client_id", PUBLIC_ID)
@@ -114,7 +114,13 @@ pub fn user_access_token(oauth: &OAuthHttp<MemoryStorage>) -> String {
     let approval = Approval { subject: "user".into(), ..Approval::default() };
     let location = block_on(oauth.provider().complete_authorization(&authorization, approval)).unwrap();
     let query = Uri::parse(&location).unwrap().query().unwrap().to_string();
-    let code = Params::parse(&query).required("code").unwrap().to_string();
+    Params::parse(&query).required("code").unwrap().to_string()
+}
+
+/// A live access token a user approved for the public client (the resource
+/// side refuses tokens without a user unless the route opts in).
+pub fn user_access_token(oauth: &OAuthHttp<MemoryStorage>) -> String {
+    let code = user_code(oauth);
     let public = ClientAuth::public(PUBLIC_ID);
     let exchange =
         oauth.provider().exchange_authorization_code(&public, &code, REDIRECT_URIS[0], VERIFIER, None);
