@@ -89,23 +89,22 @@ impl Field {
     }
 
     fn seconds(&self, default: u64) -> Result<u64, ConfigError> {
-        if self.absent() {
-            return Ok(default);
-        }
-        match self.value.as_f64() {
-            Some(n) if n.fract() == 0.0 && (1.0..=9.0e15).contains(&n) => Ok(n as u64),
-            _ => Err(self.error("must be a positive whole number of seconds")),
-        }
+        self.whole_seconds(default, 1.0, "must be a positive whole number of seconds")
     }
 
     /// Like [`seconds`](Self::seconds), but 0 is allowed (it means "none").
     fn seconds_or_zero(&self, default: u64) -> Result<u64, ConfigError> {
+        self.whole_seconds(default, 0.0, "must be a whole number of seconds, 0 or more")
+    }
+
+    /// A whole number of seconds from `min` up, `default` when absent.
+    fn whole_seconds(&self, default: u64, min: f64, refusal: &str) -> Result<u64, ConfigError> {
         if self.absent() {
             return Ok(default);
         }
         match self.value.as_f64() {
-            Some(n) if n.fract() == 0.0 && (0.0..=9.0e15).contains(&n) => Ok(n as u64),
-            _ => Err(self.error("must be a whole number of seconds, 0 or more")),
+            Some(n) if n.fract() == 0.0 && (min..=9.0e15).contains(&n) => Ok(n as u64),
+            _ => Err(self.error(refusal)),
         }
     }
 
