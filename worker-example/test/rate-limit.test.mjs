@@ -27,6 +27,20 @@ async function withWorker(extra, run) {
   }
 }
 
+
+// An authorization request of a registered client, for the loopback callback.
+function authorizeUrl(clientId) {
+  const url = new URL(`${ORIGIN}/authorize`);
+  url.search = new URLSearchParams({
+    response_type: 'code',
+    client_id: clientId,
+    redirect_uri: 'http://127.0.0.1/cb',
+    code_challenge: 'a'.repeat(43),
+    code_challenge_method: 'S256',
+  });
+  return url;
+}
+
 test('the Rate Limiting binding answers 429 too_many_requests with Retry-After', async () => {
   const ratelimits = { OAUTH_RATE_REGISTER: { simple: { limit: 2, period: 60 } } };
   await withWorker({ ratelimits }, async (mf) => {
@@ -45,14 +59,7 @@ test('the Rate Limiting binding answers 429 too_many_requests with Retry-After',
 test('without a binding, the in-memory fallback limits /authorize with a page, not a redirect', async () => {
   await withWorker({}, async (mf) => {
     const client = await (await register(mf, '192.0.2.3')).json();
-    const url = new URL(`${ORIGIN}/authorize`);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: client.client_id,
-      redirect_uri: 'http://127.0.0.1/cb',
-      code_challenge: 'a'.repeat(43),
-      code_challenge_method: 'S256',
-    });
+    const url = authorizeUrl(client.client_id);
     // The default: 100 per 15 minutes per address.
     for (let i = 0; i < 100; i++) {
       const page = await mf.dispatchFetch(url, { headers: { 'cf-connecting-ip': '192.0.2.3' } });
@@ -81,14 +88,7 @@ test('the consent POST counts against the /authorize limit of its address', asyn
   await withWorker({ ratelimits }, async (mf) => {
     const ip = { 'cf-connecting-ip': '192.0.2.4' };
     const client = await (await register(mf, '192.0.2.4')).json();
-    const url = new URL(`${ORIGIN}/authorize`);
-    url.search = new URLSearchParams({
-      response_type: 'code',
-      client_id: client.client_id,
-      redirect_uri: 'http://127.0.0.1/cb',
-      code_challenge: 'a'.repeat(43),
-      code_challenge_method: 'S256',
-    });
+    const url = authorizeUrl(client.client_id);
     const page = await mf.dispatchFetch(url, { headers: ip });
     assert.equal(page.status, 200);
     const html = await page.text();
