@@ -30,9 +30,9 @@ mod audit;
 mod authorize;
 mod client_cache;
 mod clients;
+mod exchange;
 mod register;
-mod token;
-mod tokens;
+mod verify;
 
 use std::sync::Arc;
 
@@ -52,9 +52,9 @@ pub use crate::validate::{
 pub use authorize::{Approval, AuthorizationRequest, AuthorizeError};
 pub use client_cache::CLIENT_CACHE_SECONDS;
 pub use clients::ClientAuth;
+pub use exchange::TokenResponse;
 pub use register::{ClientMetadata, RegisteredClient};
-pub use token::TokenResponse;
-pub use tokens::{AuthInfo, Introspection, TokenKind};
+pub use verify::{AuthInfo, Introspection, TokenKind};
 
 /// The authorization server (the seed's `SimplyMCPOAuthProvider`).
 pub struct Provider<S: Storage> {
@@ -63,7 +63,7 @@ pub struct Provider<S: Storage> {
     clock: Arc<dyn Clock>,
     scopes: Vec<String>,
     clients: client_cache::ClientCache,
-    ended: tokens::Ended,
+    ended: verify::Ended,
     /// Fetches Client ID Metadata Documents; `None`: URL client ids are
     /// unknown clients, as any unknown id.
     fetcher: Option<Arc<dyn MetadataFetcher>>,

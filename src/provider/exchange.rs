@@ -10,7 +10,7 @@
 use serde::Serialize;
 
 use super::clients::allows_grant;
-use super::tokens::split_token;
+use super::verify::split_token;
 use super::{AuditKind, Provider};
 use crate::crypto::{
     derive_successor, is_valid_pkce_verifier, pkce_s256, random_id, rotation_salt, timed_secret, SecretDigest,
