@@ -2,7 +2,7 @@
 
 use super::Provider;
 use crate::audit::{AuditEvent, AuditKind};
-use crate::storage::Storage;
+use crate::storage::{GrantRecord, Storage};
 
 impl<S: Storage> Provider<S> {
     pub(crate) fn audit(
@@ -21,5 +21,10 @@ impl<S: Storage> Provider<S> {
                 at: self.now(),
             });
         }
+    }
+
+    /// [`audit`](Self::audit) of an event about `grant`.
+    pub(crate) fn audit_grant(&self, kind: AuditKind, grant: &GrantRecord) {
+        self.audit(kind, Some(&grant.client_id), grant.subject.as_deref(), Some(&grant.id));
     }
 }

@@ -29,9 +29,13 @@
 mod audit;
 mod authorize;
 mod client_cache;
+mod client_credentials;
 mod clients;
 mod exchange;
+mod introspect;
+mod refresh;
 mod register;
+mod revoke;
 mod verify;
 
 use std::sync::Arc;
@@ -53,8 +57,9 @@ pub use authorize::{Approval, AuthorizationRequest, AuthorizeError};
 pub use client_cache::CLIENT_CACHE_SECONDS;
 pub use clients::ClientAuth;
 pub use exchange::TokenResponse;
+pub use introspect::{Introspection, TokenKind};
 pub use register::{ClientMetadata, RegisteredClient};
-pub use verify::{AuthInfo, Introspection, TokenKind};
+pub use verify::AuthInfo;
 
 /// The authorization server (the seed's `SimplyMCPOAuthProvider`).
 pub struct Provider<S: Storage> {

@@ -201,7 +201,7 @@ pub trait Storage: MaybeSend {
     /// elsewhere (Workers KV: up to 60 s across locations); `None` for a
     /// store whose reads always see the latest write. Within that window the
     /// provider answers a token it cannot find yet with a retryable 503
-    /// rather than a final `invalid_grant` (see `provider::token`).
+    /// rather than a final `invalid_grant` (see `provider::verify`).
     fn consistency_window(&self) -> Option<u64> {
         None
     }
