@@ -1,8 +1,6 @@
 //! The one error type the protocol speaks: an RFC 6749 §5.2 error code with a
 //! human-readable description. The HTTP layer maps each code to its status once.
 
-use crate::storage::StorageError;
-
 /// An OAuth error code (RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7591 §3.2.2,
 /// RFC 8707 §2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,17 +94,6 @@ impl OAuthError {
     /// `invalid_client` with a description.
     pub fn invalid_client(description: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidClient, description)
-    }
-}
-
-impl From<StorageError> for OAuthError {
-    fn from(error: StorageError) -> Self {
-        match error {
-            StorageError::Unavailable(_) => {
-                Self::new(ErrorCode::TemporarilyUnavailable, "the token store is unavailable; retry later")
-            }
-            _ => Self::new(ErrorCode::ServerError, "the token store failed"),
-        }
     }
 }
 

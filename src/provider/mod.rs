@@ -45,8 +45,8 @@ use serde::Serialize;
 use crate::cimd::{DocumentCache, MetadataFetcher};
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::config::{ConfigError, ProviderConfig};
-use crate::error::OAuthError;
-use crate::storage::{HealthCheck, Storage};
+use crate::error::{ErrorCode, OAuthError};
+use crate::storage::{HealthCheck, Storage, StorageError};
 
 pub use crate::audit::{AuditEvent, AuditKind};
 pub use crate::validate::{
@@ -207,5 +207,18 @@ pub enum InitError {
     Config(#[from] ConfigError),
     /// Storage refused the configured clients.
     #[error("could not store the configured clients: {0}")]
-    Storage(#[from] crate::storage::StorageError),
+    Storage(#[from] StorageError),
+}
+
+/// A store's failure as the protocol reports it. Here, not in `error.rs`,
+/// because the provider is the layer that knows both.
+impl From<StorageError> for OAuthError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::Unavailable(_) => {
+                Self::new(ErrorCode::TemporarilyUnavailable, "the token store is unavailable; retry later")
+            }
+            _ => Self::new(ErrorCode::ServerError, "the token store failed"),
+        }
+    }
 }
