@@ -58,6 +58,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 /// Why a string is not a URI this module accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum UriError {
     /// No scheme, or a scheme with characters RFC 3986 does not allow
     /// (relative references have no scheme).

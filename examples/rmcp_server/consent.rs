@@ -82,12 +82,16 @@ pub async fn decide(State(oauth): State<OAuth>, request: Request) -> Response {
     let provider = oauth.provider();
     let authorization = match provider.parse_authorization(&Params::from_pairs(fields)).await {
         Ok(authorization) => authorization,
-        // Unvetted: a client anyone could have registered, and the request
-        // changed since the page: shown, not redirected (no open redirector).
-        Err(AuthorizeError::BadRequest(error) | AuthorizeError::Unvetted { error, .. }) => {
-            return page(StatusCode::BAD_REQUEST, format!("<p>{}</p>", escape_html(&error.description)))
-        }
         Err(AuthorizeError::Redirect { location, .. }) => return into_axum_response(see_other(&location)),
+        // Any other (BadRequest; Unvetted: a client anyone could have
+        // registered, and the request changed since the page): shown, not
+        // redirected (no open redirector).
+        Err(other) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                format!("<p>{}</p>", escape_html(&other.error().description)),
+            )
+        }
     };
     let location = match form.single(ACTION_FIELD) {
         Ok(Some("approve")) => {

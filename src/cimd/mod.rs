@@ -28,6 +28,7 @@ use crate::storage::ClientRecord;
 /// Why a metadata-document client could not be resolved. The message is the
 /// error description the client (or the user, at `/authorize`) sees.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CimdError {
     /// The `client_id` URL breaks the URL rules.
     #[error(transparent)]

@@ -33,6 +33,7 @@ pub fn is_metadata_client_id(client_id: &str, allow_loopback: bool) -> bool {
 
 /// Why a URL cannot be a metadata document's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum UrlError {
     /// Longer than [`MAX_URL_LEN`].
     #[error("the client_id URL is longer than {MAX_URL_LEN} characters")]

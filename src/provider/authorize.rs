@@ -49,6 +49,7 @@ pub struct AuthorizationRequest {
 
 /// Why an authorization request failed, and where to say so.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuthorizeError {
     /// The client or redirect URI cannot be trusted: show an error page (400).
     BadRequest(OAuthError),
@@ -73,6 +74,15 @@ pub enum AuthorizeError {
         /// The error.
         error: OAuthError,
     },
+}
+
+impl AuthorizeError {
+    /// The error itself, whichever way it is to be shown.
+    pub fn error(&self) -> &OAuthError {
+        match self {
+            Self::BadRequest(error) | Self::Unvetted { error, .. } | Self::Redirect { error, .. } => error,
+        }
+    }
 }
 
 /// The user's decision, as the host app reports it.

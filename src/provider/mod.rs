@@ -201,6 +201,7 @@ impl<S: Storage> Provider<S> {
 
 /// Why a provider could not start.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum InitError {
     /// The configuration is wrong.
     #[error(transparent)]
