@@ -258,7 +258,7 @@ impl ClientConfig {
         }
         for (j, uri) in self.redirect_uris.iter().enumerate() {
             if let Err(reason) = check_redirect_uri(uri) {
-                return Err(ConfigError::new(format!("{}[{j}]", field("redirectUris")), reason));
+                return Err(ConfigError::new(format!("{}[{j}]", field("redirectUris")), reason.to_string()));
             }
         }
         for scope in &self.scopes {

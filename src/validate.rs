@@ -3,7 +3,7 @@
 //! URIs go through the strict parser of [`crate::uri`], so what is checked
 //! here is the very string that is later redirected to.
 
-use crate::uri::Uri;
+use crate::uri::{Uri, UriError};
 
 /// RFC 6749 §3.3: `scope-token = 1*( %x21 / %x23-5B / %x5D-7E )`.
 pub fn is_valid_scope_token(token: &str) -> bool {
@@ -66,25 +66,57 @@ const FORBIDDEN_SCHEMES: [&str; 5] = ["javascript", "data", "file", "vbscript", 
 /// The URI must also pass [`Uri::parse`], which refuses anything a browser
 /// might read differently from this check (backslashes, whitespace, dot
 /// segments, percent-encoded hosts, ...).
-pub fn check_redirect_uri(uri: &str) -> Result<(), String> {
+pub fn check_redirect_uri(uri: &str) -> Result<(), RedirectUriError> {
     if uri.len() > 2000 {
-        return Err("must be at most 2000 characters".into());
+        return Err(RedirectUriError::TooLong);
     }
-    let url = Uri::parse(uri).map_err(|e| format!("is not a strict absolute URI (it has {e})"))?;
+    let url = Uri::parse(uri).map_err(RedirectUriError::Malformed)?;
     if url.fragment().is_some() {
-        return Err("must not contain a fragment".into());
+        return Err(RedirectUriError::Fragment);
     }
     if url.has_userinfo() {
-        return Err("must not contain credentials".into());
+        return Err(RedirectUriError::Credentials);
     }
-    match url.scheme().to_ascii_lowercase().as_str() {
+    let scheme = url.scheme().to_ascii_lowercase();
+    match scheme.as_str() {
         "https" => Ok(()),
         "http" if url.is_loopback() => Ok(()),
-        "http" => Err("may use http only for a loopback host".into()),
-        scheme if FORBIDDEN_SCHEMES.contains(&scheme) => Err(format!("must not use {scheme}:")),
-        scheme if scheme.contains('.') => Ok(()),
-        scheme => Err(format!("uses {scheme}:, which is neither https nor a private-use scheme")),
+        "http" => Err(RedirectUriError::HttpNotLoopback),
+        private if private.contains('.') => Ok(()),
+        other => Err(match FORBIDDEN_SCHEMES.iter().find(|f| **f == other) {
+            Some(forbidden) => RedirectUriError::ForbiddenScheme(forbidden),
+            None => RedirectUriError::UnsupportedScheme(scheme),
+        }),
     }
+}
+
+/// Why [`check_redirect_uri`] refuses a URI. The message completes a
+/// sentence whose subject is the URI ("redirect URI must not contain a
+/// fragment"), as registration, document and configuration errors show it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedirectUriError {
+    /// Longer than 2000 characters.
+    #[error("must be at most 2000 characters")]
+    TooLong,
+    /// Not a strict absolute URI (see [`Uri::parse`]).
+    #[error("is not a strict absolute URI (it has {0})")]
+    Malformed(UriError),
+    /// A `#fragment` (RFC 6749 §3.1.2).
+    #[error("must not contain a fragment")]
+    Fragment,
+    /// A `user:password@` part.
+    #[error("must not contain credentials")]
+    Credentials,
+    /// `http` to a host that is not loopback.
+    #[error("may use http only for a loopback host")]
+    HttpNotLoopback,
+    /// A scheme no browser redirect may go to (`javascript`, `data`, ...), lowercase.
+    #[error("must not use {0}:")]
+    ForbiddenScheme(&'static str),
+    /// Neither `https` nor a private-use scheme (one with a dot), lowercase.
+    #[error("uses {0}:, which is neither https nor a private-use scheme")]
+    UnsupportedScheme(String),
 }
 
 /// Whether `presented` matches `registered`: exactly, or for loopback `http`
@@ -215,7 +247,7 @@ mod tests {
             ("https://app.example/cb#", "fragment"),
             ("https://user@app.example/cb", "credentials"),
         ] {
-            let reason = check_redirect_uri(uri).expect_err(uri);
+            let reason = check_redirect_uri(uri).expect_err(uri).to_string();
             assert!(reason.contains(why), "{uri}: {reason}");
         }
     }

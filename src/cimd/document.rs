@@ -8,12 +8,14 @@
 //! document must not carry a shared secret, since it is public (§4.1: no
 //! `client_secret`, no symmetric authentication method).
 
+use std::fmt;
+
 use serde_json::{Map, Value};
 
 use super::fetch::MAX_DOCUMENT_BYTES;
 use crate::clock::UnixTime;
 use crate::storage::{AuthMethod, ClientOrigin, ClientRecord};
-use crate::validate::{check_redirect_uri, is_displayable_name, parse_scope};
+use crate::validate::{check_redirect_uri, is_displayable_name, parse_scope, RedirectUriError};
 
 /// Most redirect URIs a document may list (as for a registration).
 pub const MAX_REDIRECT_URIS: usize = 10;
@@ -21,13 +23,84 @@ pub const MAX_REDIRECT_URIS: usize = 10;
 pub const MAX_CLIENT_NAME: usize = 200;
 
 /// Why a document is not acceptable. Each message names the field at fault.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the client metadata document {0}")]
-pub struct DocumentError(pub String);
-
-fn bad<T>(why: impl Into<String>) -> Result<T, DocumentError> {
-    Err(DocumentError(why.into()))
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DocumentError {
+    /// Larger than [`MAX_DOCUMENT_BYTES`].
+    TooLarge,
+    /// Not UTF-8.
+    NotUtf8,
+    /// Not a JSON object.
+    NotAnObject,
+    /// A required field is absent.
+    Missing(&'static str),
+    /// A field that must be a string is not.
+    NotAString(&'static str),
+    /// A field that must be an array of strings is not.
+    NotStrings(&'static str),
+    /// A field that must not be empty is.
+    Empty(&'static str),
+    /// The `client_id` is not the document's URL (§4.1).
+    ClientIdMismatch,
+    /// A `client_secret`, which a public document must not have (§4.1).
+    ClientSecret,
+    /// A `client_name` longer than [`MAX_CLIENT_NAME`] characters.
+    ClientNameTooLong,
+    /// A `client_name` with control or bidirectional formatting characters.
+    ClientNameUnsafe,
+    /// A shared-secret `token_endpoint_auth_method`.
+    SharedSecretMethod(&'static str),
+    /// Another `token_endpoint_auth_method` than `none`.
+    UnsupportedAuthMethod(String),
+    /// More than [`MAX_REDIRECT_URIS`] redirect URIs.
+    TooManyRedirectUris,
+    /// A redirect URI a registration could not have.
+    RedirectUri(RedirectUriError),
+    /// `grant_types` without `authorization_code`.
+    NoAuthorizationCode,
+    /// A grant type a public client may not use.
+    GrantType(String),
+    /// A response type other than `code`.
+    ResponseType,
+    /// A `scope` that is not a list of scope tokens.
+    MalformedScope,
 }
+
+impl fmt::Display for DocumentError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("the client metadata document ")?;
+        match self {
+            Self::TooLarge => write!(f, "is larger than {MAX_DOCUMENT_BYTES} bytes"),
+            Self::NotUtf8 => f.write_str("is not UTF-8"),
+            Self::NotAnObject => f.write_str("is not a JSON object"),
+            Self::Missing(field) => write!(f, "has no {field}"),
+            Self::NotAString(field) => write!(f, "has a {field} that is not a string"),
+            Self::NotStrings(field) => write!(f, "has a {field} that is not an array of strings"),
+            Self::Empty(field) => write!(f, "has an empty {field}"),
+            Self::ClientIdMismatch => f.write_str("has a client_id that does not match its URL"),
+            Self::ClientSecret => f.write_str("contains a client_secret, which a public document must not have"),
+            Self::ClientNameTooLong => write!(f, "has a client_name longer than {MAX_CLIENT_NAME} characters"),
+            Self::ClientNameUnsafe => {
+                f.write_str("has a client_name with control or bidirectional formatting characters")
+            }
+            Self::SharedSecretMethod(method) => write!(
+                f,
+                "uses token_endpoint_auth_method {method:?}, a shared-secret method that a public document must not use"
+            ),
+            Self::UnsupportedAuthMethod(method) => {
+                write!(f, "uses token_endpoint_auth_method {method:?}; only \"none\" is supported")
+            }
+            Self::TooManyRedirectUris => write!(f, "lists more than {MAX_REDIRECT_URIS} redirect_uris"),
+            Self::RedirectUri(why) => write!(f, "has a redirect URI that {why}"),
+            Self::NoAuthorizationCode => f.write_str("does not list the authorization_code grant type"),
+            Self::GrantType(grant) => write!(f, "lists grant type {grant:?}, which a public client may not use"),
+            Self::ResponseType => f.write_str("lists a response type other than \"code\""),
+            Self::MalformedScope => f.write_str("has a malformed scope"),
+        }
+    }
+}
+
+impl std::error::Error for DocumentError {}
 
 /// Parses and validates the document fetched from `url`. `supported` are the
 /// server's scopes: a document's `scope` is intersected with them (a document
@@ -41,36 +114,38 @@ pub fn parse_document(
     now: UnixTime,
 ) -> Result<ClientRecord, DocumentError> {
     if body.len() > MAX_DOCUMENT_BYTES {
-        return bad(format!("is larger than {MAX_DOCUMENT_BYTES} bytes"));
+        return Err(DocumentError::TooLarge);
     }
     // From a `str`, not a slice: the crate reads JSON from strings elsewhere,
     // so this shares that parser's code in the wasm module (a second reader
     // type would add a copy of it).
-    let text = std::str::from_utf8(body).map_err(|_| DocumentError("is not UTF-8".into()))?;
+    let text = std::str::from_utf8(body).map_err(|_| DocumentError::NotUtf8)?;
     let Ok(Value::Object(doc)) = serde_json::from_str::<Value>(text) else {
-        return bad("is not a JSON object");
+        return Err(DocumentError::NotAnObject);
     };
     match doc.get("client_id") {
         Some(Value::String(id)) if id == url => {}
-        Some(Value::String(_)) => return bad("has a client_id that does not match its URL"),
-        Some(_) => return bad("has a client_id that is not a string"),
-        None => return bad("has no client_id"),
+        Some(Value::String(_)) => return Err(DocumentError::ClientIdMismatch),
+        Some(_) => return Err(DocumentError::NotAString("client_id")),
+        None => return Err(DocumentError::Missing("client_id")),
     }
     if doc.contains_key("client_secret") {
-        return bad("contains a client_secret, which a public document must not have");
+        return Err(DocumentError::ClientSecret);
     }
     let auth_method = auth_method(&doc)?;
     let client_name = match doc.get("client_name") {
-        Some(Value::String(name)) if name.trim().is_empty() => return bad("has an empty client_name"),
+        Some(Value::String(name)) if name.trim().is_empty() => {
+            return Err(DocumentError::Empty("client_name"))
+        }
         Some(Value::String(name)) if name.chars().count() > MAX_CLIENT_NAME => {
-            return bad(format!("has a client_name longer than {MAX_CLIENT_NAME} characters"))
+            return Err(DocumentError::ClientNameTooLong)
         }
         Some(Value::String(name)) if !is_displayable_name(name) => {
-            return bad("has a client_name with control or bidirectional formatting characters")
+            return Err(DocumentError::ClientNameUnsafe)
         }
         Some(Value::String(name)) => name.clone(),
-        Some(_) => return bad("has a client_name that is not a string"),
-        None => return bad("has no client_name"),
+        Some(_) => return Err(DocumentError::NotAString("client_name")),
+        None => return Err(DocumentError::Missing("client_name")),
     };
     let redirect_uris = redirect_uris(&doc)?;
     let grant_types = match strings(&doc, "grant_types")? {
@@ -78,23 +153,23 @@ pub fn parse_document(
         Some(types) => types,
     };
     if !grant_types.iter().any(|g| g == "authorization_code") {
-        return bad("does not list the authorization_code grant type");
+        return Err(DocumentError::NoAuthorizationCode);
     }
     if let Some(other) = grant_types.iter().find(|g| *g != "authorization_code" && *g != "refresh_token") {
-        return bad(format!("lists grant type {other:?}, which a public client may not use"));
+        return Err(DocumentError::GrantType(other.clone()));
     }
     if let Some(types) = strings(&doc, "response_types")? {
         if types.iter().any(|t| t != "code") {
-            return bad("lists a response type other than \"code\"");
+            return Err(DocumentError::ResponseType);
         }
     }
     let scopes = match doc.get("scope") {
         None => supported.to_vec(),
         Some(Value::String(scope)) => {
-            let Some(asked) = parse_scope(scope) else { return bad("has a malformed scope") };
+            let Some(asked) = parse_scope(scope) else { return Err(DocumentError::MalformedScope) };
             asked.into_iter().filter(|s| supported.contains(s)).collect()
         }
-        Some(_) => return bad("has a scope that is not a string"),
+        Some(_) => return Err(DocumentError::NotAString("scope")),
     };
     Ok(ClientRecord {
         client_id: url.to_string(),
@@ -110,43 +185,44 @@ pub fn parse_document(
     })
 }
 
+/// The `token_endpoint_auth_method`s that need a shared secret.
+const SHARED_SECRET_METHODS: [&str; 3] = ["client_secret_basic", "client_secret_post", "client_secret_jwt"];
+
 /// `token_endpoint_auth_method`: absent or `none` (a public client with PKCE).
 /// The symmetric methods need a shared secret, which a public document cannot
 /// hold; `private_key_jwt` would need JWKS support, which this server lacks.
 fn auth_method(doc: &Map<String, Value>) -> Result<AuthMethod, DocumentError> {
     match doc.get("token_endpoint_auth_method") {
         None => Ok(AuthMethod::None),
-        Some(Value::String(method)) => match method.as_str() {
-            "none" => Ok(AuthMethod::None),
-            "client_secret_basic" | "client_secret_post" | "client_secret_jwt" => {
-                bad(format!("uses token_endpoint_auth_method {method:?}, a shared-secret method that a public document must not use"))
-            }
-            other => bad(format!("uses token_endpoint_auth_method {other:?}; only \"none\" is supported")),
-        },
-        Some(_) => bad("has a token_endpoint_auth_method that is not a string"),
+        Some(Value::String(method)) if method == "none" => Ok(AuthMethod::None),
+        Some(Value::String(method)) => Err(match SHARED_SECRET_METHODS.iter().find(|m| *m == method) {
+            Some(shared) => DocumentError::SharedSecretMethod(shared),
+            None => DocumentError::UnsupportedAuthMethod(method.clone()),
+        }),
+        Some(_) => Err(DocumentError::NotAString("token_endpoint_auth_method")),
     }
 }
 
 fn redirect_uris(doc: &Map<String, Value>) -> Result<Vec<String>, DocumentError> {
-    let Some(uris) = strings(doc, "redirect_uris")? else { return bad("has no redirect_uris") };
+    let Some(uris) = strings(doc, "redirect_uris")? else {
+        return Err(DocumentError::Missing("redirect_uris"));
+    };
     if uris.is_empty() {
-        return bad("has an empty redirect_uris");
+        return Err(DocumentError::Empty("redirect_uris"));
     }
     if uris.len() > MAX_REDIRECT_URIS {
-        return bad(format!("lists more than {MAX_REDIRECT_URIS} redirect_uris"));
+        return Err(DocumentError::TooManyRedirectUris);
     }
     for uri in &uris {
-        if let Err(why) = check_redirect_uri(uri) {
-            return bad(format!("has a redirect URI that {why}"));
-        }
+        check_redirect_uri(uri).map_err(DocumentError::RedirectUri)?;
     }
     Ok(uris)
 }
 
 /// An optional array of strings.
-fn strings(doc: &Map<String, Value>, field: &str) -> Result<Option<Vec<String>>, DocumentError> {
+fn strings(doc: &Map<String, Value>, field: &'static str) -> Result<Option<Vec<String>>, DocumentError> {
     let Some(value) = doc.get(field) else { return Ok(None) };
-    let not_strings = || DocumentError(format!("has a {field} that is not an array of strings"));
+    let not_strings = || DocumentError::NotStrings(field);
     let items = value.as_array().ok_or_else(not_strings)?;
     items
         .iter()
@@ -233,6 +309,11 @@ mod tests {
         assert!(error(with("response_types", json!(["token"]))).contains("response type"));
         assert!(error(with("scope", json!("bad\"scope"))).contains("malformed scope"));
         assert!(error(json!([1])).contains("not a JSON object"));
+        // The whole sentence, as a client reads it in error_description.
+        assert_eq!(
+            error(with("redirect_uris", json!(["http://app.example/cb"]))),
+            "the client metadata document has a redirect URI that may use http only for a loopback host"
+        );
     }
 
     #[test]

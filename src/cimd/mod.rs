@@ -22,6 +22,8 @@ pub use document::{parse_document, DocumentError};
 pub use fetch::{FetchError, FetchedDocument, MetadataFetcher, MAX_DOCUMENT_BYTES};
 pub use url::{check_metadata_url, is_metadata_client_id, UrlError};
 
+use std::sync::Arc;
+
 use crate::clock::UnixTime;
 use crate::storage::ClientRecord;
 
@@ -36,9 +38,16 @@ pub enum CimdError {
     /// The fetch failed.
     #[error(transparent)]
     Fetch(#[from] FetchError),
-    /// The document is invalid.
+    /// The document is invalid. Shared: the cache hands the same failure to
+    /// every request for the URL, and a shared error clones in one step.
     #[error(transparent)]
-    Document(#[from] DocumentError),
+    Document(Arc<DocumentError>),
+}
+
+impl From<DocumentError> for CimdError {
+    fn from(error: DocumentError) -> Self {
+        Self::Document(Arc::new(error))
+    }
 }
 
 /// The client named by the metadata URL `url`: from `cache` while fresh,

@@ -51,7 +51,7 @@ use crate::storage::{HealthCheck, Storage, StorageError};
 pub use crate::audit::{AuditEvent, AuditKind};
 pub use crate::validate::{
     check_redirect_uri, is_loopback_host, is_valid_resource, is_valid_scope_token, parse_scope,
-    redirect_uri_matches, same_resource,
+    redirect_uri_matches, same_resource, RedirectUriError,
 };
 pub use authorize::{Approval, AuthorizationRequest, AuthorizeError};
 pub use client_cache::CLIENT_CACHE_SECONDS;
