@@ -13,8 +13,9 @@
 //! returns its result before the component continues. `ComponentHost` returns
 //! them as already-completed futures, so every future of the provider
 //! completes during its first poll, except where the provider yields on
-//! purpose (a `KvStorage` lock waiter gives other tasks a turn between
-//! attempts; a yield wakes itself and is ready on the next poll). [`block_on`]
+//! purpose (`KvStorage` gives other tasks a turn before it retries a grant
+//! commit that lost a race; a yield wakes itself and is ready on the next
+//! poll). [`block_on`]
 //! therefore polls with a no-op waker in a loop: there is nothing to wait for
 //! and no other task to run. A future still pending after [`MAX_POLLS`] polls
 //! would mean an import that is not synchronous, which this world does not
