@@ -37,6 +37,7 @@ mod cors;
 mod errors;
 mod introspect;
 mod metadata;
+mod page;
 pub mod rate_limit;
 mod register;
 mod revoke;
@@ -51,11 +52,11 @@ use crate::params::Params;
 use crate::provider::{AuthInfo, AuthorizationRequest, Provider};
 use crate::storage::Storage;
 
-pub use authorize::{escape_html, redirect, see_other};
 pub use bearer::MachineClients;
 pub use body::MAX_BODY_BYTES;
 pub use errors::{error_response, status_for};
 pub use metadata::resource_metadata_url;
+pub use page::{escape_html, redirect, see_other};
 pub use rate_limit::{Bucket, ClientIp, RateLimiter, RetryAfter};
 
 use metadata::{AUTHORIZATION_SERVER, PROTECTED_RESOURCE};

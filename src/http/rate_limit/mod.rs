@@ -38,6 +38,7 @@ use http::header::RETRY_AFTER;
 use http::{Response, StatusCode};
 
 use super::errors::{json_error, set_dynamic};
+use super::page::page;
 use crate::config::{RateLimit, RateLimits};
 use crate::storage::MaybeSend;
 
@@ -236,8 +237,7 @@ pub(crate) fn too_many_requests(what: &str, retry: RetryAfter) -> Response<Bytes
 pub(crate) fn too_many_requests_page(retry: RetryAfter) -> Response<Bytes> {
     let text = description("authorization", retry);
     let advice = "Wait a little, then start again from the application that sent you here.";
-    let mut response =
-        super::authorize::page(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", &text, advice);
+    let mut response = page(StatusCode::TOO_MANY_REQUESTS, "too_many_requests", &text, advice);
     set_dynamic(&mut response, RETRY_AFTER, &retry.0.max(1).to_string());
     response
 }
