@@ -1,5 +1,6 @@
-//! CSRF protection for the demo's forms (the consent page, the connected-apps
-//! page).
+//! CSRF protection for an application's own forms, such as a consent page:
+//! the pieces the demo server's consent and connected-apps pages use, public
+//! so that any host app (axum or not) can protect its forms the same way.
 //!
 //! The `GET` that shows a form sets an `HttpOnly; SameSite=Strict` cookie
 //! holding a random nonce and puts `<expiry>.HMAC-SHA256(key, purpose ||
@@ -9,6 +10,24 @@
 //! from being accepted by another. Over `https` the cookie is `__Host-`
 //! prefixed (`Secure`, `Path=/`, no `Domain`), so no sibling host can plant
 //! or overwrite it (RFC 6265bis §4.1.3.2).
+//!
+//! ```
+//! use http::HeaderMap;
+//! use simply_mcp_oauth::http::csrf::{self, CsrfCookie};
+//!
+//! let key = [7u8; 32]; // random per process in a real server
+//! let cookie = CsrfCookie { name: "consent_csrf", path: "/authorize", secure: false };
+//! let fields = vec![("client_id".to_string(), "c1".to_string())];
+//! let now = 1_700_000_000;
+//! // GET: a nonce for the cookie, a token for the form.
+//! let nonce = cookie.nonce_or_fresh(&HeaderMap::new()).unwrap();
+//! let set_cookie = cookie.set(&nonce).unwrap();
+//! let token = csrf::token(&key, "consent", &nonce, &fields, now);
+//! # let _ = set_cookie;
+//! // POST: the cookie's nonce and the form's token, before the expiry.
+//! assert!(csrf::verify(&key, "consent", &nonce, &fields, &token, now + 1));
+//! assert!(!csrf::verify(&key, "apps", &nonce, &fields, &token, now + 1));
+//! ```
 
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
@@ -18,10 +37,12 @@ use crate::clock::UnixTime;
 use crate::crypto::{base64url, base64url_decode, constant_time_eq, random_secret, RandomnessError};
 
 /// Seconds a form (its token and its cookie) stays usable.
-pub(super) const FORM_LIFETIME: u32 = 600;
+pub const FORM_LIFETIME: u32 = 600;
 
-/// One form's cookie: its name and the path it is sent to.
-pub(super) struct CsrfCookie<'a> {
+/// One form's cookie: its name and the path it is sent to. Each form (or
+/// family of forms) has its own name, so two pages do not share a nonce.
+#[derive(Clone, Copy, Debug)]
+pub struct CsrfCookie<'a> {
     /// The name, without the `__Host-` prefix that [`secure`](Self::secure) adds.
     pub name: &'static str,
     /// The path, over `http` only: a `__Host-` cookie must have `Path=/`.
@@ -77,7 +98,13 @@ impl CsrfCookie<'_> {
 
 /// The form token for a form shown at `now`: `<expiry>.<mac>`, the expiry
 /// ([`FORM_LIFETIME`] from `now`) being part of what the MAC covers.
-pub(super) fn token(
+///
+/// `key` is the server's secret (random per process is enough: a restart
+/// only voids open forms); `purpose` names the form, so that a token of one
+/// form is refused by another; `nonce` is the cookie's
+/// ([`CsrfCookie::nonce_or_fresh`]); `fields` are the form's other fields,
+/// in any order, which the token pins against tampering.
+pub fn token(
     key: &[u8; 32],
     purpose: &str,
     nonce: &str,
@@ -123,9 +150,10 @@ fn mac(
     base64url(&mac)
 }
 
-/// Whether `presented` is a token for these inputs that has not expired at
-/// `now` (the MAC compared in constant time).
-pub(super) fn verify(
+/// Whether `presented` is a [`token`] for these inputs that has not expired
+/// at `now` (the MAC compared in constant time). `nonce` is the one the
+/// browser sent ([`CsrfCookie::nonce`]; no cookie, no match).
+pub fn verify(
     key: &[u8; 32],
     purpose: &str,
     nonce: &str,

@@ -7,8 +7,8 @@ use http::header::{
 };
 use http::{HeaderValue, StatusCode};
 
-use crate::error::{ErrorCode, OAuthError};
-use crate::http::escape_html as escape;
+use simply_mcp_oauth::error::{ErrorCode, OAuthError};
+use simply_mcp_oauth::http::escape_html as escape;
 
 /// No scripts, no framing (consent and revoke buttons are clickjacking
 /// targets), no leaks.
