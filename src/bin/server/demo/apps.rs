@@ -10,7 +10,6 @@
 
 use axum::extract::{Request, State};
 use axum::response::Response;
-use http::header::SET_COOKIE;
 use http::StatusCode;
 
 use simply_mcp_oauth::clock::UnixTime;
@@ -22,7 +21,7 @@ use simply_mcp_oauth::params::Params;
 use simply_mcp_oauth::server::buffer_request;
 use simply_mcp_oauth::storage::{ClientOrigin, ClientRecord, GrantRecord, Storage};
 
-use super::page::{error_page, html, see_other};
+use super::page::{error_page, html, see_other, with_cookie};
 use super::{url_path, DemoState, DEMO_SUBJECT};
 
 /// The cookie holding this page's CSRF nonce (the consent page has its own).
@@ -80,11 +79,7 @@ pub(super) async fn show<S: Storage + 'static>(
         Ok(Some("0")) => Some("That app was already disconnected."),
         _ => None,
     };
-    let mut response = html(StatusCode::OK, apps_page(&apps, &action, notice, sign));
-    if let Some(value) = cookie.set(&nonce) {
-        response.headers_mut().insert(SET_COOKIE, value);
-    }
-    response
+    with_cookie(html(StatusCode::OK, apps_page(&apps, &action, notice, sign)), cookie.set(&nonce))
 }
 
 /// `POST /apps`: checks the CSRF token, revokes the grant and sends the

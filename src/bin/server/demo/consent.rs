@@ -8,7 +8,6 @@
 
 use axum::extract::{Request, State};
 use axum::response::Response;
-use http::header::SET_COOKIE;
 use http::StatusCode;
 
 use simply_mcp_oauth::error::{ErrorCode, OAuthError};
@@ -20,7 +19,7 @@ use simply_mcp_oauth::server::trace::record_client_id;
 use simply_mcp_oauth::server::{buffer_request, into_axum_response};
 use simply_mcp_oauth::storage::Storage;
 
-use super::page::{html, see_other};
+use super::page::{html, see_other, with_cookie};
 use super::{DemoState, DEMO_SUBJECT};
 
 /// The cookie holding the CSRF nonce.
@@ -55,12 +54,8 @@ pub(super) async fn show<S: Storage + 'static>(
         return error_page(&OAuthError::new(ErrorCode::ServerError, "no randomness"));
     };
     let token = csrf::token(&state.csrf_key, PURPOSE, &nonce, &fields, state.oauth.provider().now());
-    let mut response =
-        html(StatusCode::OK, consent_page(&authorization, &fields, &token, &state.authorize_path));
-    if let Some(value) = cookie.set(&nonce) {
-        response.headers_mut().insert(SET_COOKIE, value);
-    }
-    response
+    let page = consent_page(&authorization, &fields, &token, &state.authorize_path);
+    with_cookie(html(StatusCode::OK, page), cookie.set(&nonce))
 }
 
 /// `POST /authorize`: checks the CSRF token, re-checks the request and

@@ -155,9 +155,7 @@ async fn metrics_page<S: Storage + 'static>(
     // A store that cannot count still gets its counters scraped.
     let stats = provider.storage().stats(provider.now()).await.ok();
     let mut response = Response::new(state.metrics.render(stats.as_ref()).into());
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(metrics::CONTENT_TYPE));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(metrics::CONTENT_TYPE));
     response
 }
 

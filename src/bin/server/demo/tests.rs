@@ -33,10 +33,43 @@ const VERIFIER: &str = "demo-code-verifier-0123456789abcdefghijklmnopqrstuvwxyz"
 /// The consent page's cookie, without the `__Host-` prefix of `https`.
 const CSRF_COOKIE: &str = "simply_mcp_oauth_csrf";
 
-/// The demo app for `issuer` with `limits`, on a fake clock.
-struct Demo {
-    app: Router,
-    clock: FakeClock,
+/// `/authorize?…` for a code flow with PKCE.
+fn authorize_path(client_id: &str, redirect_uri: &str) -> String {
+    let query = form(&[
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", redirect_uri),
+        ("state", "s1"),
+        ("code_challenge", &pkce_s256(VERIFIER)),
+        ("code_challenge_method", "S256"),
+    ]);
+    format!("/authorize?{query}")
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+/// The hidden fields of a demo page, as a browser submits them. The pages
+/// write each as `<input type="hidden" name="…" value="…">`, escaped.
+fn hidden_fields(html: &str) -> Vec<(String, String)> {
+    let unescape = |text: &str| {
+        let text = text.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<");
+        text.replace("&gt;", ">").replace("&amp;", "&")
+    };
+    let field = |rest: &str| {
+        let (name, rest) = rest.split_once("\" value=\"")?;
+        Some((unescape(name), unescape(rest.split_once('"')?.0)))
+    };
+    html.split("<input type=\"hidden\" name=\"")
+        .skip(1)
+        .map(|rest| field(rest).expect("name, then value"))
+        .collect()
+}
+
+/// At most one authorization request per address every 15 minutes.
+fn one_authorize_per_15_minutes() -> RateLimits {
+    RateLimits { authorize_per_ip: Some(RateLimit::per(1, 900)), ..RateLimits::off() }
 }
 
 /// An answer of the app, its body read.
@@ -58,6 +91,12 @@ impl Answer {
     fn json(&self) -> Value {
         serde_json::from_slice(&self.body).expect("a JSON body")
     }
+}
+
+/// The demo app for `issuer` with `limits`, on a fake clock.
+struct Demo {
+    app: Router,
+    clock: FakeClock,
 }
 
 impl Demo {
@@ -111,46 +150,11 @@ impl Demo {
     }
 }
 
-/// `/authorize?…` for a code flow with PKCE.
-fn authorize_path(client_id: &str, redirect_uri: &str) -> String {
-    let query = form(&[
-        ("response_type", "code"),
-        ("client_id", client_id),
-        ("redirect_uri", redirect_uri),
-        ("state", "s1"),
-        ("code_challenge", &pkce_s256(VERIFIER)),
-        ("code_challenge_method", "S256"),
-    ]);
-    format!("/authorize?{query}")
-}
-
-fn form(pairs: &[(&str, &str)]) -> String {
-    form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
-}
-
-/// The `<input type="hidden" name="…" value="…">` fields of a page, as a
-/// browser submits them.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let attribute = |tag: &str, name: &str| {
-        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        let end = tag[start..].find('"')? + start;
-        Some(tag[start..end].replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&"))
-    };
-    html.split("<input ")
-        .skip(1)
-        .map(|rest| &rest[..rest.find('>').unwrap()])
-        .filter(|tag| tag.contains("type=\"hidden\""))
-        .map(|tag| (attribute(tag, "name").unwrap(), attribute(tag, "value").unwrap()))
-        .collect()
-}
-
 /// The form `POST` is an authorization request too: it must not be a way
 /// around the `/authorize` per-address limit.
 #[tokio::test]
 async fn the_consent_post_counts_against_the_authorize_limit() {
-    let demo =
-        Demo::new(ISSUER, RateLimits { authorize_per_ip: Some(RateLimit::per(1, 900)), ..RateLimits::off() })
-            .await;
+    let demo = Demo::new(ISSUER, one_authorize_per_15_minutes()).await;
     let client_id = demo.register(REDIRECT_URI).await;
     let (_, set_cookie, fields) = demo.consent(&client_id, REDIRECT_URI).await;
     let refused = demo.decide(&set_cookie, &fields, "approve").await;
@@ -163,9 +167,7 @@ async fn the_consent_post_counts_against_the_authorize_limit() {
 /// to the client; the wait is the limit's whole period.
 #[tokio::test]
 async fn the_consent_page_is_limited_with_a_page_not_a_redirect() {
-    let demo =
-        Demo::new(ISSUER, RateLimits { authorize_per_ip: Some(RateLimit::per(1, 900)), ..RateLimits::off() })
-            .await;
+    let demo = Demo::new(ISSUER, one_authorize_per_15_minutes()).await;
     let client_id = demo.register(REDIRECT_URI).await;
     demo.consent(&client_id, REDIRECT_URI).await;
     let refused = demo.send("GET", &authorize_path(&client_id, REDIRECT_URI), &[], String::new()).await;
