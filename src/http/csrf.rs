@@ -12,21 +12,30 @@
 //! or overwrite it (RFC 6265bis §4.1.3.2).
 //!
 //! ```
+//! use http::header::{COOKIE, SET_COOKIE};
 //! use http::HeaderMap;
-//! use simply_mcp_oauth::http::csrf::{self, CsrfCookie};
+//! use simply_mcp_oauth::http::csrf::{self, CsrfCookie, FORM_LIFETIME};
 //!
 //! let key = [7u8; 32]; // random per process in a real server
 //! let cookie = CsrfCookie { name: "consent_csrf", path: "/authorize", secure: false };
-//! let fields = vec![("client_id".to_string(), "c1".to_string())];
+//! let fields = [("client_id".to_string(), "c1".to_string())];
 //! let now = 1_700_000_000;
-//! // GET: a nonce for the cookie, a token for the form.
+//!
+//! // GET: the cookie (the browser's nonce if it sent one) and the form's token.
 //! let nonce = cookie.nonce_or_fresh(&HeaderMap::new()).unwrap();
-//! let set_cookie = cookie.set(&nonce).unwrap();
+//! let mut page = HeaderMap::new();
+//! page.insert(SET_COOKIE, cookie.set(&nonce).unwrap());
 //! let token = csrf::token(&key, "consent", &nonce, &fields, now);
-//! # let _ = set_cookie;
-//! // POST: the cookie's nonce and the form's token, before the expiry.
-//! assert!(csrf::verify(&key, "consent", &nonce, &fields, &token, now + 1));
-//! assert!(!csrf::verify(&key, "apps", &nonce, &fields, &token, now + 1));
+//!
+//! // POST: the browser's cookie, and the form's fields and token.
+//! let mut post = HeaderMap::new();
+//! post.insert(COOKIE, format!("consent_csrf={nonce}").parse().unwrap());
+//! let sent = cookie.nonce(&post).unwrap();
+//! assert!(csrf::verify(&key, "consent", &sent, &fields, &token, now + 1));
+//! // Not for another form, and not once the form's lifetime is over.
+//! assert!(!csrf::verify(&key, "apps", &sent, &fields, &token, now + 1));
+//! let later = now + u64::from(FORM_LIFETIME);
+//! assert!(!csrf::verify(&key, "consent", &sent, &fields, &token, later));
 //! ```
 
 use http::header::COOKIE;
