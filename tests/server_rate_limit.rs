@@ -1,6 +1,7 @@
 //! Rate limits of the native server: the axum router keys the per-IP limits
-//! on the connection's address (`ConnectInfo`), for the OAuth endpoints and
-//! the demo's consent page; and the binary answers 429 on `/token`.
+//! on the connection's address (`ConnectInfo`); and the binary answers 429 on
+//! `/token`. (The demo's consent page under its limit is tested in the
+//! binary: `src/bin/server/demo/tests.rs`.)
 
 mod e2e;
 
@@ -10,19 +11,18 @@ use std::sync::Arc;
 use serde_json::json;
 use simply_mcp_oauth::config::{RateLimit, RateLimits};
 use simply_mcp_oauth::http::OAuthHttp;
-use simply_mcp_oauth::server::demo::demo_router;
-use simply_mcp_oauth::server::metrics::Metrics;
+use simply_mcp_oauth::server::router;
 use simply_mcp_oauth::{MemoryStorage, Provider, ProviderConfig};
 
 use e2e::*;
 
-/// The demo app in this process with `limits`, served with `ConnectInfo`.
+/// The library's router in this process with `limits`, served with `ConnectInfo`.
 async fn serve(limits: RateLimits) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap().to_string();
     let config = ProviderConfig { rate_limits: limits, ..ProviderConfig::new(format!("http://{addr}")) };
     let oauth = Arc::new(OAuthHttp::new(Provider::create(config, MemoryStorage::new()).await.unwrap()));
-    let app = demo_router(oauth, Arc::new(Metrics::new())).unwrap();
+    let app = router(oauth);
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>()).await.unwrap();
     });
@@ -69,27 +69,6 @@ async fn the_router_limits_registration_by_the_connection_address() {
     assert_eq!(refused.status, 429, "{}", refused.text());
     assert_retry_after_within(&refused, 1795..=1800);
     assert_eq!(refused.json()["error"], "too_many_requests");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_consent_page_is_limited_with_a_page_not_a_redirect() {
-    let addr =
-        serve(RateLimits { authorize_per_ip: Some(RateLimit::per(1, 900)), ..RateLimits::off() }).await;
-    let client_id = register(&addr).await.json()["client_id"].as_str().unwrap().to_string();
-    let query = form(&[
-        ("response_type", "code"),
-        ("client_id", &client_id),
-        ("redirect_uri", REDIRECT_URI),
-        ("code_challenge", &simply_mcp_oauth::crypto::pkce_s256(VERIFIER)),
-        ("code_challenge_method", "S256"),
-    ]);
-    let first = send(&addr, "GET", format!("/authorize?{query}"), vec![], vec![]).await;
-    assert_eq!(first.status, 200, "{}", first.text());
-    let refused = send(&addr, "GET", format!("/authorize?{query}"), vec![], vec![]).await;
-    assert_eq!(refused.status, 429);
-    assert_retry_after_within(&refused, 895..=900);
-    assert_eq!(refused.header("location"), None);
-    assert!(refused.text().contains("too_many_requests"));
 }
 
 /// The binary with its default limits: a client hammering `/token` is held

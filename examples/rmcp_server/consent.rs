@@ -4,15 +4,18 @@
 //! here.
 //!
 //! CSRF: the `GET` puts a random nonce in an `HttpOnly; SameSite=Strict`
-//! cookie and in the form; the `POST` needs both, equal. The form's other
-//! fields are checked again by `parse_authorization`, so a tampered form can
-//! only ask for what the client may ask for anyway.
+//! cookie ([`CsrfCookie`]) and in the form; the `POST` needs both, equal. The
+//! form's other fields are checked again by `parse_authorization`, so a
+//! tampered form can only ask for what the client may ask for anyway. (The
+//! demo server's consent page signs the form instead, with an expiry and
+//! the fields in the MAC: [`simply_mcp_oauth::http::csrf::token`].)
 
 use axum::extract::{Request, State};
 use axum::response::{Html, IntoResponse, Response};
-use http::header::{CACHE_CONTROL, COOKIE, SET_COOKIE, X_FRAME_OPTIONS};
+use http::header::{CACHE_CONTROL, SET_COOKIE, X_FRAME_OPTIONS};
 use http::StatusCode;
 use simply_mcp_oauth::crypto::{constant_time_eq, random_secret};
+use simply_mcp_oauth::http::csrf::CsrfCookie;
 use simply_mcp_oauth::http::{escape_html, see_other};
 use simply_mcp_oauth::provider::{Approval, AuthorizeError};
 use simply_mcp_oauth::server::{buffer_request, into_axum_response};
@@ -22,7 +25,10 @@ use crate::OAuth;
 
 /// The one user of this example.
 pub const EXAMPLE_USER: &str = "example-user";
-const COOKIE_NAME: &str = "rmcp_example_csrf";
+/// The nonce's cookie: over plain `http` (this example's default), so
+/// without the `__Host-` prefix.
+const COOKIE: CsrfCookie<'static> =
+    CsrfCookie { name: "rmcp_example_csrf", path: "/authorize", secure: false };
 const CSRF_FIELD: &str = "csrf";
 const ACTION_FIELD: &str = "action";
 
@@ -58,8 +64,7 @@ pub async fn show(State(oauth): State<OAuth>, request: Request) -> Response {
         redirect = escape_html(&authorization.redirect_uri),
     );
     let mut response = page(StatusCode::OK, body);
-    let cookie = format!("{COOKIE_NAME}={nonce}; Path=/authorize; Max-Age=600; HttpOnly; SameSite=Strict");
-    if let Ok(value) = cookie.parse() {
+    if let Some(value) = COOKIE.set(&nonce) {
         response.headers_mut().insert(SET_COOKIE, value);
     }
     response
@@ -72,10 +77,10 @@ pub async fn decide(State(oauth): State<OAuth>, request: Request) -> Response {
         Err(response) => return response,
     };
     let form = Params::parse(std::str::from_utf8(request.body()).unwrap_or(""));
-    let cookie = cookie_value(request.headers(), COOKIE_NAME);
+    let cookie = COOKIE.nonce(request.headers());
     let submitted = form.single(CSRF_FIELD).ok().flatten();
     let (Some(cookie), Some(submitted)) = (cookie, submitted) else { return forged() };
-    if !constant_time_eq(cookie, submitted) {
+    if !constant_time_eq(&cookie, submitted) {
         return forged();
     }
     let fields = form.pairs().iter().filter(|(k, _)| k != CSRF_FIELD && k != ACTION_FIELD).cloned();
@@ -111,17 +116,6 @@ pub async fn decide(State(oauth): State<OAuth>, request: Request) -> Response {
 
 fn hidden_input(name: &str, value: &str) -> String {
     format!("<input type=\"hidden\" name=\"{}\" value=\"{}\">\n", escape_html(name), escape_html(value))
-}
-
-fn cookie_value<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value)
 }
 
 fn forged() -> Response {

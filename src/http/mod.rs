@@ -18,7 +18,8 @@
 //! to its own handler, which calls [`OAuthHttp::authorize_request`] (an error
 //! page or error redirect on failure), authenticates the user, asks for
 //! consent, then calls [`Provider::complete_authorization`] and answers with
-//! [`redirect`] (or [`see_other`] after a form `POST`).
+//! [`redirect`] (or [`see_other`] after a form `POST`); [`csrf`] protects
+//! its consent form.
 //!
 //! `/register`, `/token`, `/authorize`, `/introspect` and `/revoke` are
 //! rate-limited (see [`rate_limit`]): `429` with `Retry-After` over a limit.
@@ -34,6 +35,7 @@ mod bearer;
 mod body;
 mod client_auth;
 mod cors;
+pub mod csrf;
 mod errors;
 mod introspect;
 mod metadata;

@@ -46,14 +46,15 @@ fn too_large() -> Response {
     )
 }
 
-/// An error in the shape the OAuth endpoints use (RFC 6749 §5.2), uncached.
-pub(crate) fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
+/// An error in the shape the OAuth endpoints use (RFC 6749 §5.2), uncached:
+/// for an app's own routes beside them (the demo server's `/health`).
+pub fn json_error(status: StatusCode, error: &str, description: &str) -> Response {
     let body = serde_json::json!({ "error": error, "error_description": description });
     json_response(status, &body)
 }
 
 /// A JSON response that is never cached.
-pub(crate) fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
+pub fn json_response(status: StatusCode, value: &serde_json::Value) -> Response {
     let mut response = Response::new(Body::from(value.to_string()));
     *response.status_mut() = status;
     let headers = response.headers_mut();

@@ -7,8 +7,9 @@
 //! [`MAX_BODY_BYTES`]) and turns the resource-side check into an extractor.
 //! `/authorize` is not mounted: login and consent belong to the application,
 //! which calls [`OAuthHttp::authorize_request`] and then
-//! [`Provider::complete_authorization`](crate::Provider::complete_authorization)
-//! ([`demo`] shows one way).
+//! [`Provider::complete_authorization`](crate::Provider::complete_authorization),
+//! protecting its form with [`crate::http::csrf`] (the demo server binary,
+//! `src/bin/server/demo/`, and `examples/rmcp_server/` show two ways).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -37,7 +38,6 @@
 mod bearer;
 mod body;
 mod client_ip;
-pub mod demo;
 mod layer;
 pub mod metrics;
 pub mod trace;
@@ -53,7 +53,7 @@ use crate::http::OAuthHttp;
 use crate::storage::Storage;
 
 pub use bearer::{BearerAuth, BearerGuard};
-pub use body::{buffer_request, into_axum_response, MAX_BODY_BYTES};
+pub use body::{buffer_request, into_axum_response, json_error, json_response, MAX_BODY_BYTES};
 pub use client_ip::tag_client_ip;
 pub use layer::{BearerLayer, BearerService};
 

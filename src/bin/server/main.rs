@@ -2,6 +2,7 @@
 //! MCP endpoint, in memory or (feature `redis`) in Redis. See `--help`.
 
 mod cli;
+mod demo;
 mod logging;
 mod storage;
 
@@ -14,14 +15,12 @@ use std::time::Duration;
 use clap::Parser as _;
 use simply_mcp_oauth::config::RateLimits;
 use simply_mcp_oauth::http::OAuthHttp;
-use simply_mcp_oauth::server::demo::{
-    demo_app, ops_router, spawn_sweeper, OpsAccess, MCP_SCOPE, SWEEP_INTERVAL,
-};
 use simply_mcp_oauth::server::metrics::{MeteredStorage, Metrics};
 use simply_mcp_oauth::server::trace::audit_to_tracing;
 use simply_mcp_oauth::{ClientConfig, Provider, ProviderConfig, Storage};
 
 use cli::Options;
+use demo::{demo_app, ops_router, spawn_sweeper, OpsAccess, MCP_SCOPE, SWEEP_INTERVAL};
 
 /// The configured public client, for trying the flow by hand.
 const DEMO_CLIENT_ID: &str = "demo-client";

@@ -3,12 +3,13 @@
 use axum::body::Body;
 use axum::response::Response;
 use http::header::{
-    CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERRER_POLICY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    CACHE_CONTROL, CONTENT_TYPE, LOCATION, REFERRER_POLICY, SET_COOKIE, X_CONTENT_TYPE_OPTIONS,
+    X_FRAME_OPTIONS,
 };
 use http::{HeaderValue, StatusCode};
 
-use crate::error::{ErrorCode, OAuthError};
-use crate::http::escape_html as escape;
+use simply_mcp_oauth::error::{ErrorCode, OAuthError};
+use simply_mcp_oauth::http::escape_html as escape;
 
 /// No scripts, no framing (consent and revoke buttons are clickjacking
 /// targets), no leaks.
@@ -25,6 +26,16 @@ pub(super) fn html(status: StatusCode, page: String) -> Response {
     headers.insert(X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     headers.insert("content-security-policy", HeaderValue::from_static(CSP));
+    response
+}
+
+/// `response` setting a form's CSRF cookie
+/// ([`CsrfCookie::set`](simply_mcp_oauth::http::csrf::CsrfCookie::set); `None`
+/// sets nothing, and the form's `POST` is then refused).
+pub(super) fn with_cookie(mut response: Response, cookie: Option<HeaderValue>) -> Response {
+    if let Some(value) = cookie {
+        response.headers_mut().insert(SET_COOKIE, value);
+    }
     response
 }
 

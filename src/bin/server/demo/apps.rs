@@ -3,27 +3,26 @@
 //!
 //! The user is the demo's one user, [`DEMO_SUBJECT`] (the page says so).
 //! Each revoke button sits in its own form whose CSRF token binds the grant
-//! id ([`csrf`](super::csrf)), so another site can revoke nothing and a
+//! id ([`csrf`]), so another site can revoke nothing and a
 //! form cannot be re-aimed at another grant. Revocation goes through
-//! [`Provider::revoke_grant`](crate::Provider::revoke_grant), which removes
+//! [`Provider::revoke_grant`](simply_mcp_oauth::Provider::revoke_grant), which removes
 //! the grant's tokens: the next request with one of them is a 401.
 
 use axum::extract::{Request, State};
 use axum::response::Response;
-use http::header::SET_COOKIE;
 use http::StatusCode;
 
-use super::csrf::{self, CsrfCookie};
-use super::page::{error_page, html, see_other};
-use super::{DemoState, DEMO_SUBJECT};
-use crate::clock::UnixTime;
-use crate::error::{ErrorCode, OAuthError};
-use crate::http::escape_html as escape;
-use crate::http::OAuthHttp;
-use crate::params::Params;
-use crate::server::body::buffer_request;
-use crate::server::url_path;
-use crate::storage::{ClientOrigin, ClientRecord, GrantRecord, Storage};
+use simply_mcp_oauth::clock::UnixTime;
+use simply_mcp_oauth::error::{ErrorCode, OAuthError};
+use simply_mcp_oauth::http::csrf::{self, CsrfCookie};
+use simply_mcp_oauth::http::escape_html as escape;
+use simply_mcp_oauth::http::OAuthHttp;
+use simply_mcp_oauth::params::Params;
+use simply_mcp_oauth::server::buffer_request;
+use simply_mcp_oauth::storage::{ClientOrigin, ClientRecord, GrantRecord, Storage};
+
+use super::page::{error_page, html, see_other, with_cookie};
+use super::{url_path, DemoState, DEMO_SUBJECT};
 
 /// The cookie holding this page's CSRF nonce (the consent page has its own).
 const COOKIE_NAME: &str = "simply_mcp_oauth_apps_csrf";
@@ -80,11 +79,7 @@ pub(super) async fn show<S: Storage + 'static>(
         Ok(Some("0")) => Some("That app was already disconnected."),
         _ => None,
     };
-    let mut response = html(StatusCode::OK, apps_page(&apps, &action, notice, sign));
-    if let Some(value) = cookie.set(&nonce) {
-        response.headers_mut().insert(SET_COOKIE, value);
-    }
-    response
+    with_cookie(html(StatusCode::OK, apps_page(&apps, &action, notice, sign)), cookie.set(&nonce))
 }
 
 /// `POST /apps`: checks the CSRF token, revokes the grant and sends the
@@ -268,7 +263,7 @@ mod tests {
             redirect_uris: vec![],
             scopes: vec![],
             grant_types: vec![],
-            auth_method: crate::storage::AuthMethod::None,
+            auth_method: simply_mcp_oauth::storage::AuthMethod::None,
             client_name: Some(name.into()),
             origin,
             issued_at: 0,

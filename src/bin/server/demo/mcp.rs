@@ -9,9 +9,9 @@ use serde_json::{json, Value};
 
 use axum::extract::State;
 
-use crate::provider::AuthInfo;
-use crate::server::body::{buffer_request, json_response};
-use crate::server::BearerGuard;
+use simply_mcp_oauth::provider::AuthInfo;
+use simply_mcp_oauth::server::trace::record_client_id;
+use simply_mcp_oauth::server::{buffer_request, json_response, BearerGuard};
 
 /// The MCP revision this endpoint speaks.
 const PROTOCOL_VERSION: &str = "2025-06-18";
@@ -30,7 +30,7 @@ pub(super) async fn handle(State(guard): State<BearerGuard>, request: Request) -
         Ok(checked) => checked,
         Err(rejection) => return rejection,
     };
-    crate::server::trace::record_client_id(&auth.client_id);
+    record_client_id(&auth.client_id);
     let request = match buffer_request(request).await {
         Ok(request) => request,
         Err(response) => return response,

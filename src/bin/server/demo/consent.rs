@@ -1,25 +1,26 @@
 //! The demo's consent page: `GET /authorize` shows the request, `POST
 //! /authorize` records the decision.
 //!
-//! CSRF ([`csrf`](super::csrf)): the form's token binds the cookie's nonce,
+//! CSRF ([`simply_mcp_oauth::http::csrf`]): the form's token binds the cookie's nonce,
 //! the authorization parameters and an expiry, so neither another site nor a
 //! tampered or stale form can approve a grant; a failure is a 400 page, never
 //! a redirect. The `POST` counts against the `/authorize` per-address limit.
 
 use axum::extract::{Request, State};
 use axum::response::Response;
-use http::header::SET_COOKIE;
 use http::StatusCode;
 
-use super::csrf::{self, CsrfCookie};
-use super::page::{html, see_other};
+use simply_mcp_oauth::error::{ErrorCode, OAuthError};
+use simply_mcp_oauth::http::csrf::{self, CsrfCookie};
+use simply_mcp_oauth::http::{escape_html as escape, ClientIp};
+use simply_mcp_oauth::params::Params;
+use simply_mcp_oauth::provider::{Approval, AuthorizationRequest, AuthorizeError};
+use simply_mcp_oauth::server::trace::record_client_id;
+use simply_mcp_oauth::server::{buffer_request, into_axum_response};
+use simply_mcp_oauth::storage::Storage;
+
+use super::page::{html, see_other, with_cookie};
 use super::{DemoState, DEMO_SUBJECT};
-use crate::error::{ErrorCode, OAuthError};
-use crate::http::{escape_html as escape, ClientIp};
-use crate::params::Params;
-use crate::provider::{Approval, AuthorizationRequest, AuthorizeError};
-use crate::server::body::{buffer_request, into_axum_response};
-use crate::storage::Storage;
 
 /// The cookie holding the CSRF nonce.
 const COOKIE_NAME: &str = "simply_mcp_oauth_csrf";
@@ -45,7 +46,7 @@ pub(super) async fn show<S: Storage + 'static>(
         Ok(authorization) => authorization,
         Err(response) => return into_axum_response(response),
     };
-    crate::server::trace::record_client_id(&authorization.client_id);
+    record_client_id(&authorization.client_id);
     let params = Params::parse(request.uri().query().unwrap_or_default());
     let fields = authorization_fields(&params);
     let cookie = cookie(&state);
@@ -53,12 +54,8 @@ pub(super) async fn show<S: Storage + 'static>(
         return error_page(&OAuthError::new(ErrorCode::ServerError, "no randomness"));
     };
     let token = csrf::token(&state.csrf_key, PURPOSE, &nonce, &fields, state.oauth.provider().now());
-    let mut response =
-        html(StatusCode::OK, consent_page(&authorization, &fields, &token, &state.authorize_path));
-    if let Some(value) = cookie.set(&nonce) {
-        response.headers_mut().insert(SET_COOKIE, value);
-    }
-    response
+    let page = consent_page(&authorization, &fields, &token, &state.authorize_path);
+    with_cookie(html(StatusCode::OK, page), cookie.set(&nonce))
 }
 
 /// `POST /authorize`: checks the CSRF token, re-checks the request and
@@ -102,7 +99,7 @@ pub(super) async fn decide<S: Storage + 'static>(
     let provider = state.oauth.provider();
     let authorization = match provider.parse_authorization(&Params::from_pairs(fields)).await {
         Ok(authorization) => {
-            crate::server::trace::record_client_id(&authorization.client_id);
+            record_client_id(&authorization.client_id);
             authorization
         }
         // The request changed since the page was shown (the client was
@@ -134,7 +131,7 @@ fn authorization_fields(params: &Params) -> Vec<(String, String)> {
 /// `com.evil.app://accounts.bank.example/cb` goes to `com.evil.app`, and
 /// showing the host would vouch for a bank (RFC 8252 §7.1, §8.6).
 fn redirect_target(redirect_uri: &str) -> String {
-    match crate::uri::Uri::parse(redirect_uri) {
+    match simply_mcp_oauth::uri::Uri::parse(redirect_uri) {
         Ok(url) if url.scheme_is("https") || url.scheme_is("http") => match (url.host_str(), url.port()) {
             (Some(host), Some(port)) => format!("{host}:{port}"),
             (Some(host), None) => host.to_string(),

@@ -1,21 +1,24 @@
-//! The demo authorization server behind the `simply-mcp-oauth-server` binary:
-//! the OAuth endpoints, a consent page, health and metrics, and a tiny MCP
-//! endpoint protected by bearer tokens.
+//! The demo app of the `simply-mcp-oauth-server` binary: the OAuth
+//! endpoints, a consent page, a connected-apps page, health and metrics, and
+//! a tiny MCP endpoint protected by bearer tokens. It lives in the binary,
+//! not the library: a host app builds its own from the same public pieces.
 //!
 //! It signs everyone in as one user, [`DEMO_SUBJECT`], without a password: it
 //! shows the flow end to end, it is not a login system. A real deployment
-//! keeps [`router`] and [`BearerAuth`](super::BearerAuth) and
-//! replaces the consent page with its own login, calling
+//! keeps [`router`] and [`BearerAuth`](simply_mcp_oauth::server::BearerAuth)
+//! and replaces the consent page with its own login, calling
 //! [`OAuthHttp::authorize_request`] and then
-//! [`Provider::complete_authorization`](crate::Provider::complete_authorization).
+//! [`Provider::complete_authorization`](simply_mcp_oauth::Provider::complete_authorization),
+//! with [`csrf`](simply_mcp_oauth::http::csrf) protecting its form.
 
 mod apps;
 mod consent;
-mod csrf;
 mod mcp;
 mod mcp_cors;
 mod ops;
 mod page;
+#[cfg(test)]
+mod tests;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -27,12 +30,13 @@ use axum::Router;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use super::metrics::{observe, Metrics};
-use super::trace::trace_requests;
-use super::{router, url_path, BearerGuard};
-use crate::crypto::{fill_random, RandomnessError};
-use crate::http::OAuthHttp;
-use crate::storage::Storage;
+use simply_mcp_oauth::crypto::{fill_random, RandomnessError};
+use simply_mcp_oauth::http::OAuthHttp;
+use simply_mcp_oauth::server::metrics::{observe, Metrics};
+use simply_mcp_oauth::server::trace::trace_requests;
+use simply_mcp_oauth::server::{router, tag_client_ip, BearerGuard};
+use simply_mcp_oauth::storage::Storage;
+use simply_mcp_oauth::uri::Uri;
 
 pub use ops::{ops_router, OpsAccess};
 
@@ -75,27 +79,18 @@ impl<S: Storage> FromRef<DemoState<S>> for BearerGuard {
     }
 }
 
-/// The whole demo app: [`router`] plus `GET`/`POST
-/// <issuer>/authorize` (consent), `/health`, `/metrics` (open to everyone)
-/// and `POST` at the path of the provider's default resource (`/mcp` by
-/// default), which requires a token for that resource with the
+/// The whole demo app: [`router`] plus `GET`/`POST <issuer>/authorize`
+/// (consent), `<issuer>/apps` (connected apps), `/health` and `/metrics`
+/// served as `ops` says ([`OpsAccess::open`], [`OpsAccess::with_token`]; or
+/// not at all with `None`: then serve [`ops_router`] on a listener of its
+/// own), and `POST` at the path of the provider's default resource (`/mcp`
+/// by default), which requires a token for that resource with the
 /// [`MCP_SCOPE`] scope. Every request is traced ([`trace_requests`]) and
 /// counted in `metrics` ([`observe`]); wrap the store in
-/// [`MeteredStorage`](super::metrics::MeteredStorage) with the same
-/// `metrics` to count storage errors too. [`demo_app`] protects `/health`
-/// and `/metrics`, or leaves them out.
+/// [`MeteredStorage`](simply_mcp_oauth::server::metrics::MeteredStorage)
+/// with the same `metrics` to count storage errors too.
 ///
 /// Fails only when the platform has no randomness for the CSRF key.
-pub fn demo_router<S: Storage + 'static>(
-    oauth: Arc<OAuthHttp<S>>,
-    metrics: Arc<Metrics>,
-) -> Result<Router, RandomnessError> {
-    demo_app(oauth, metrics, Some(OpsAccess::open()))
-}
-
-/// [`demo_router`] with `/health` and `/metrics` served as `ops` says
-/// ([`OpsAccess::with_token`]), or not at all with `None`: then serve
-/// [`ops_router`] on a listener of its own.
 pub fn demo_app<S: Storage + 'static>(
     oauth: Arc<OAuthHttp<S>>,
     metrics: Arc<Metrics>,
@@ -135,10 +130,16 @@ pub fn demo_app<S: Storage + 'static>(
         None => app,
     };
     // The consent page's per-IP limit of /authorize, too.
-    let app = app.layer(axum::middleware::map_request(super::tag_client_ip));
+    let app = app.layer(axum::middleware::map_request(tag_client_ip));
     // Last, so that they wrap every route above (and the fallback); the
     // trace outermost, so that the span covers the counting too.
     Ok(app.layer(from_fn_with_state(metrics, observe)).layer(from_fn(trace_requests)))
+}
+
+/// The path of a URL without a trailing `/` (`""` at the root), as the
+/// library's [`router`] mounts the endpoints.
+fn url_path(url: &str) -> String {
+    Uri::parse(url).map(|url| url.path().trim_end_matches('/').to_string()).unwrap_or_default()
 }
 
 /// A background task removing expired records (they are invisible anyway;
@@ -150,7 +151,7 @@ pub struct Sweeper {
     task: JoinHandle<()>,
 }
 
-/// Starts a [`Sweeper`] calling [`Provider::sweep`](crate::Provider::sweep)
+/// Starts a [`Sweeper`] calling [`Provider::sweep`](simply_mcp_oauth::Provider::sweep)
 /// every `every`, the first time one period from now. Needs a tokio runtime.
 pub fn spawn_sweeper<S: Storage + 'static>(oauth: Arc<OAuthHttp<S>>, every: Duration) -> Sweeper {
     let (stop, mut stopped) = oneshot::channel::<()>();

@@ -22,12 +22,12 @@ use axum::Router;
 use http::header::{HeaderValue, ACCEPT, AUTHORIZATION, CONTENT_TYPE, WWW_AUTHENTICATE};
 use http::{HeaderMap, StatusCode};
 
-use super::super::body::{json_error, json_response};
-use super::super::metrics::{observe, Metrics};
-use super::super::trace::trace_requests;
-use crate::crypto::SecretDigest;
-use crate::http::OAuthHttp;
-use crate::storage::Storage;
+use simply_mcp_oauth::crypto::SecretDigest;
+use simply_mcp_oauth::http::OAuthHttp;
+use simply_mcp_oauth::server::metrics::{self, observe, Metrics};
+use simply_mcp_oauth::server::trace::trace_requests;
+use simply_mcp_oauth::server::{json_error, json_response};
+use simply_mcp_oauth::storage::Storage;
 
 /// Who may read `/health` and `/metrics`: everyone ([`OpsAccess::open`],
 /// the default), or whoever presents a bearer secret.
@@ -155,9 +155,7 @@ async fn metrics_page<S: Storage + 'static>(
     // A store that cannot count still gets its counters scraped.
     let stats = provider.storage().stats(provider.now()).await.ok();
     let mut response = Response::new(state.metrics.render(stats.as_ref()).into());
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(super::super::metrics::CONTENT_TYPE));
+    response.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static(metrics::CONTENT_TYPE));
     response
 }
 

@@ -1,5 +1,6 @@
-//! CSRF protection for the demo's forms (the consent page, the connected-apps
-//! page).
+//! CSRF protection for an application's own forms, such as a consent page:
+//! the pieces the demo server's consent and connected-apps pages use, public
+//! so that any host app (axum or not) can protect its forms the same way.
 //!
 //! The `GET` that shows a form sets an `HttpOnly; SameSite=Strict` cookie
 //! holding a random nonce and puts `<expiry>.HMAC-SHA256(key, purpose ||
@@ -9,6 +10,33 @@
 //! from being accepted by another. Over `https` the cookie is `__Host-`
 //! prefixed (`Secure`, `Path=/`, no `Domain`), so no sibling host can plant
 //! or overwrite it (RFC 6265bis §4.1.3.2).
+//!
+//! ```
+//! use http::header::{COOKIE, SET_COOKIE};
+//! use http::HeaderMap;
+//! use simply_mcp_oauth::http::csrf::{self, CsrfCookie, FORM_LIFETIME};
+//!
+//! let key = [7u8; 32]; // random per process in a real server
+//! let cookie = CsrfCookie { name: "consent_csrf", path: "/authorize", secure: false };
+//! let fields = [("client_id".to_string(), "c1".to_string())];
+//! let now = 1_700_000_000;
+//!
+//! // GET: the cookie (the browser's nonce if it sent one) and the form's token.
+//! let nonce = cookie.nonce_or_fresh(&HeaderMap::new()).unwrap();
+//! let mut page = HeaderMap::new();
+//! page.insert(SET_COOKIE, cookie.set(&nonce).unwrap());
+//! let token = csrf::token(&key, "consent", &nonce, &fields, now);
+//!
+//! // POST: the browser's cookie, and the form's fields and token.
+//! let mut post = HeaderMap::new();
+//! post.insert(COOKIE, format!("consent_csrf={nonce}").parse().unwrap());
+//! let sent = cookie.nonce(&post).unwrap();
+//! assert!(csrf::verify(&key, "consent", &sent, &fields, &token, now + 1));
+//! // Not for another form, and not once the form's lifetime is over.
+//! assert!(!csrf::verify(&key, "apps", &sent, &fields, &token, now + 1));
+//! let later = now + u64::from(FORM_LIFETIME);
+//! assert!(!csrf::verify(&key, "consent", &sent, &fields, &token, later));
+//! ```
 
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
@@ -18,10 +46,12 @@ use crate::clock::UnixTime;
 use crate::crypto::{base64url, base64url_decode, constant_time_eq, random_secret, RandomnessError};
 
 /// Seconds a form (its token and its cookie) stays usable.
-pub(super) const FORM_LIFETIME: u32 = 600;
+pub const FORM_LIFETIME: u32 = 600;
 
-/// One form's cookie: its name and the path it is sent to.
-pub(super) struct CsrfCookie<'a> {
+/// One form's cookie: its name and the path it is sent to. Each form (or
+/// family of forms) has its own name, so two pages do not share a nonce.
+#[derive(Clone, Copy, Debug)]
+pub struct CsrfCookie<'a> {
     /// The name, without the `__Host-` prefix that [`secure`](Self::secure) adds.
     pub name: &'static str,
     /// The path, over `http` only: a `__Host-` cookie must have `Path=/`.
@@ -77,7 +107,13 @@ impl CsrfCookie<'_> {
 
 /// The form token for a form shown at `now`: `<expiry>.<mac>`, the expiry
 /// ([`FORM_LIFETIME`] from `now`) being part of what the MAC covers.
-pub(super) fn token(
+///
+/// `key` is the server's secret (random per process is enough: a restart
+/// only voids open forms); `purpose` names the form, so that a token of one
+/// form is refused by another; `nonce` is the cookie's
+/// ([`CsrfCookie::nonce_or_fresh`]); `fields` are the form's other fields,
+/// in any order, which the token pins against tampering.
+pub fn token(
     key: &[u8; 32],
     purpose: &str,
     nonce: &str,
@@ -123,9 +159,10 @@ fn mac(
     base64url(&mac)
 }
 
-/// Whether `presented` is a token for these inputs that has not expired at
-/// `now` (the MAC compared in constant time).
-pub(super) fn verify(
+/// Whether `presented` is a [`token`] for these inputs that has not expired
+/// at `now` (the MAC compared in constant time). `nonce` is the one the
+/// browser sent ([`CsrfCookie::nonce`]; no cookie, no match).
+pub fn verify(
     key: &[u8; 32],
     purpose: &str,
     nonce: &str,
