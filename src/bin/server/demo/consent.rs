@@ -105,10 +105,8 @@ pub(super) async fn decide<S: Storage + 'static>(
         // The request changed since the page was shown (the client was
         // deleted or re-registered): a page, redirected only for the
         // operator's own clients, as at `GET`.
-        Err(AuthorizeError::BadRequest(error) | AuthorizeError::Unvetted { error, .. }) => {
-            return error_page(&error)
-        }
         Err(AuthorizeError::Redirect { location, .. }) => return see_other(&location),
+        Err(other) => return error_page(other.error()),
     };
     if !approve {
         return see_other(&provider.deny_authorization(&authorization));
