@@ -2,6 +2,7 @@
 // and the Deno tests. `send(url, init)` is a fetch that reaches the server
 // (mf.dispatchFetch, or fetch to a loopback port); redirects are never followed.
 import assert from 'node:assert/strict';
+import { readConsentForm } from '../../tests/lib/browser.mjs';
 
 export const REDIRECT_URI = 'http://127.0.0.1:33418/callback';
 
@@ -15,20 +16,17 @@ export async function pkce() {
   return { verifier, challenge };
 }
 
-function unescapeHtml(text) {
-  return text.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code))).replace(/&amp;/g, '&');
-}
-
 /** The hidden fields of the consent form and the cookie it set. */
 export async function readConsentPage(response) {
   assert.equal(response.status, 200, 'the consent page is shown');
   assert.match(response.headers.get('content-type'), /^text\/html/);
   assert.match(response.headers.get('content-security-policy'), /frame-ancestors 'none'/);
   const html = await response.text();
+  const { fields } = readConsentForm(html);
   const field = (name) => {
-    const match = new RegExp(`<input type="hidden" name="${name}" value="([^"]*)">`).exec(html);
-    assert.ok(match, `the form has a ${name} field`);
-    return unescapeHtml(match[1]);
+    const found = fields.find(([fieldName]) => fieldName === name);
+    assert.ok(found, `the form has a ${name} field`);
+    return found[1];
   };
   const setCookie = response.headers.getSetCookie();
   assert.equal(setCookie.length, 1, 'one cookie');
