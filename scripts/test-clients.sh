@@ -164,21 +164,20 @@ launch() {
   echo "$name: $issuer"
 }
 
-# start_native NAME [ENV=VALUE ...]: sets issuer_<NAME>.
+# start_native NAME [ENV=VALUE ...]: sets issuer_<NAME>. Only the settings
+# given here, none of the caller's SIMPLY_MCP_OAUTH_* / REDIS_*
+# (scripts/native-server.sh).
 start_native() {
   local name=$1
   shift
-  # Only the settings given here, none of the caller's SIMPLY_MCP_OAUTH_* / REDIS_*.
-  launch "$name" env $(env | sed -n 's/^\(SIMPLY_MCP_OAUTH_[A-Z_]*\|REDIS_[A-Z_]*\)=.*/-u \1/p') "$@" \
-    "$server_bin" --bind 127.0.0.1:0 --storage memory
+  launch "$name" bash scripts/native-server.sh "$server_bin" "$@" -- --storage memory
 }
 
 # start_example NAME [ENV=VALUE ...]: the rmcp example server; sets issuer_<NAME>.
 start_example() {
   local name=$1
   shift
-  launch "$name" env $(env | sed -n 's/^\(SIMPLY_MCP_OAUTH_[A-Z_]*\)=.*/-u \1/p') "$@" \
-    "$example_bin" --bind 127.0.0.1:0
+  launch "$name" bash scripts/native-server.sh "$example_bin" "$@"
 }
 
 # start_worker NAME [worker-server.mjs args]: sets issuer_<NAME>.
