@@ -1,8 +1,9 @@
 // Drives full OAuth flows over HTTP against the demo server, for the soak of
-// scripts/bench-soak.sh: consent (GET /authorize, then the form POSTed with its
-// CSRF cookie, by tests/lib/browser.mjs), code exchange, POST /mcp with the token, refresh. Nothing is
-// revoked: codes, tokens and grants are left to expire. Uses the public
-// demo-client, so no records are created that never expire.
+// scripts/bench-soak.sh: consent (GET /authorize, then the form POSTed with
+// its CSRF cookie, by tests/lib/browser.mjs), code exchange, POST /mcp with
+// the token, refresh. Nothing is revoked: codes, tokens and grants are left to
+// expire. Uses the public demo-client, so no records are created that never
+// expire.
 //
 //   node scripts/bench-soak.mjs <base url> <seconds> [concurrency]
 // Prints one JSON line: flows completed, errors, the first error seen, the
