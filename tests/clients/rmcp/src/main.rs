@@ -262,6 +262,26 @@ fn refresh_grants(exchanges: &Arc<Mutex<Vec<Exchange>>>, from: usize) -> Vec<(St
     exchanges.lock().unwrap()[from..].iter().filter_map(|e| e.grant.clone().map(|g| (g, e.status))).collect()
 }
 
+/// tools/list after a forced refresh (`why`: expiry or rejection): the same
+/// tools as before, and on the wire exactly one refresh_token grant, answered 200.
+async fn list_after_one_refresh(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ClientConfig>,
+    exchanges: &Arc<Mutex<Vec<Exchange>>>,
+    names: &[String],
+    why: &str,
+) -> Result<(), Failure> {
+    let before = exchanges.lock().unwrap().len();
+    let again = client.list_tools(None).await.map_err(|e| format!("tools/list after the {why}: {e}"))?;
+    let again_names: Vec<String> = again.tools.iter().map(|t| t.name.to_string()).collect();
+    ensure!(again_names == names, "tools/list after the refresh: {again_names:?}");
+    let grants = refresh_grants(exchanges, before);
+    ensure!(
+        grants == [("refresh_token".to_string(), 200)],
+        "exactly one refresh_token grant, answered 200: {grants:?}"
+    );
+    Ok(())
+}
+
 /// An `AuthorizationManager` whose OAuth requests are logged into
 /// `exchanges`, keeping its credentials in `store`.
 async fn new_manager(
@@ -475,15 +495,7 @@ async fn run(args: &Args) -> Result<(), Failure> {
         "[{label}] forcing a refresh (expiry): the stored token's receipt time moved {}s back",
         expires_in + 1
     );
-    let before = exchanges.lock().unwrap().len();
-    let again = client.list_tools(None).await.map_err(|e| format!("tools/list after the expiry: {e}"))?;
-    let again_names: Vec<String> = again.tools.iter().map(|t| t.name.to_string()).collect();
-    ensure!(again_names == names, "tools/list after the refresh: {again_names:?}");
-    let grants = refresh_grants(&exchanges, before);
-    ensure!(
-        grants == [("refresh_token".to_string(), 200)],
-        "exactly one refresh_token grant, answered 200: {grants:?}"
-    );
+    list_after_one_refresh(&client, &exchanges, &names, "expiry").await?;
     let (second_access, second_refresh, _) = stored_tokens(&store).await?;
     let second_refresh = second_refresh.ok_or("a refresh token after the refresh")?;
     ensure!(second_access != first_access, "a new access token");
@@ -501,15 +513,7 @@ async fn run(args: &Args) -> Result<(), Failure> {
     stored.token_response = Some(serde_json::from_value(tokens).map_err(|e| e.to_string())?);
     store.save(stored).await.map_err(|e| e.to_string())?;
     println!("[{label}] forcing a refresh (rejection): the stored access token is one the server refuses ({refused})");
-    let before = exchanges.lock().unwrap().len();
-    let again = client.list_tools(None).await.map_err(|e| format!("tools/list after the rejection: {e}"))?;
-    let again_names: Vec<String> = again.tools.iter().map(|t| t.name.to_string()).collect();
-    ensure!(again_names == names, "tools/list after the refresh: {again_names:?}");
-    let grants = refresh_grants(&exchanges, before);
-    ensure!(
-        grants == [("refresh_token".to_string(), 200)],
-        "exactly one refresh_token grant, answered 200: {grants:?}"
-    );
+    list_after_one_refresh(&client, &exchanges, &names, "rejection").await?;
     let (third_access, third_refresh, _) = stored_tokens(&store).await?;
     let third_refresh = third_refresh.ok_or("a refresh token after the second refresh")?;
     ensure!(third_access != "revoked-access-token" && third_access != second_access, "a new access token");
