@@ -58,7 +58,8 @@ impl ConsentForm {
 
 /// The `Cookie` header a browser sends back for these `Set-Cookie` values.
 pub fn cookie_header<'a>(set_cookies: impl IntoIterator<Item = &'a str>) -> String {
-    let pairs: Vec<&str> = set_cookies.into_iter().map(|c| c.split(';').next().unwrap_or("").trim()).collect();
+    let pairs: Vec<&str> =
+        set_cookies.into_iter().map(|c| c.split(';').next().unwrap_or("").trim()).collect();
     pairs.join("; ")
 }
 
@@ -150,4 +151,3 @@ fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
     }
     found
 }
-

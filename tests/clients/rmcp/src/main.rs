@@ -172,7 +172,8 @@ async fn approve_consent(http: &reqwest::Client, authorize_url: &str, label: &st
         let location = page.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("");
         return authorize.join(location).map_err(|e| format!("redirect Location: {e}"));
     }
-    let set_cookies: Vec<&str> = page.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+    let set_cookies: Vec<&str> =
+        page.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
     let cookie = cookie_header(set_cookies.iter().copied());
     let cookies = set_cookies.len();
     let html = page.text().await.map_err(|e| format!("consent page body: {e}"))?;
@@ -198,7 +199,10 @@ async fn approve_consent(http: &reqwest::Client, authorize_url: &str, label: &st
     let status = decision.status().as_u16();
     if status != 303 && status != 302 {
         let text = decision.text().await.unwrap_or_default();
-        return Err(format!("consent decision: expected a redirect, got HTTP {status}: {}", page_text(&text)));
+        return Err(format!(
+            "consent decision: expected a redirect, got HTTP {status}: {}",
+            page_text(&text)
+        ));
     }
     CONSENTS.fetch_add(1, Ordering::SeqCst);
     let location = decision.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -558,7 +562,7 @@ async fn run(args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// 6. A tool that needs a scope the token lacks: the 403 challenge, then
+/// Step 6: a tool that needs a scope the token lacks: the 403 challenge, then
 /// rmcp's scope upgrade and a second consent; the tool works afterwards.
 async fn step_up(
     args: &Args,
