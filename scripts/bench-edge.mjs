@@ -38,6 +38,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { decisionRequest } from '../tests/lib/browser.mjs';
+import { publicClientRegistration } from '../worker-example/test/flow.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLE = join(ROOT, 'worker-example');
@@ -146,17 +147,7 @@ async function flow(server) {
 
   await step(server, t, 'metadata', '/.well-known/oauth-authorization-server', {}, 200);
 
-  const registered = await step(server, t, 'register', '/register', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      redirect_uris: [REDIRECT_URI],
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      client_name: 'bench-edge',
-    }),
-  }, 201);
+  const registered = await step(server, t, 'register', '/register', publicClientRegistration('bench-edge', REDIRECT_URI), 201);
   const clientId = JSON.parse(registered.body).client_id;
   check(clientId, server, 'registration returned no client_id', registered.body);
 

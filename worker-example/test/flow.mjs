@@ -67,6 +67,21 @@ function form(send, url, params) {
   });
 }
 
+/** The POST /register (RFC 7591) of a public client with the code and refresh grants; also used by scripts/bench-edge.mjs. */
+export function publicClientRegistration(clientName, redirectUri = REDIRECT_URI) {
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      redirect_uris: [redirectUri],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      client_name: clientName,
+    }),
+  };
+}
+
 /** Discovery from a 401 and dynamic registration of a public client. */
 export async function discoverAndRegister(send, issuer, clientName = 'Flow test client') {
   const challenge = await rpc(send, issuer, null, 'initialize', {});
@@ -81,17 +96,7 @@ export async function discoverAndRegister(send, issuer, clientName = 'Flow test 
   const as = await (await send(`${asUrl}/.well-known/oauth-authorization-server`)).json();
   assert.equal(as.issuer, issuer);
   assert.deepEqual(as.code_challenge_methods_supported, ['S256']);
-  const registration = await send(as.registration_endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      redirect_uris: [REDIRECT_URI],
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      client_name: clientName,
-    }),
-  });
+  const registration = await send(as.registration_endpoint, publicClientRegistration(clientName));
   assert.equal(registration.status, 201);
   const client = await registration.json();
   return { as, resource, client };
