@@ -37,6 +37,8 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { decisionRequest } from '../tests/lib/browser.mjs';
+import { publicClientRegistration } from '../worker-example/test/flow.mjs';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const EXAMPLE = join(ROOT, 'worker-example');
@@ -113,9 +115,9 @@ function check(condition, server, what, detail) {
   if (!condition) throw new StepError(`${server.name} ${server.mode}: ${what}\n${String(detail).slice(0, 2000)}`);
 }
 
-const formPost = (params, headers = {}) => ({
+const formPost = (params) => ({
   method: 'POST',
-  headers: { 'content-type': 'application/x-www-form-urlencoded', ...headers },
+  headers: { 'content-type': 'application/x-www-form-urlencoded' },
   body: new URLSearchParams(params).toString(),
 });
 
@@ -127,18 +129,12 @@ const mcpHeaders = (token) => ({
   'mcp-protocol-version': '2025-06-18',
 });
 
-const unescapeHtml = (text) => text.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code))).replace(/&amp;/g, '&');
-
-/** Our consent page's hidden fields (authz, csrf) and its cookie, as a browser would send them back. */
-function consentForm(server, page) {
-  const fields = {};
-  for (const [, name, value] of page.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)">/g)) {
-    fields[name] = unescapeHtml(value);
-  }
-  check(fields.authz !== undefined && fields.csrf, server, 'the consent page has no authz/csrf fields', page.body);
-  const cookie = page.response.headers.getSetCookie()[0]?.split(';')[0];
-  check(cookie, server, 'the consent page set no cookie', page.response.headers.get('set-cookie'));
-  return { fields, cookie };
+/** Approve pressed on our consent page, as a browser sends it (tests/lib/browser.mjs reads the form): path and init for step(). */
+function approval(server, page, pageUrl) {
+  const setCookies = page.response.headers.getSetCookie();
+  check(setCookies.length, server, 'the consent page set no cookie', page.response.headers.get('set-cookie'));
+  const { url, init } = decisionRequest(pageUrl, page.body, setCookies);
+  return [`${url.pathname}${url.search}`, init];
 }
 
 /**
@@ -151,17 +147,7 @@ async function flow(server) {
 
   await step(server, t, 'metadata', '/.well-known/oauth-authorization-server', {}, 200);
 
-  const registered = await step(server, t, 'register', '/register', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      redirect_uris: [REDIRECT_URI],
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      client_name: 'bench-edge',
-    }),
-  }, 201);
+  const registered = await step(server, t, 'register', '/register', publicClientRegistration('bench-edge', REDIRECT_URI), 201);
   const clientId = JSON.parse(registered.body).client_id;
   check(clientId, server, 'registration returned no client_id', registered.body);
 
@@ -180,8 +166,8 @@ async function flow(server) {
   let redirect;
   if (server.name === 'ours') {
     const page = await step(server, t, 'authorize: consent page', `/authorize?${query}`, {}, 200);
-    const { fields, cookie } = consentForm(server, page);
-    const decided = await step(server, t, 'authorize: decision', '/authorize', formPost({ ...fields, decision: 'approve' }, { cookie }), 303);
+    const [path, init] = approval(server, page, `${server.origin}/authorize?${query}`);
+    const decided = await step(server, t, 'authorize: decision', path, init, 303);
     redirect = decided.response;
     t.authorize = t['authorize: consent page'] + t['authorize: decision'];
   } else {

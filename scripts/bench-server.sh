@@ -21,17 +21,20 @@ build_server() {
 
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
-# Starts the server with its log in $1 and the other arguments as its flags;
-# sets $base (http://address) and $server_pid.
+# Starts the server (scripts/native-server.sh: a free loopback port, none of
+# the caller's SIMPLY_MCP_OAUTH_* / REDIS_* variables) with its log in $1 and
+# the other arguments as its flags; sets $base (http://address) and $server_pid.
 start_server() {
   local log=$1
   shift
   # Request logging off (RUST_LOG=warn) unless the caller sets RUST_LOG: at
   # the default level every request is two log lines, which would measure the
   # log file and, over a soak, fill the disk.
-  # Rate limits off too: the load comes from one address, at rates far past
-  # what one client would send.
-  RUST_LOG=${RUST_LOG:-warn} SIMPLY_MCP_OAUTH_RATE_LIMITS=${SIMPLY_MCP_OAUTH_RATE_LIMITS:-off} "$server_bin" --bind 127.0.0.1:0 "$@" >"$log" 2>&1 &
+  # Rate limits off too (unless the caller's SIMPLY_MCP_OAUTH_RATE_LIMITS says
+  # otherwise): the load comes from one address, at rates far past what one
+  # client would send.
+  bash scripts/native-server.sh "$server_bin" RUST_LOG="${RUST_LOG:-warn}" \
+    SIMPLY_MCP_OAUTH_RATE_LIMITS="${SIMPLY_MCP_OAUTH_RATE_LIMITS:-off}" -- "$@" >"$log" 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
   for _ in $(seq 200); do

@@ -1,21 +1,20 @@
 // Drives full OAuth flows over HTTP against the demo server, for the soak of
-// scripts/bench-soak.sh: consent (GET /authorize, then the form POSTed with its
-// CSRF cookie), code exchange, POST /mcp with the token, refresh. Nothing is
-// revoked: codes, tokens and grants are left to expire. Uses the public
-// demo-client, so no records are created that never expire.
+// scripts/bench-soak.sh: consent (GET /authorize, then the form POSTed with
+// its CSRF cookie, by tests/lib/browser.mjs), code exchange, POST /mcp with
+// the token, refresh. Nothing is revoked: codes, tokens and grants are left to
+// expire. Uses the public demo-client, so no records are created that never
+// expire.
 //
 //   node scripts/bench-soak.mjs <base url> <seconds> [concurrency]
 // Prints one JSON line: flows completed, errors, the first error seen, the
 // slowest flow (a stall shows there).
 import { createHash, randomBytes } from 'node:crypto';
+import { approveConsent } from '../tests/lib/browser.mjs';
 
 const [base, seconds, concurrency = '8'] = process.argv.slice(2);
 const REDIRECT = 'http://127.0.0.1/callback';
 const CLIENT = 'demo-client';
 const until = Date.now() + Number(seconds) * 1000;
-
-const unescape = (s) =>
-  s.replace(/&(amp|lt|gt|quot|#x27|#39|#x2F);/g, (_, e) => ({ amp: '&', lt: '<', gt: '>', quot: '"', '#x27': "'", '#39': "'", '#x2F': '/' })[e]);
 
 async function expect(response, status, what) {
   if (response.status !== status) throw new Error(`${what}: HTTP ${response.status} ${(await response.text()).slice(0, 200)}`);
@@ -34,16 +33,7 @@ async function flow() {
     scope: 'mcp',
     state: 'soak',
   });
-  const page = await expect(await fetch(`${base}/authorize?${query}`), 200, 'consent page');
-  const cookie = page.headers.get('set-cookie').split(';')[0];
-  const form = new URLSearchParams();
-  for (const [, name, value] of (await page.text()).matchAll(/<input type="hidden" name="([^"]*)" value="([^"]*)">/g)) {
-    form.append(unescape(name), unescape(value));
-  }
-  form.set('action', 'approve');
-  const decided = await fetch(`${base}/authorize`, { method: 'POST', body: form, headers: { cookie }, redirect: 'manual' });
-  await expect(decided, 303, 'consent');
-  const code = new URL(decided.headers.get('location')).searchParams.get('code');
+  const code = (await approveConsent(`${base}/authorize?${query}`)).searchParams.get('code');
   const token = (body) => fetch(`${base}/token`, { method: 'POST', body: new URLSearchParams(body) });
   const tokens = await (
     await expect(await token({ grant_type: 'authorization_code', code, redirect_uri: REDIRECT, code_verifier: verifier, client_id: CLIENT }), 200, 'exchange')

@@ -36,7 +36,7 @@ echo "## 2. the server on loopback: $connections connections for $seconds s"
 echo
 cargo build --quiet --release --features server --bin simply-mcp-oauth-server
 log=$(mktemp)
-target/release/simply-mcp-oauth-server --bind 127.0.0.1:0 >"$log" 2>&1 &
+bash scripts/native-server.sh target/release/simply-mcp-oauth-server >"$log" 2>&1 &
 server=$!
 trap 'kill "$server" 2>/dev/null || true; rm -f "$log"' EXIT
 for _ in $(seq 100); do grep -q '^listening on ' "$log" && break; sleep 0.1; done

@@ -24,15 +24,16 @@
 # SIMPLY_MCP_OAUTH_CIMD_CA_FILE natively; CIMD_ALLOW_LOOPBACK=true and a
 # trusted CA on the Worker's outbound network), against an https document
 # server on loopback (tests/clients/cimd-server.mjs) with a certificate made
-# by openssl. A CIMD run is skipped (and says so) when the server's metadata
-# lacks client_id_metadata_document_supported.
+# by openssl. A client exits 77 (skipped) when the server's metadata lacks
+# client_id_metadata_document_supported; every CIMD instance here is started
+# to advertise it, so a skip is printed as one and fails the run.
 #
 # Installs what it needs (npm ci in tests/clients, a venv in
 # tests/clients/.venv from the hashed requirements.txt, worker-example's npm
 # packages, pkg/dist when missing or older than the sources). Network: the npm
 # registry, PyPI and crates.io; all test traffic stays on 127.0.0.1.
-# Prints one PASS/FAIL/SKIP line per (client, server) and exits non-zero on
-# any failure. CLIENTS_REPEAT=N runs the whole matrix N times against the same
+# Prints one PASS/FAIL line per (client, server) (a skip is a FAIL that says
+# "skipped" and why) and exits non-zero on any failure. CLIENTS_REPEAT=N runs the whole matrix N times against the same
 # servers (flake hunting).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -164,21 +165,20 @@ launch() {
   echo "$name: $issuer"
 }
 
-# start_native NAME [ENV=VALUE ...]: sets issuer_<NAME>.
+# start_native NAME [ENV=VALUE ...]: sets issuer_<NAME>. Only the settings
+# given here, none of the caller's SIMPLY_MCP_OAUTH_* / REDIS_*
+# (scripts/native-server.sh).
 start_native() {
   local name=$1
   shift
-  # Only the settings given here, none of the caller's SIMPLY_MCP_OAUTH_* / REDIS_*.
-  launch "$name" env $(env | sed -n 's/^\(SIMPLY_MCP_OAUTH_[A-Z_]*\|REDIS_[A-Z_]*\)=.*/-u \1/p') "$@" \
-    "$server_bin" --bind 127.0.0.1:0 --storage memory
+  launch "$name" bash scripts/native-server.sh "$server_bin" "$@" -- --storage memory
 }
 
 # start_example NAME [ENV=VALUE ...]: the rmcp example server; sets issuer_<NAME>.
 start_example() {
   local name=$1
   shift
-  launch "$name" env $(env | sed -n 's/^\(SIMPLY_MCP_OAUTH_[A-Z_]*\)=.*/-u \1/p') "$@" \
-    "$example_bin" --bind 127.0.0.1:0
+  launch "$name" bash scripts/native-server.sh "$example_bin" "$@"
 }
 
 # start_worker NAME [worker-server.mjs args]: sets issuer_<NAME>.
@@ -206,7 +206,10 @@ start_worker worker_cimd --bind CIMD_ALLOW_LOOPBACK=true --trust-ca "$run/cimd/c
 passed=0 failed=0 skipped=0
 results=()
 # check LABEL SECONDS COMMAND...: runs one (client, server) pair, logs to
-# $logs/LABEL.log; exit 77 is a skip.
+# $logs/LABEL.log. Exit 77 is the client's skip: the server lacks what the run
+# needs (CIMD). Every server here is started with what its runs need, so a
+# skip means a server stopped advertising it: a failure, counted among the
+# failures and named as a skip.
 check() {
   local label=$1 seconds=$2
   shift 2
@@ -216,7 +219,8 @@ check() {
   if [ $status -eq 0 ]; then
     passed=$((passed + 1)); line="PASS  $label ($took)"
   elif [ $status -eq 77 ]; then
-    skipped=$((skipped + 1)); line="SKIP  $label: $(grep -m1 'SKIP' "$log" | sed 's/^.*SKIP: //')"
+    failed=$((failed + 1)) skipped=$((skipped + 1))
+    line="FAIL  $label: skipped, but this server is started to support it: $(grep -m1 'SKIP' "$log" | sed 's/^.*SKIP: //')"
   else
     failed=$((failed + 1)); line="FAIL  $label (exit $status$([ $status -eq 124 ] && echo ', timed out'), $took)"
     echo "---- $label: output"
@@ -264,5 +268,5 @@ grep -c '^fetched GET /clients/' "$logs/cimd-server.out" | sed 's/^/metadata doc
 
 step "summary ($(($(date +%s) - started)) s)"
 printf '%s\n' "${results[@]}"
-echo "clients: $passed passed, $failed failed, $skipped skipped"
+echo "clients: $passed passed, $failed failed ($skipped of them skipped)"
 [ "$failed" -eq 0 ]

@@ -20,8 +20,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { approveConsent } from './lib/browser.mjs';
-import { freePort } from './lib/ports.mjs';
+import { approveConsent } from '../lib/browser.mjs';
+import { freePort } from '../lib/ports.mjs';
 
 const { values: args } = parseArgs({
   options: {

@@ -57,7 +57,7 @@ def attribute(tag: str, name: str) -> str | None:
 
 
 class HeadlessBrowser:
-    """Shows the consent page of either server and presses Approve (see lib/browser.mjs)."""
+    """Shows the consent page of either server and presses Approve (see tests/lib/browser.mjs)."""
 
     def __init__(self, log) -> None:
         self.log = log

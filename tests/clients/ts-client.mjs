@@ -28,7 +28,7 @@ import assert from 'node:assert/strict';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { UnauthorizedError, auth } from '@modelcontextprotocol/sdk/client/auth.js';
-import { approveConsent, browserStats } from './lib/browser.mjs';
+import { approveConsent, browserStats } from '../lib/browser.mjs';
 
 const { values: args } = parseArgs({
   options: {

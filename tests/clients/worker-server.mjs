@@ -22,7 +22,7 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { freePort } from './lib/ports.mjs';
+import { freePort } from '../lib/ports.mjs';
 
 const workerExample = fileURLToPath(new URL('../../worker-example/', import.meta.url));
 const require = createRequire(`${workerExample}package.json`);

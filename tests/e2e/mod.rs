@@ -1,7 +1,10 @@
 //! Shared by the end-to-end tests: starts the `simply-mcp-oauth-server` binary
 //! on a free loopback port, and a tiny HTTP/1.1 client (one request per
-//! connection) instead of a client crate.
+//! connection) instead of a client crate. The consent page is read by
+//! [`consent_page`], the parser the rmcp client uses too.
 #![allow(dead_code)]
+
+pub mod consent_page;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -11,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 use simply_mcp_oauth::crypto::pkce_s256;
+
+pub use consent_page::ConsentForm;
 
 pub const VERIFIER: &str = "e2e-code-verifier-0123456789abcdefghijklmnopqrstuvwxyz";
 pub const REDIRECT_URI: &str = "http://127.0.0.1:4567/callback";
@@ -280,12 +285,12 @@ impl Server {
         for attribute in ["HttpOnly", "SameSite=Strict", "Path=/authorize"] {
             assert!(set_cookie.contains(attribute), "{attribute} in {set_cookie}");
         }
-        let cookie = set_cookie.split(';').next().unwrap().to_string();
+        let cookie = consent_page::cookie_header([set_cookie.as_str()]);
         assert!(cookie.starts_with(&format!("{CSRF_COOKIE}=")));
         let html = page.text();
-        let fields = hidden_fields(&html);
-        assert!(fields.iter().any(|(k, _)| k == "csrf_token"), "a CSRF token in the form");
-        Consent { html, cookie, fields }
+        let form = ConsentForm::parse(&html).expect("the consent form");
+        assert!(form.field("csrf_token").is_some(), "a CSRF token in the form");
+        Consent { fields: form.fields.clone(), html, cookie, form }
     }
 }
 
@@ -296,14 +301,15 @@ pub struct Consent {
     pub cookie: String,
     /// The hidden form fields.
     pub fields: Vec<(String, String)>,
+    /// The form as the page has it.
+    pub form: ConsentForm,
 }
 
 impl Consent {
-    /// The form as a browser submits it, with `action`.
-    pub fn submission(&self, action: &str) -> Vec<(String, String)> {
-        let mut pairs = self.fields.clone();
-        pairs.push(("action".into(), action.into()));
-        pairs
+    /// The form as a browser submits it when the `decision` button
+    /// (`approve` or `deny`) is pressed.
+    pub fn submission(&self, decision: &str) -> Vec<(String, String)> {
+        self.form.press(decision).unwrap_or_else(|e| panic!("{e}"))
     }
 }
 
@@ -313,28 +319,9 @@ pub fn post_consent(server: &Server, pairs: &[(String, String)], cookie: Option<
     server.post_form("/authorize", &pairs, &headers)
 }
 
-/// The `<input type="hidden" name="…" value="…">` fields of a page, unescaped.
+/// The hidden fields of a consent page, unescaped.
 pub fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let attribute = |tag: &str, name: &str| {
-        let start = tag.find(&format!("{name}=\""))? + name.len() + 2;
-        let end = tag[start..].find('"')? + start;
-        Some(unescape(&tag[start..end]))
-    };
-    html.split("<input ")
-        .skip(1)
-        .map(|rest| &rest[..rest.find('>').unwrap()])
-        .filter(|tag| tag.contains("type=\"hidden\""))
-        .map(|tag| (attribute(tag, "name").unwrap(), attribute(tag, "value").unwrap()))
-        .collect()
-}
-
-pub fn unescape(text: &str) -> String {
-    text.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&#x27;", "'")
-        .replace("&amp;", "&")
+    ConsentForm::parse(html).expect("the consent form").fields
 }
 
 /// The query parameters of a `Location`.

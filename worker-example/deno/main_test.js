@@ -12,6 +12,8 @@ import {
   denyFlow,
   handBuiltFlow,
   oauth4webapiFlow,
+  postConsent,
+  readConsentPage,
   unvettedErrorFlow,
   wrongRedirectFlow,
 } from '../test/flow.mjs';
@@ -158,17 +160,8 @@ Deno.test('the consent POST counts against the /authorize limit of its address',
       code_challenge: 'a'.repeat(43),
       code_challenge_method: 'S256',
     });
-    const page = await fetch(`${server.issuer}/authorize?${query}`);
-    const html = await page.text();
-    if (page.status !== 200) throw new Error(`consent page: ${page.status}`);
-    const field = (name) =>
-      new RegExp(`name="${name}" value="([^"]*)"`).exec(html)[1].replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c))).replace(/&amp;/g, '&');
-    const decision = await fetch(`${server.issuer}/authorize`, {
-      method: 'POST',
-      redirect: 'manual',
-      headers: { cookie: page.headers.get('set-cookie').split(';')[0], 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ authz: field('authz'), csrf: field('csrf'), decision: 'approve' }).toString(),
-    });
+    const form = await readConsentPage(await fetch(`${server.issuer}/authorize?${query}`));
+    const decision = await postConsent(fetch, server.issuer, { ...form, decision: 'approve' });
     await decision.body?.cancel();
     if (decision.status !== 429) throw new Error(`the decision was not counted: ${decision.status}`);
   } finally {

@@ -3,6 +3,7 @@
 // provider is exercised by worker.test.mjs and the Deno tests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readConsentForm } from '../../tests/lib/browser.mjs';
 import { createApp, FORM_TTL_SECONDS, sourceRequest } from '../src/app.js';
 
 const ISSUER = 'https://auth.example';
@@ -50,9 +51,9 @@ async function show(app, params = {}) {
   const response = await app.fetch(new Request(`${ISSUER}/authorize?${query}`));
   assert.equal(response.status, 200);
   const html = await response.text();
-  const field = (name) => new RegExp(`name="${name}" value="([^"]*)"`).exec(html)[1].replace(/&#(\d+);/g, (_, c) => String.fromCharCode(Number(c))).replace(/&amp;/g, '&');
+  const { authz, csrf } = Object.fromEntries(readConsentForm(html).fields);
   const setCookie = response.headers.get('set-cookie');
-  return { html, setCookie, cookie: setCookie.split(';')[0], authz: field('authz'), csrf: field('csrf') };
+  return { html, setCookie, cookie: setCookie.split(';')[0], authz, csrf };
 }
 
 function post(form, decision = 'approve', headers = {}) {

@@ -2,6 +2,7 @@
 // and the Deno tests. `send(url, init)` is a fetch that reaches the server
 // (mf.dispatchFetch, or fetch to a loopback port); redirects are never followed.
 import assert from 'node:assert/strict';
+import { readConsentForm } from '../../tests/lib/browser.mjs';
 
 export const REDIRECT_URI = 'http://127.0.0.1:33418/callback';
 
@@ -15,20 +16,17 @@ export async function pkce() {
   return { verifier, challenge };
 }
 
-function unescapeHtml(text) {
-  return text.replace(/&#(\d+);/g, (_, code) => String.fromCharCode(Number(code))).replace(/&amp;/g, '&');
-}
-
 /** The hidden fields of the consent form and the cookie it set. */
 export async function readConsentPage(response) {
   assert.equal(response.status, 200, 'the consent page is shown');
   assert.match(response.headers.get('content-type'), /^text\/html/);
   assert.match(response.headers.get('content-security-policy'), /frame-ancestors 'none'/);
   const html = await response.text();
+  const { fields } = readConsentForm(html);
   const field = (name) => {
-    const match = new RegExp(`<input type="hidden" name="${name}" value="([^"]*)">`).exec(html);
-    assert.ok(match, `the form has a ${name} field`);
-    return unescapeHtml(match[1]);
+    const found = fields.find(([fieldName]) => fieldName === name);
+    assert.ok(found, `the form has a ${name} field`);
+    return found[1];
   };
   const setCookie = response.headers.getSetCookie();
   assert.equal(setCookie.length, 1, 'one cookie');
@@ -69,6 +67,21 @@ function form(send, url, params) {
   });
 }
 
+/** The POST /register (RFC 7591) of a public client with the code and refresh grants; also used by scripts/bench-edge.mjs. */
+export function publicClientRegistration(clientName, redirectUri = REDIRECT_URI) {
+  return {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      redirect_uris: [redirectUri],
+      token_endpoint_auth_method: 'none',
+      grant_types: ['authorization_code', 'refresh_token'],
+      response_types: ['code'],
+      client_name: clientName,
+    }),
+  };
+}
+
 /** Discovery from a 401 and dynamic registration of a public client. */
 export async function discoverAndRegister(send, issuer, clientName = 'Flow test client') {
   const challenge = await rpc(send, issuer, null, 'initialize', {});
@@ -83,17 +96,7 @@ export async function discoverAndRegister(send, issuer, clientName = 'Flow test 
   const as = await (await send(`${asUrl}/.well-known/oauth-authorization-server`)).json();
   assert.equal(as.issuer, issuer);
   assert.deepEqual(as.code_challenge_methods_supported, ['S256']);
-  const registration = await send(as.registration_endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({
-      redirect_uris: [REDIRECT_URI],
-      token_endpoint_auth_method: 'none',
-      grant_types: ['authorization_code', 'refresh_token'],
-      response_types: ['code'],
-      client_name: clientName,
-    }),
-  });
+  const registration = await send(as.registration_endpoint, publicClientRegistration(clientName));
   assert.equal(registration.status, 201);
   const client = await registration.json();
   return { as, resource, client };

@@ -7,16 +7,17 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
-function started(child, name) {
+/** Resolves to the first capture of `ready` in the child's output (stdout or stderr). */
+function started(child, name, ready) {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`${name} did not start:\n${output}`)), 60_000);
     const read = (chunk) => {
       output += chunk;
-      const issuer = /^issuer: (\S+)$/m.exec(output)?.[1];
-      if (issuer) {
+      const found = ready.exec(output)?.[1];
+      if (found) {
         clearTimeout(timer);
-        resolve(issuer);
+        resolve(found);
       }
     };
     child.stdout.on('data', read);
@@ -28,11 +29,12 @@ function started(child, name) {
   });
 }
 
-async function run(name, command, args) {
+/** Starts `command`; resolves once it printed `ready` to { found, stop() }. */
+async function run(name, command, args, ready = /^issuer: (\S+)$/m) {
   const child = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const issuer = await started(child, name);
+  const found = await started(child, name, ready);
   return {
-    issuer,
+    found,
     stop() {
       if (child.exitCode !== null) return Promise.resolve();
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -42,37 +44,26 @@ async function run(name, command, args) {
   };
 }
 
-/** The native demo server: SIMPLY_MCP_OAUTH_SERVER names the binary (default target/debug). */
-export function startNative() {
+/**
+ * The native demo server, started by scripts/native-server.sh (none of our
+ * SIMPLY_MCP_OAUTH_* / REDIS_* variables passed on): SIMPLY_MCP_OAUTH_SERVER
+ * names the binary (default target/debug).
+ */
+export async function startNative() {
   const binary = process.env.SIMPLY_MCP_OAUTH_SERVER ?? `${ROOT}target/debug/simply-mcp-oauth-server`;
-  return run('simply-mcp-oauth-server', binary, ['--bind', '127.0.0.1:0']);
+  const { found, stop } = await run('simply-mcp-oauth-server', 'bash', [`${ROOT}scripts/native-server.sh`, binary]);
+  return { issuer: found, stop };
 }
 
 /** The Worker bundle (worker-example/dist, `npm run build` there) in Miniflare. */
-export function startWorker() {
+export async function startWorker() {
   const script = process.env.WORKER_SCRIPT ?? `${ROOT}worker-example/dist/index.js`;
-  return run('worker', process.execPath, [`${ROOT}tests/clients/worker-server.mjs`, '--script', script]);
+  const { found, stop } = await run('worker', process.execPath, [`${ROOT}tests/clients/worker-server.mjs`, '--script', script]);
+  return { issuer: found, stop };
 }
 
 /** The playground's static server (pkg/playground/serve.mjs, the README's command) on a free port. */
 export async function startPlayground() {
-  const child = spawn(process.execPath, [`${ROOT}pkg/playground/serve.mjs`, '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  const url = await new Promise((resolve, reject) => {
-    let output = '';
-    child.stdout.on('data', (chunk) => {
-      output += chunk;
-      const found = /^playground: (\S+)$/m.exec(output)?.[1];
-      if (found) resolve(found);
-    });
-    child.once('exit', (code) => reject(new Error(`serve.mjs exited (${code}): ${output}`)));
-  });
-  return {
-    url,
-    stop() {
-      if (child.exitCode !== null) return Promise.resolve();
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      return exited;
-    },
-  };
+  const { found, stop } = await run('serve.mjs', process.execPath, [`${ROOT}pkg/playground/serve.mjs`, '0'], /^playground: (\S+)$/m);
+  return { url: found, stop };
 }

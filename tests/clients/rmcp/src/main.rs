@@ -64,6 +64,12 @@ use rmcp::ServiceExt;
 use serde_json::Value;
 use url::Url;
 
+// The consent-page parser the end-to-end tests use: one file of `std` code,
+// shared by path rather than as a crate, so neither build gains a dependency.
+#[path = "../../../e2e/consent_page.rs"]
+mod consent_page;
+use consent_page::{cookie_header, page_text, ConsentForm};
+
 /// A loopback redirect URI; nothing listens there: the browser stops at the 303.
 const REDIRECT_URI: &str = "http://127.0.0.1:33421/callback";
 
@@ -150,92 +156,6 @@ impl OAuthHttpClient for LoggingOAuthHttp {
 /// Consents given by [`approve_consent`].
 static CONSENTS: AtomicUsize = AtomicUsize::new(0);
 
-fn unescape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(amp) = rest.find('&') {
-        out.push_str(&rest[..amp]);
-        rest = &rest[amp..];
-        let Some(semi) = rest.find(';') else { break };
-        let entity = &rest[1..semi];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            _ if entity.starts_with("#x") || entity.starts_with("#X") => {
-                u32::from_str_radix(&entity[2..], 16).ok().and_then(char::from_u32)
-            }
-            _ if entity.starts_with('#') => entity[1..].parse().ok().and_then(char::from_u32),
-            _ => None,
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[semi + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// The value of `name="…"` in one tag.
-fn attribute(tag: &str, name: &str) -> Option<String> {
-    let needle = format!("{name}=\"");
-    let mut from = 0;
-    while let Some(at) = tag[from..].find(&needle) {
-        let start = from + at;
-        if start > 0 && tag.as_bytes()[start - 1].is_ascii_whitespace() {
-            let value_start = start + needle.len();
-            let end = tag[value_start..].find('"')? + value_start;
-            return Some(unescape_html(&tag[value_start..end]));
-        }
-        from = start + needle.len();
-    }
-    None
-}
-
-/// Every `<NAME …>` opening tag in `html` (case-insensitive name).
-fn tags<'a>(html: &'a str, name: &str) -> Vec<&'a str> {
-    let lower = html.to_ascii_lowercase();
-    let open = format!("<{name}");
-    let mut found = Vec::new();
-    let mut from = 0;
-    while let Some(at) = lower[from..].find(&open) {
-        let start = from + at;
-        let after = lower.as_bytes().get(start + open.len()).copied().unwrap_or(b'>');
-        let Some(end) = lower[start..].find('>').map(|e| start + e + 1) else { break };
-        if after.is_ascii_whitespace() || after == b'>' || after == b'/' {
-            found.push(&html[start..end]);
-        }
-        from = end;
-    }
-    found
-}
-
-fn text_of(html: &str) -> String {
-    let mut out = String::new();
-    let mut in_tag = false;
-    for c in html.chars() {
-        match c {
-            '<' => in_tag = true,
-            '>' => {
-                in_tag = false;
-                out.push(' ');
-            }
-            _ if !in_tag => out.push(c),
-            _ => {}
-        }
-    }
-    out.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(400).collect()
-}
-
 /// A headless stand-in for the user's browser: shows the consent page for
 /// `authorize_url`, presses Approve, and returns the 303's Location (the
 /// redirect URI with code, state and iss). Never follows a redirect.
@@ -252,55 +172,37 @@ async fn approve_consent(http: &reqwest::Client, authorize_url: &str, label: &st
         let location = page.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("");
         return authorize.join(location).map_err(|e| format!("redirect Location: {e}"));
     }
-    let cookies: Vec<String> = page
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .map(|c| c.split(';').next().unwrap_or("").trim().to_string())
-        .collect();
+    let set_cookies: Vec<&str> =
+        page.headers().get_all("set-cookie").iter().filter_map(|v| v.to_str().ok()).collect();
+    let cookie = cookie_header(set_cookies.iter().copied());
+    let cookies = set_cookies.len();
     let html = page.text().await.map_err(|e| format!("consent page body: {e}"))?;
-    ensure!(status == 200, "consent page: HTTP {status}: {}", text_of(&html));
-    let form = tags(&html, "form").into_iter().next().ok_or("consent page: no form")?;
-    let action = match attribute(form, "action") {
-        Some(action) => authorize.join(&action).map_err(|e| format!("form action: {e}"))?,
+    ensure!(status == 200, "consent page: HTTP {status}: {}", page_text(&html));
+    let form = ConsentForm::parse(&html)?;
+    let action = match &form.action {
+        Some(action) => authorize.join(action).map_err(|e| format!("form action: {e}"))?,
         None => authorize.clone(),
     };
-    let mut body = url::form_urlencoded::Serializer::new(String::new());
-    let mut fields = 0;
-    for input in tags(&html, "input") {
-        if attribute(input, "type").as_deref() != Some("hidden") {
-            continue;
-        }
-        let name = attribute(input, "name").ok_or("consent page: a hidden input without a name")?;
-        body.append_pair(&name, &attribute(input, "value").unwrap_or_default());
-        fields += 1;
-    }
-    let approve = tags(&html, "button")
-        .into_iter()
-        .find(|b| attribute(b, "value").as_deref() == Some("approve"))
-        .ok_or("consent page: no Approve button")?;
-    let button = attribute(approve, "name").ok_or("consent page: the Approve button has no name")?;
-    body.append_pair(&button, "approve");
-    println!(
-        "[{label}] consent page: {status}, {} form fields, {} cookie(s); approving",
-        fields + 1,
-        cookies.len()
-    );
+    let pairs = form.press("approve")?;
+    println!("[{label}] consent page: {status}, {} form fields, {cookies} cookie(s); approving", pairs.len());
+    let body = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(&pairs).finish();
     let origin = action.origin().ascii_serialization();
     let decision = http
         .post(action)
         .header("content-type", "application/x-www-form-urlencoded")
-        .header("cookie", cookies.join("; "))
+        .header("cookie", cookie)
         .header("origin", origin)
-        .body(body.finish())
+        .body(body)
         .send()
         .await
         .map_err(|e| format!("POST consent decision: {e}"))?;
     let status = decision.status().as_u16();
     if status != 303 && status != 302 {
         let text = decision.text().await.unwrap_or_default();
-        return Err(format!("consent decision: expected a redirect, got HTTP {status}: {}", text_of(&text)));
+        return Err(format!(
+            "consent decision: expected a redirect, got HTTP {status}: {}",
+            page_text(&text)
+        ));
     }
     CONSENTS.fetch_add(1, Ordering::SeqCst);
     let location = decision.headers().get("location").and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -362,6 +264,26 @@ async fn stored_tokens(
 
 fn refresh_grants(exchanges: &Arc<Mutex<Vec<Exchange>>>, from: usize) -> Vec<(String, u16)> {
     exchanges.lock().unwrap()[from..].iter().filter_map(|e| e.grant.clone().map(|g| (g, e.status))).collect()
+}
+
+/// tools/list after a forced refresh (`why`: expiry or rejection): the same
+/// tools as before, and on the wire exactly one refresh_token grant, answered 200.
+async fn list_after_one_refresh(
+    client: &rmcp::service::RunningService<rmcp::RoleClient, ClientConfig>,
+    exchanges: &Arc<Mutex<Vec<Exchange>>>,
+    names: &[String],
+    why: &str,
+) -> Result<(), Failure> {
+    let before = exchanges.lock().unwrap().len();
+    let again = client.list_tools(None).await.map_err(|e| format!("tools/list after the {why}: {e}"))?;
+    let again_names: Vec<String> = again.tools.iter().map(|t| t.name.to_string()).collect();
+    ensure!(again_names == names, "tools/list after the refresh: {again_names:?}");
+    let grants = refresh_grants(exchanges, before);
+    ensure!(
+        grants == [("refresh_token".to_string(), 200)],
+        "exactly one refresh_token grant, answered 200: {grants:?}"
+    );
+    Ok(())
 }
 
 /// An `AuthorizationManager` whose OAuth requests are logged into
@@ -577,15 +499,7 @@ async fn run(args: &Args) -> Result<(), Failure> {
         "[{label}] forcing a refresh (expiry): the stored token's receipt time moved {}s back",
         expires_in + 1
     );
-    let before = exchanges.lock().unwrap().len();
-    let again = client.list_tools(None).await.map_err(|e| format!("tools/list after the expiry: {e}"))?;
-    let again_names: Vec<String> = again.tools.iter().map(|t| t.name.to_string()).collect();
-    ensure!(again_names == names, "tools/list after the refresh: {again_names:?}");
-    let grants = refresh_grants(&exchanges, before);
-    ensure!(
-        grants == [("refresh_token".to_string(), 200)],
-        "exactly one refresh_token grant, answered 200: {grants:?}"
-    );
+    list_after_one_refresh(&client, &exchanges, &names, "expiry").await?;
     let (second_access, second_refresh, _) = stored_tokens(&store).await?;
     let second_refresh = second_refresh.ok_or("a refresh token after the refresh")?;
     ensure!(second_access != first_access, "a new access token");
@@ -603,15 +517,7 @@ async fn run(args: &Args) -> Result<(), Failure> {
     stored.token_response = Some(serde_json::from_value(tokens).map_err(|e| e.to_string())?);
     store.save(stored).await.map_err(|e| e.to_string())?;
     println!("[{label}] forcing a refresh (rejection): the stored access token is one the server refuses ({refused})");
-    let before = exchanges.lock().unwrap().len();
-    let again = client.list_tools(None).await.map_err(|e| format!("tools/list after the rejection: {e}"))?;
-    let again_names: Vec<String> = again.tools.iter().map(|t| t.name.to_string()).collect();
-    ensure!(again_names == names, "tools/list after the refresh: {again_names:?}");
-    let grants = refresh_grants(&exchanges, before);
-    ensure!(
-        grants == [("refresh_token".to_string(), 200)],
-        "exactly one refresh_token grant, answered 200: {grants:?}"
-    );
+    list_after_one_refresh(&client, &exchanges, &names, "rejection").await?;
     let (third_access, third_refresh, _) = stored_tokens(&store).await?;
     let third_refresh = third_refresh.ok_or("a refresh token after the second refresh")?;
     ensure!(third_access != "revoked-access-token" && third_access != second_access, "a new access token");
@@ -656,7 +562,7 @@ async fn run(args: &Args) -> Result<(), Failure> {
     Ok(())
 }
 
-/// 6. A tool that needs a scope the token lacks: the 403 challenge, then
+/// Step 6: a tool that needs a scope the token lacks: the 403 challenge, then
 /// rmcp's scope upgrade and a second consent; the tool works afterwards.
 async fn step_up(
     args: &Args,
