@@ -1,5 +1,6 @@
 //! The scripted browser's eyes on a consent page, for every Rust test that
-//! signs in: the end-to-end tests (`tests/e2e`) and the rmcp client
+//! signs in: the end-to-end tests (`tests/e2e`), the demo binary's own tests
+//! (`src/bin/server/demo/tests.rs`) and the rmcp client
 //! (`tests/clients/rmcp`, which includes this file by `#[path]`, so it uses
 //! only `std`). It reads the page of either server: the native demo server
 //! (every authorization parameter as a hidden field, `csrf_token`, buttons

@@ -26,6 +26,12 @@ use tower_service::Service as _;
 
 use super::{demo_app, OpsAccess};
 
+/// The test browser's consent-page parser, shared with the end-to-end tests
+/// and the rmcp client (std only, so the binary's tests can include it).
+#[path = "../../../../tests/e2e/consent_page.rs"]
+mod consent_page;
+use consent_page::ConsentForm;
+
 const START: u64 = 1_700_000_000;
 const ISSUER: &str = "http://127.0.0.1:8080";
 const REDIRECT_URI: &str = "http://127.0.0.1:4567/callback";
@@ -48,23 +54,6 @@ fn authorize_path(client_id: &str, redirect_uri: &str) -> String {
 
 fn form(pairs: &[(&str, &str)]) -> String {
     form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
-}
-
-/// The hidden fields of a demo page, as a browser submits them. The pages
-/// write each as `<input type="hidden" name="…" value="…">`, escaped.
-fn hidden_fields(html: &str) -> Vec<(String, String)> {
-    let unescape = |text: &str| {
-        let text = text.replace("&quot;", "\"").replace("&#x27;", "'").replace("&lt;", "<");
-        text.replace("&gt;", ">").replace("&amp;", "&")
-    };
-    let field = |rest: &str| {
-        let (name, rest) = rest.split_once("\" value=\"")?;
-        Some((unescape(name), unescape(rest.split_once('"')?.0)))
-    };
-    html.split("<input type=\"hidden\" name=\"")
-        .skip(1)
-        .map(|rest| field(rest).expect("name, then value"))
-        .collect()
 }
 
 /// At most one authorization request per address every 15 minutes.
@@ -137,7 +126,7 @@ impl Demo {
         let page = self.send("GET", &authorize_path(client_id, redirect_uri), &[], String::new()).await;
         assert_eq!(page.status, 200, "{}", page.text());
         let set_cookie = page.header("set-cookie").expect("the CSRF cookie").to_string();
-        let fields = hidden_fields(&page.text());
+        let fields = ConsentForm::parse(&page.text()).expect("the consent form").fields;
         (page, set_cookie, fields)
     }
 
