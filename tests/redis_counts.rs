@@ -3,7 +3,6 @@
 //! record), counts right after records expire and are revoked, the
 //! `subject:` / `clientgrants:` sets expire with their longest grant and are
 //! pruned, and a health report names no address and no key prefix.
-#![cfg(feature = "redis")]
 
 mod common;
 
@@ -11,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use simply_mcp_oauth::storage::{CodeOutcome, RedisConfig, RedisStorage, Storage};
 
-use common::fixtures::*;
+use simply_mcp_oauth::testing::fixtures::*;
 use common::redis_server::RedisServer;
 
 /// A store on a server of its own (the command counters see only this test).

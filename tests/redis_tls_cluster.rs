@@ -1,13 +1,13 @@
 //! `RedisStorage` on a Redis Cluster over TLS (`rediss+cluster://`): three
 //! masters on loopback that speak only TLS, also between themselves
 //! (`--tls-cluster yes`), with a CA and certificates this test makes.
-#![cfg(all(feature = "redis", not(target_arch = "wasm32")))]
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage, StorageError};
 
-use common::fixtures::*;
+use simply_mcp_oauth::testing::fixtures::*;
 use common::redis_server::{RedisCluster, TestPki};
 
 fn config(cluster: &RedisCluster, ca: String) -> RedisConfig {

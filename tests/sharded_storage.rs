@@ -13,7 +13,7 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use common::fixtures::*;
+use simply_mcp_oauth::testing::fixtures::*;
 use common::kv_hosts::MapHost;
 use simply_mcp_oauth::storage::*;
 
@@ -66,7 +66,7 @@ mod four_shards {
         ShardedStorage::new(LocalShards::new(4))
     }
 
-    crate::conformance_suite!(make = make, dump = dump);
+    simply_mcp_oauth::conformance_suite!(make = make, dump = dump);
 }
 
 mod one_shard {
@@ -76,7 +76,7 @@ mod one_shard {
         ShardedStorage::new(LocalShards::new(1))
     }
 
-    crate::conformance_suite!(make = make, dump = dump);
+    simply_mcp_oauth::conformance_suite!(make = make, dump = dump);
 }
 
 #[tokio::test]
