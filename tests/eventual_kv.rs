@@ -13,9 +13,9 @@
 mod common;
 
 use common::eventual_host::EventualHost;
+use common::kv_hosts::MapHost;
 use simply_mcp_oauth::testing::fixtures::T0;
 use simply_mcp_oauth::testing::flows::{self, authorize, confidential, CALLBACK, VERIFIER};
-use common::kv_hosts::MapHost;
 use std::sync::Arc;
 
 use simply_mcp_oauth::clock::{Clock, FakeClock};

@@ -9,10 +9,10 @@
 
 mod common;
 
-use simply_mcp_oauth::testing::fixtures::*;
 use common::kv_hosts::{DownHost, MapHost};
 use simply_mcp_oauth::config::DEFAULT_KEY_PREFIX;
 use simply_mcp_oauth::storage::*;
+use simply_mcp_oauth::testing::fixtures::*;
 
 /// Everything a map host holds, for the no-secrets check.
 async fn dump(storage: &KvStorage<MapHost>) -> String {

@@ -10,8 +10,8 @@ use std::sync::LazyLock;
 
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage};
 
-use simply_mcp_oauth::testing::fixtures::*;
 use common::redis_server::RedisCluster;
+use simply_mcp_oauth::testing::fixtures::*;
 
 /// Seed nodes, and the cluster when this process started it.
 static CLUSTER: LazyLock<(Vec<String>, Option<RedisCluster>)> =

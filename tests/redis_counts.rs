@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use simply_mcp_oauth::storage::{CodeOutcome, RedisConfig, RedisStorage, Storage};
 
-use simply_mcp_oauth::testing::fixtures::*;
 use common::redis_server::RedisServer;
+use simply_mcp_oauth::testing::fixtures::*;
 
 /// A store on a server of its own (the command counters see only this test).
 async fn own_store(server: &RedisServer, prefix: &str) -> (RedisStorage, redis::aio::MultiplexedConnection) {

@@ -17,8 +17,8 @@ use simply_mcp_oauth::http::OAuthHttp;
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage, StorageError};
 use simply_mcp_oauth::{ErrorCode, Provider};
 
-use simply_mcp_oauth::testing::flows::{self, confidential, CALLBACK, VERIFIER};
 use common::redis_server::RedisServer;
+use simply_mcp_oauth::testing::flows::{self, confidential, CALLBACK, VERIFIER};
 
 /// The bound on every command of the fault tests: short, so that a dead
 /// Redis is noticed quickly.
@@ -219,7 +219,8 @@ async fn one_of_200_refreshes_rotates_and_every_success_gets_the_same_successor(
     }
     assert_eq!(successors.len(), 1, "every success names the one successor");
     let grant_id = refresh.split_once('.').expect("<grant id>.<secret>").0;
-    let grant = bounded(ps[1].storage().get_grant(grant_id, simply_mcp_oauth::testing::fixtures::T0)).await.unwrap();
+    let grant =
+        bounded(ps[1].storage().get_grant(grant_id, simply_mcp_oauth::testing::fixtures::T0)).await.unwrap();
     let chain = grant.expect("the grant is not revoked").refresh.unwrap();
     assert_eq!(chain.generation, 1, "exactly one rotation");
     for access in accesses.iter().step_by(37) {
@@ -266,8 +267,10 @@ async fn no_secret_anywhere_on_the_server_after_full_flows() {
     let redis = RedisServer::start();
     let mut secrets = Vec::new();
     for prefix in ["oauth:", "other:"] {
-        let (provider, mut handed_out) =
-            bounded(simply_mcp_oauth::testing::secrets::full_flow_collecting_secrets(connect(&redis, prefix).await)).await;
+        let (provider, mut handed_out) = bounded(
+            simply_mcp_oauth::testing::secrets::full_flow_collecting_secrets(connect(&redis, prefix).await),
+        )
+        .await;
         secrets.append(&mut handed_out);
         drop(provider);
     }

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage, StorageError};
 
-use simply_mcp_oauth::testing::fixtures::*;
 use common::redis_server::{free_port, shared_url, RedisServer};
+use simply_mcp_oauth::testing::fixtures::*;
 
 fn unique_prefix() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -311,7 +311,9 @@ fn commands_between(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_operations_are_one_round_trip_each() {
-    use simply_mcp_oauth::testing::flows::{authorize, confidential, config, provider_with, CALLBACK, VERIFIER};
+    use simply_mcp_oauth::testing::flows::{
+        authorize, confidential, config, provider_with, CALLBACK, VERIFIER,
+    };
     let server = RedisServer::start();
     let url = server.url();
     let storage = RedisStorage::connect(RedisConfig::from_url(&url).unwrap()).await.unwrap();

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage, StorageError};
 
-use simply_mcp_oauth::testing::fixtures::*;
 use common::redis_server::{RedisServer, TestPki};
+use simply_mcp_oauth::testing::fixtures::*;
 
 const USER: &str = "oauth-app";
 const USER_PASSWORD: &str = "app-secret";

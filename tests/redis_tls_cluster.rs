@@ -7,8 +7,8 @@ mod common;
 
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage, StorageError};
 
-use simply_mcp_oauth::testing::fixtures::*;
 use common::redis_server::{RedisCluster, TestPki};
+use simply_mcp_oauth::testing::fixtures::*;
 
 fn config(cluster: &RedisCluster, ca: String) -> RedisConfig {
     let url = format!("rediss+cluster://127.0.0.1:{}", cluster.nodes[0].port());

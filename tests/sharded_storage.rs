@@ -13,9 +13,9 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use simply_mcp_oauth::testing::fixtures::*;
 use common::kv_hosts::MapHost;
 use simply_mcp_oauth::storage::*;
+use simply_mcp_oauth::testing::fixtures::*;
 
 /// `n` shards, each an atomic map behind `execute`, as a Durable Object is.
 #[derive(Clone)]

@@ -39,7 +39,8 @@ impl SqliteKvHost {
         Self::with(Connection::open(path)?)
     }
 
-    /// A host on a fresh private in-memory database.
+    /// A host on a fresh private in-memory database (for the tests).
+    #[cfg(test)]
     pub fn in_memory() -> rusqlite::Result<Self> {
         Self::with(Connection::open_in_memory()?)
     }
@@ -119,7 +120,9 @@ impl KvHost for SqliteKvHost {
             .map_err(unavailable)?;
         let after = cursor.unwrap_or_default();
         let rows = statement
-            .query_map(params![self.now(), prefix, after, i64::from(limit) + 1], |row| row.get::<_, String>(0))
+            .query_map(params![self.now(), prefix, after, i64::from(limit) + 1], |row| {
+                row.get::<_, String>(0)
+            })
             .map_err(unavailable)?;
         let mut keys = rows.collect::<rusqlite::Result<Vec<_>>>().map_err(unavailable)?;
         let more = keys.len() > limit as usize;
@@ -205,7 +208,8 @@ mod tests {
             host.put("k", "1", 0).await.unwrap();
             let read = host.get_versioned("k").await.unwrap().unwrap();
             let checked = || vec![KvCheck { key: "k".into(), version: Some(read.version.clone()) }];
-            let set = |value: &str| vec![KvMutation::Set { key: "k".into(), value: value.into(), ttl_seconds: 0 }];
+            let set =
+                |value: &str| vec![KvMutation::Set { key: "k".into(), value: value.into(), ttl_seconds: 0 }];
             assert!(host.commit(&checked(), &set("2")).await.unwrap());
             assert!(!host.commit(&checked(), &set("3")).await.unwrap(), "the version moved on");
             assert_eq!(host.get("k").await.unwrap().as_deref(), Some("2"));

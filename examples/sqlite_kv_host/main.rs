@@ -14,7 +14,7 @@
 mod host;
 
 /// The suite on a fresh in-memory database per check.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod conformance {
     use super::host::SqliteKvHost;
 

@@ -4,7 +4,7 @@
 /// The callback of `names!`: one name onto the list.
 macro_rules! push {
     ($list:ident $name:ident) => {
-        $list.push(stringify!($name));
+        $list.extend([stringify!($name)]);
     };
 }
 
