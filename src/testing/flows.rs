@@ -5,7 +5,8 @@ use std::sync::{Arc, Mutex};
 
 use crate::clock::FakeClock;
 use crate::provider::{
-    Approval, AuthorizationRequest, AuthorizeError, ClientAuth, ClientMetadata, TokenResponse,
+    Approval, AuthorizationRequest, AuthorizeError, ClientAuth, ClientMetadata, RegisteredClient,
+    TokenResponse,
 };
 use crate::{ClientConfig, ErrorCode, OAuthError, Params, Provider, ProviderConfig, Storage};
 
@@ -85,6 +86,13 @@ pub async fn authorize<S: Storage>(
     assert_eq!(get("state").as_deref(), Some("xyz"), "state is echoed");
     assert_eq!(get("iss").as_deref(), Some(ISSUER), "iss is sent (RFC 9207)");
     get("code").expect("a code in the redirect")
+}
+
+/// Registers (RFC 7591) a confidential client with no more than a redirect URI.
+pub async fn register_confidential<S: Storage>(provider: &Provider<S>) -> RegisteredClient {
+    let metadata =
+        ClientMetadata { redirect_uris: vec!["https://app.example/cb".into()], ..Default::default() };
+    provider.register_client(metadata).await.expect("a dynamic registration")
 }
 
 pub async fn tokens<S: Storage>(provider: &Provider<S>) -> TokenResponse {
@@ -340,13 +348,7 @@ pub async fn flow_dynamic_registration_rules<S: Storage>(s: S) {
         .await
         .expect("public client with PKCE");
 
-    let confidential = p
-        .register_client(ClientMetadata {
-            redirect_uris: vec!["https://app.example/cb".into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let confidential = register_confidential(&p).await;
     let secret = confidential.client_secret.clone().expect("confidential clients get a secret");
     let stored = p.get_client(&confidential.client_id).await.unwrap().unwrap();
     assert!(stored.secret_digest.is_some() && !format!("{stored:?}").contains(&secret));

@@ -3,11 +3,10 @@
 
 use std::fmt::Write as _;
 
-use crate::provider::ClientMetadata;
 use crate::storage::{KvHost, KvStorage};
 use crate::{Provider, Storage};
 
-use super::flows::{authorize, confidential, provider, CALLBACK, VERIFIER};
+use super::flows::{authorize, confidential, provider, register_confidential, CALLBACK, VERIFIER};
 
 /// Runs [`full_flow_collecting_secrets`] on `storage`, then looks for each
 /// secret, and for the secret part of each token, in `dump(storage)`: the
@@ -30,13 +29,7 @@ where
 /// A full flow; returns the provider and every secret it handed out.
 pub async fn full_flow_collecting_secrets<S: Storage>(s: S) -> (Provider<S>, Vec<String>) {
     let (p, _) = provider(s).await;
-    let registered = p
-        .register_client(ClientMetadata {
-            redirect_uris: vec!["https://app.example/cb".into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let registered = register_confidential(&p).await;
     let mut secrets = vec!["my-secret".to_string(), registered.client_secret.clone().unwrap()];
     let code = authorize(&p, "my-client", CALLBACK, &[]).await;
     let t = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
