@@ -95,9 +95,17 @@ pub async fn register_confidential<S: Storage>(provider: &Provider<S>) -> Regist
     provider.register_client(metadata).await.expect("a dynamic registration")
 }
 
+/// The tokens of one authorization of `my-client`.
 pub async fn tokens<S: Storage>(provider: &Provider<S>) -> TokenResponse {
+    code_and_tokens(provider).await.1
+}
+
+/// Authorizes `my-client` and exchanges the code: the code and its tokens.
+pub async fn code_and_tokens<S: Storage>(provider: &Provider<S>) -> (String, TokenResponse) {
     let code = authorize(provider, "my-client", CALLBACK, &[]).await;
-    provider.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap()
+    let tokens =
+        provider.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
+    (code, tokens)
 }
 
 async fn parse<S: Storage>(p: &Provider<S>, params: Params) -> Result<AuthorizationRequest, AuthorizeError> {
@@ -217,8 +225,7 @@ pub async fn flow_downscoping_and_upscoping<S: Storage>(s: S) {
 
 pub async fn flow_code_replay_revokes_tokens<S: Storage>(s: S) {
     let (p, _) = provider(s).await;
-    let code = authorize(&p, "my-client", CALLBACK, &[]).await;
-    let t = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
+    let (code, t) = code_and_tokens(&p).await;
     let replay = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await;
     assert_eq!(code_of(replay), ErrorCode::InvalidGrant);
     assert_eq!(code_of(p.verify_access_token(&t.access_token).await), ErrorCode::InvalidToken);
@@ -510,8 +517,7 @@ pub async fn flow_audit_events_hold_no_secrets<S: Storage>(s: S) {
     let mut config = config();
     config.audit = Some(Arc::new(move |e| sink.lock().unwrap().push(serde_json::to_string(e).unwrap())));
     let (p, _) = provider_with(s, config).await;
-    let code = authorize(&p, "my-client", CALLBACK, &[]).await;
-    let t = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
+    let (code, t) = code_and_tokens(&p).await;
     let r = p
         .exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None)
         .await

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use crate::storage::{KvHost, KvStorage};
 use crate::{Provider, Storage};
 
-use super::flows::{authorize, confidential, provider, register_confidential, CALLBACK, VERIFIER};
+use super::flows::{authorize, code_and_tokens, confidential, provider, register_confidential, CALLBACK};
 
 /// Runs [`full_flow_collecting_secrets`] on `storage`, then looks for each
 /// secret, and for the secret part of each token, in `dump(storage)`: the
@@ -31,8 +31,7 @@ pub async fn full_flow_collecting_secrets<S: Storage>(s: S) -> (Provider<S>, Vec
     let (p, _) = provider(s).await;
     let registered = register_confidential(&p).await;
     let mut secrets = vec!["my-secret".to_string(), registered.client_secret.clone().unwrap()];
-    let code = authorize(&p, "my-client", CALLBACK, &[]).await;
-    let t = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
+    let (code, t) = code_and_tokens(&p).await;
     let r = p
         .exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None)
         .await
