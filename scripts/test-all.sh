@@ -19,6 +19,11 @@ if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; th
   apt-get update && apt-get install -y redis-server redis-tools
 fi
 
+step "libsqlite3-dev (examples/sqlite_kv_host: the conformance suite on a KvHost over the system SQLite)"
+if ! dpkg -s libsqlite3-dev >/dev/null 2>&1; then
+  apt-get update && apt-get install -y libsqlite3-dev
+fi
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
@@ -33,7 +38,7 @@ cargo check --locked --lib --features redis
 step "the core builds for wasm32-unknown-unknown"
 cargo build --locked --lib --target wasm32-unknown-unknown
 
-step "tests (unit, conformance on memory, Redis and a Redis Cluster, faults and races, provider flows, HTTP endpoints, server end to end on memory and Redis, doc tests)"
+step "tests (unit, conformance on memory, Redis and a Redis Cluster, faults and races, provider flows, HTTP endpoints, server end to end on memory and Redis, doc tests, the SQLite KvHost example)"
 cargo test --locked --all-features
 
 step "the rmcp example server's own tests"

@@ -34,7 +34,7 @@ step "worker-example: the Worker in local workerd (Miniflare) and the Deno examp
 bash scripts/test-worker.sh
 
 step "every test target built for wasm32, the conformance suite run under Node (wasm-bindgen-test); native-only test files are gated"
-cargo test --locked --target wasm32-unknown-unknown
+cargo test --locked --target wasm32-unknown-unknown --features testing
 
 step "chromium and chromedriver"
 if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
@@ -44,4 +44,4 @@ fi
 step "conformance suite in wasm under headless Chromium"
 WASM_BINDGEN_USE_BROWSER=1 CHROMEDRIVER=/usr/bin/chromedriver \
   WASM_BINDGEN_TEST_WEBDRIVER_JSON="$PWD/scripts/webdriver.json" \
-  cargo test --locked --target wasm32-unknown-unknown --test memory_storage --test wasm_kv_storage
+  cargo test --locked --target wasm32-unknown-unknown --features testing --test memory_storage --test wasm_kv_storage

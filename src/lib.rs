@@ -58,6 +58,9 @@ pub mod server;
 #[allow(unsafe_code)]
 pub mod wasm;
 
+#[cfg(feature = "testing")]
+pub mod testing;
+
 pub use config::{ClientConfig, ConfigError, ProviderConfig};
 pub use error::{ErrorCode, OAuthError};
 pub use params::Params;

@@ -2,7 +2,7 @@
 //! connection these tests make goes to a listener on 127.0.0.1; refusals of
 //! other addresses are proved with an injected lookup, and are refused
 //! before any connection.
-#![cfg(all(feature = "fetch", not(target_arch = "wasm32")))]
+#![cfg(not(target_arch = "wasm32"))]
 
 use std::io;
 use std::net::IpAddr;

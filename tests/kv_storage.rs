@@ -9,10 +9,10 @@
 
 mod common;
 
-use common::fixtures::*;
 use common::kv_hosts::{DownHost, MapHost};
 use simply_mcp_oauth::config::DEFAULT_KEY_PREFIX;
 use simply_mcp_oauth::storage::*;
+use simply_mcp_oauth::testing::fixtures::*;
 
 /// Everything a map host holds, for the no-secrets check.
 async fn dump(storage: &KvStorage<MapHost>) -> String {
@@ -26,7 +26,7 @@ mod atomic {
         KvStorage::with_default_prefix(MapHost::atomic())
     }
 
-    crate::conformance_suite!(make = make, dump = dump);
+    simply_mcp_oauth::conformance_suite!(make = make, dump = dump);
 }
 
 mod atomic_yielding {
@@ -36,7 +36,7 @@ mod atomic_yielding {
         KvStorage::new(MapHost::atomic_yielding(), "tenant-a:oauth:")
     }
 
-    crate::conformance_suite!(make = make, dump = dump);
+    simply_mcp_oauth::conformance_suite!(make = make, dump = dump);
 }
 
 mod workers_like {
@@ -49,7 +49,7 @@ mod workers_like {
         KvStorage::with_default_prefix(MapHost::workers_like()).with_consistency_window(0)
     }
 
-    crate::conformance_suite!(make = make, dump = dump, atomic = false);
+    simply_mcp_oauth::conformance_suite!(make = make, dump = dump, atomic = false);
 }
 
 /// A client, a redeemed grant with a rotation, and a pending grant: every kind of key.

@@ -1,7 +1,5 @@
 //! The conformance suite on `MemoryStorage`.
 
-mod common;
-
 use simply_mcp_oauth::MemoryStorage;
 
 async fn make() -> MemoryStorage {
@@ -13,4 +11,4 @@ async fn dump(storage: &MemoryStorage) -> String {
     format!("{storage:?}")
 }
 
-conformance_suite!(make = make, dump = dump);
+simply_mcp_oauth::conformance_suite!(make = make, dump = dump);

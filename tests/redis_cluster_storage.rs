@@ -2,7 +2,6 @@
 //! masters on free loopback ports, formed with `redis-cli --cluster create`
 //! by this test process (`REDIS_CLUSTER_NODES=host:port,…` points the tests at
 //! an existing cluster instead). Each test uses its own key prefix.
-#![cfg(feature = "redis")]
 
 mod common;
 
@@ -11,8 +10,8 @@ use std::sync::LazyLock;
 
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage};
 
-use common::fixtures::*;
 use common::redis_server::RedisCluster;
+use simply_mcp_oauth::testing::fixtures::*;
 
 /// Seed nodes, and the cluster when this process started it.
 static CLUSTER: LazyLock<(Vec<String>, Option<RedisCluster>)> =
@@ -87,7 +86,7 @@ async fn dump(storage: &RedisStorage) -> String {
     lines.join("\n")
 }
 
-conformance_suite!(make = make, dump = dump);
+simply_mcp_oauth::conformance_suite!(make = make, dump = dump);
 
 /// The keys of one grant share a slot; the indexes and clients spread over the
 /// cluster, so the cross-slot paths (one command per key, `SCAN` on every

@@ -3,7 +3,6 @@
 //! record), counts right after records expire and are revoked, the
 //! `subject:` / `clientgrants:` sets expire with their longest grant and are
 //! pruned, and a health report names no address and no key prefix.
-#![cfg(feature = "redis")]
 
 mod common;
 
@@ -11,8 +10,8 @@ use std::collections::{BTreeMap, HashMap};
 
 use simply_mcp_oauth::storage::{CodeOutcome, RedisConfig, RedisStorage, Storage};
 
-use common::fixtures::*;
 use common::redis_server::RedisServer;
+use simply_mcp_oauth::testing::fixtures::*;
 
 /// A store on a server of its own (the command counters see only this test).
 async fn own_store(server: &RedisServer, prefix: &str) -> (RedisStorage, redis::aio::MultiplexedConnection) {

@@ -5,7 +5,6 @@
 //!
 //! Every test starts a `redis-server` of its own (killing one must not
 //! disturb the others); every await that could hang is bounded.
-#![cfg(feature = "redis")]
 
 mod common;
 
@@ -18,8 +17,8 @@ use simply_mcp_oauth::http::OAuthHttp;
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage, StorageError};
 use simply_mcp_oauth::{ErrorCode, Provider};
 
-use common::flows::{self, confidential, CALLBACK, VERIFIER};
 use common::redis_server::RedisServer;
+use simply_mcp_oauth::testing::flows::{self, confidential, CALLBACK, VERIFIER};
 
 /// The bound on every command of the fault tests: short, so that a dead
 /// Redis is noticed quickly.
@@ -140,7 +139,7 @@ async fn a_provider_restarted_on_a_populated_redis_works() {
 
     // A new process: a new connection, initialize over the stored clients (twice).
     let storage = connect(&redis, "restart:").await;
-    let clock = simply_mcp_oauth::clock::FakeClock::at(common::fixtures::T0);
+    let clock = simply_mcp_oauth::clock::FakeClock::at(simply_mcp_oauth::testing::fixtures::T0);
     let second = Provider::new(flows::config(), storage).unwrap().with_clock(clock);
     bounded(second.initialize()).await.expect("initialize is idempotent");
     bounded(second.initialize()).await.expect("and may run again");
@@ -220,7 +219,8 @@ async fn one_of_200_refreshes_rotates_and_every_success_gets_the_same_successor(
     }
     assert_eq!(successors.len(), 1, "every success names the one successor");
     let grant_id = refresh.split_once('.').expect("<grant id>.<secret>").0;
-    let grant = bounded(ps[1].storage().get_grant(grant_id, common::fixtures::T0)).await.unwrap();
+    let grant =
+        bounded(ps[1].storage().get_grant(grant_id, simply_mcp_oauth::testing::fixtures::T0)).await.unwrap();
     let chain = grant.expect("the grant is not revoked").refresh.unwrap();
     assert_eq!(chain.generation, 1, "exactly one rotation");
     for access in accesses.iter().step_by(37) {
@@ -267,8 +267,10 @@ async fn no_secret_anywhere_on_the_server_after_full_flows() {
     let redis = RedisServer::start();
     let mut secrets = Vec::new();
     for prefix in ["oauth:", "other:"] {
-        let (provider, mut handed_out) =
-            bounded(flows::full_flow_collecting_secrets(connect(&redis, prefix).await)).await;
+        let (provider, mut handed_out) = bounded(
+            simply_mcp_oauth::testing::secrets::full_flow_collecting_secrets(connect(&redis, prefix).await),
+        )
+        .await;
         secrets.append(&mut handed_out);
         drop(provider);
     }

@@ -2,7 +2,6 @@
 //! this test process starts once (binary from PATH; `REDIS_URL` points the
 //! tests at an existing server instead). Each test uses its own key prefix, so
 //! the tests share the server and run in parallel.
-#![cfg(feature = "redis")]
 
 mod common;
 
@@ -11,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage, StorageError};
 
-use common::fixtures::*;
 use common::redis_server::{free_port, shared_url, RedisServer};
+use simply_mcp_oauth::testing::fixtures::*;
 
 fn unique_prefix() -> String {
     static NEXT: AtomicU64 = AtomicU64::new(0);
@@ -58,7 +57,7 @@ async fn dump(storage: &RedisStorage) -> String {
     common::redis_server::dump_keys(&mut connection, keys).await
 }
 
-conformance_suite!(make = make, dump = dump);
+simply_mcp_oauth::conformance_suite!(make = make, dump = dump);
 
 async fn ttl_of(key: &str) -> i64 {
     redis::cmd("TTL").arg(key).query_async(&mut raw().await).await.unwrap()
@@ -312,7 +311,9 @@ fn commands_between(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provider_operations_are_one_round_trip_each() {
-    use common::flows::{authorize, confidential, config, provider_with, CALLBACK, VERIFIER};
+    use simply_mcp_oauth::testing::flows::{
+        authorize, confidential, config, provider_with, CALLBACK, VERIFIER,
+    };
     let server = RedisServer::start();
     let url = server.url();
     let storage = RedisStorage::connect(RedisConfig::from_url(&url).unwrap()).await.unwrap();

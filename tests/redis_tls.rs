@@ -3,7 +3,7 @@
 //! certificates it makes (rcgen): the conformance suite as an ACL user, a
 //! wrong CA, the public roots, a wrong password, a plaintext server behind a
 //! TLS URL, and client certificates (mutual TLS).
-#![cfg(all(feature = "redis", not(target_arch = "wasm32")))]
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage, StorageError};
 
-use common::fixtures::*;
 use common::redis_server::{RedisServer, TestPki};
+use simply_mcp_oauth::testing::fixtures::*;
 
 const USER: &str = "oauth-app";
 const USER_PASSWORD: &str = "app-secret";
@@ -95,7 +95,7 @@ async fn dump(storage: &RedisStorage) -> String {
     common::redis_server::dump_keys(&mut connection, keys).await
 }
 
-conformance_suite!(make = make, dump = dump);
+simply_mcp_oauth::conformance_suite!(make = make, dump = dump);
 
 /// The error of a connect that must fail at start-up, and fast (not retried).
 async fn refused(config: RedisConfig) -> StorageError {

@@ -1,14 +1,14 @@
 //! `RedisStorage` on a Redis Cluster over TLS (`rediss+cluster://`): three
 //! masters on loopback that speak only TLS, also between themselves
 //! (`--tls-cluster yes`), with a CA and certificates this test makes.
-#![cfg(all(feature = "redis", not(target_arch = "wasm32")))]
+#![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
 use simply_mcp_oauth::storage::{RedisConfig, RedisStorage, Storage, StorageError};
 
-use common::fixtures::*;
 use common::redis_server::{RedisCluster, TestPki};
+use simply_mcp_oauth::testing::fixtures::*;
 
 fn config(cluster: &RedisCluster, ca: String) -> RedisConfig {
     let url = format!("rediss+cluster://127.0.0.1:{}", cluster.nodes[0].port());

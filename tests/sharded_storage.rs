@@ -13,9 +13,9 @@ mod common;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
-use common::fixtures::*;
 use common::kv_hosts::MapHost;
 use simply_mcp_oauth::storage::*;
+use simply_mcp_oauth::testing::fixtures::*;
 
 /// `n` shards, each an atomic map behind `execute`, as a Durable Object is.
 #[derive(Clone)]
@@ -66,7 +66,7 @@ mod four_shards {
         ShardedStorage::new(LocalShards::new(4))
     }
 
-    crate::conformance_suite!(make = make, dump = dump);
+    simply_mcp_oauth::conformance_suite!(make = make, dump = dump);
 }
 
 mod one_shard {
@@ -76,7 +76,7 @@ mod one_shard {
         ShardedStorage::new(LocalShards::new(1))
     }
 
-    crate::conformance_suite!(make = make, dump = dump);
+    simply_mcp_oauth::conformance_suite!(make = make, dump = dump);
 }
 
 #[tokio::test]

@@ -4,8 +4,6 @@
 //! Runs under wasm-bindgen-test in Node and in headless Chromium.
 #![cfg(target_arch = "wasm32")]
 
-mod common;
-
 use simply_mcp_oauth::storage::KvStorage;
 use simply_mcp_oauth::wasm::{memory_store, JsKvHost, SharedStorage};
 use wasm_bindgen::prelude::*;
@@ -66,7 +64,7 @@ mod atomic_map {
         KvStorage::with_default_prefix(JsKvHost::new(map_host(true, 1)).unwrap())
     }
 
-    crate::conformance_suite!(make = make, dump = dump);
+    simply_mcp_oauth::conformance_suite!(make = make, dump = dump);
 }
 
 mod workers_like {
@@ -76,7 +74,7 @@ mod workers_like {
         KvStorage::with_default_prefix(JsKvHost::new(map_host(false, 60)).unwrap())
     }
 
-    crate::conformance_suite!(make = make, dump = dump, atomic = false);
+    simply_mcp_oauth::conformance_suite!(make = make, dump = dump, atomic = false);
 }
 
 mod in_memory_storage {
@@ -90,5 +88,5 @@ mod in_memory_storage {
         format!("{storage:?}")
     }
 
-    crate::conformance_suite!(make = make, dump = dump);
+    simply_mcp_oauth::conformance_suite!(make = make, dump = dump);
 }

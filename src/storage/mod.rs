@@ -3,7 +3,9 @@
 //!
 //! Backends: [`MemoryStorage`] here (native and wasm); Redis and host key-value
 //! stores plug in behind the same trait. Every backend runs the one
-//! conformance suite in `tests/common/conformance.rs`.
+//! conformance suite, `simply_mcp_oauth::testing` (feature `testing`); a
+//! backend in another crate runs it too, with one `conformance_suite!` call
+//! in a test file (`examples/sqlite_kv_host/` does it for a `KvHost`).
 //!
 //! Rules every backend keeps:
 //! - Secrets arrive as [`SecretDigest`](crate::crypto::SecretDigest)s only.

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use simply_mcp_oauth::storage::*;
+use crate::storage::*;
 
 use super::fixtures::*;
 
@@ -67,4 +67,4 @@ pub async fn some_rotation_among_100_concurrent_refreshes<S: Storage + 'static>(
     assert!(successors.contains(&chain.current), "the stored successor is one a rotation answered");
 }
 
-type SecretDigestOf = simply_mcp_oauth::crypto::SecretDigest;
+type SecretDigestOf = crate::crypto::SecretDigest;

@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use simply_mcp_oauth::config::MAX_LIFETIME;
-use simply_mcp_oauth::storage::*;
+use crate::config::MAX_LIFETIME;
+use crate::storage::*;
 
 use super::fixtures::*;
 

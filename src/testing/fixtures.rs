@@ -3,8 +3,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use simply_mcp_oauth::crypto::SecretDigest;
-use simply_mcp_oauth::storage::*;
+use crate::crypto::SecretDigest;
+use crate::storage::*;
 
 /// A fixed "now" (Unix seconds) for storage-level tests.
 pub const T0: u64 = 1_700_000_000;
@@ -81,7 +81,7 @@ pub fn redemption(label: &str, now: u64) -> Redemption {
 }
 
 /// The refresh grace period of [`rotation`]: the provider's default.
-pub const GRACE: u64 = simply_mcp_oauth::config::DEFAULT_REFRESH_GRACE;
+pub const GRACE: u64 = crate::config::DEFAULT_REFRESH_GRACE;
 
 /// A rotation to `rt:<label>` with access token `at:<label>`, with a grace of [`GRACE`].
 pub fn rotation(label: &str, now: u64) -> Rotation {

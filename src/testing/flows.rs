@@ -3,16 +3,16 @@
 
 use std::sync::{Arc, Mutex};
 
-use simply_mcp_oauth::clock::FakeClock;
-use simply_mcp_oauth::provider::{
-    Approval, AuthorizationRequest, AuthorizeError, ClientAuth, ClientMetadata, TokenResponse,
+use crate::clock::FakeClock;
+use crate::provider::{
+    Approval, AuthorizationRequest, AuthorizeError, ClientAuth, ClientMetadata, RegisteredClient,
+    TokenResponse,
 };
-use simply_mcp_oauth::{ClientConfig, ErrorCode, OAuthError, Params, Provider, ProviderConfig, Storage};
+use crate::{ClientConfig, ErrorCode, OAuthError, Params, Provider, ProviderConfig, Storage};
 
 use super::fixtures::T0;
 
-// Where `conformance_suite!` finds it; test files without the suite do not use it.
-#[allow(unused_imports)]
+// Here with the other flows, where `conformance_suite!` finds every flow.
 pub use super::cimd_flow::flow_metadata_document_client;
 
 pub const ISSUER: &str = "https://auth.example.com";
@@ -80,16 +80,32 @@ pub async fn authorize<S: Storage>(
     let request = provider.parse_authorization(&authorize_params(client_id, redirect, extra)).await.unwrap();
     let approval = Approval { subject: "alice".into(), ..Default::default() };
     let location = provider.complete_authorization(&request, approval).await.unwrap();
-    let url = url::Url::parse(&location).unwrap();
-    let get = |name: &str| url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned());
+    let query = location.split_once('?').map_or("", |(_, query)| query);
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let get = |name: &str| pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
     assert_eq!(get("state").as_deref(), Some("xyz"), "state is echoed");
     assert_eq!(get("iss").as_deref(), Some(ISSUER), "iss is sent (RFC 9207)");
     get("code").expect("a code in the redirect")
 }
 
+/// Registers (RFC 7591) a confidential client with no more than a redirect URI.
+pub async fn register_confidential<S: Storage>(provider: &Provider<S>) -> RegisteredClient {
+    let metadata =
+        ClientMetadata { redirect_uris: vec!["https://app.example/cb".into()], ..Default::default() };
+    provider.register_client(metadata).await.expect("a dynamic registration")
+}
+
+/// The tokens of one authorization of `my-client`.
 pub async fn tokens<S: Storage>(provider: &Provider<S>) -> TokenResponse {
+    code_and_tokens(provider).await.1
+}
+
+/// Authorizes `my-client` and exchanges the code: the code and its tokens.
+pub async fn code_and_tokens<S: Storage>(provider: &Provider<S>) -> (String, TokenResponse) {
     let code = authorize(provider, "my-client", CALLBACK, &[]).await;
-    provider.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap()
+    let tokens =
+        provider.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
+    (code, tokens)
 }
 
 async fn parse<S: Storage>(p: &Provider<S>, params: Params) -> Result<AuthorizationRequest, AuthorizeError> {
@@ -209,8 +225,7 @@ pub async fn flow_downscoping_and_upscoping<S: Storage>(s: S) {
 
 pub async fn flow_code_replay_revokes_tokens<S: Storage>(s: S) {
     let (p, _) = provider(s).await;
-    let code = authorize(&p, "my-client", CALLBACK, &[]).await;
-    let t = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
+    let (code, t) = code_and_tokens(&p).await;
     let replay = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await;
     assert_eq!(code_of(replay), ErrorCode::InvalidGrant);
     assert_eq!(code_of(p.verify_access_token(&t.access_token).await), ErrorCode::InvalidToken);
@@ -340,13 +355,7 @@ pub async fn flow_dynamic_registration_rules<S: Storage>(s: S) {
         .await
         .expect("public client with PKCE");
 
-    let confidential = p
-        .register_client(ClientMetadata {
-            redirect_uris: vec!["https://app.example/cb".into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let confidential = register_confidential(&p).await;
     let secret = confidential.client_secret.clone().expect("confidential clients get a secret");
     let stored = p.get_client(&confidential.client_id).await.unwrap().unwrap();
     assert!(stored.secret_digest.is_some() && !format!("{stored:?}").contains(&secret));
@@ -508,8 +517,7 @@ pub async fn flow_audit_events_hold_no_secrets<S: Storage>(s: S) {
     let mut config = config();
     config.audit = Some(Arc::new(move |e| sink.lock().unwrap().push(serde_json::to_string(e).unwrap())));
     let (p, _) = provider_with(s, config).await;
-    let code = authorize(&p, "my-client", CALLBACK, &[]).await;
-    let t = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
+    let (code, t) = code_and_tokens(&p).await;
     let r = p
         .exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None)
         .await
@@ -548,39 +556,8 @@ pub async fn flow_stats_in_the_seed_shape<S: Storage>(s: S) {
     assert!(p.health_check().await.healthy);
 }
 
-/// A full flow; returns the provider and every secret it handed out.
-pub async fn full_flow_collecting_secrets<S: Storage>(s: S) -> (Provider<S>, Vec<String>) {
-    let (p, _) = provider(s).await;
-    let registered = p
-        .register_client(ClientMetadata {
-            redirect_uris: vec!["https://app.example/cb".into()],
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut secrets = vec!["my-secret".to_string(), registered.client_secret.clone().unwrap()];
-    let code = authorize(&p, "my-client", CALLBACK, &[]).await;
-    let t = p.exchange_authorization_code(&confidential(), &code, CALLBACK, VERIFIER, None).await.unwrap();
-    let r = p
-        .exchange_refresh_token(&confidential(), t.refresh_token.as_deref().unwrap(), None, None)
-        .await
-        .unwrap();
-    let pending = authorize(&p, "my-client", CALLBACK, &[]).await;
-    let cc = p.exchange_client_credentials(&confidential(), None, None).await.unwrap();
-    secrets.extend([
-        code,
-        pending,
-        t.access_token,
-        t.refresh_token.unwrap(),
-        r.access_token,
-        r.refresh_token.unwrap(),
-        cc.access_token,
-    ]);
-    (p, secrets)
-}
-
 pub async fn flow_client_cache_bounds_staleness<S: Storage>(s: S) {
-    use simply_mcp_oauth::provider::CLIENT_CACHE_SECONDS;
+    use crate::provider::CLIENT_CACHE_SECONDS;
     let shared = Arc::new(s);
     let (a, clock) = provider_with(shared.clone(), config()).await;
     let b = Provider::new(config(), shared).unwrap().with_clock(clock.clone());

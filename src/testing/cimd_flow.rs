@@ -5,9 +5,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use simply_mcp_oauth::cimd::{FetchError, FetchedDocument, MetadataFetcher};
-use simply_mcp_oauth::provider::ClientAuth;
-use simply_mcp_oauth::{ErrorCode, Storage};
+use crate::cimd::{FetchError, FetchedDocument, MetadataFetcher};
+use crate::provider::ClientAuth;
+use crate::{ErrorCode, Storage};
 
 use super::flows::{authorize, config, provider_with, VERIFIER};
 
@@ -37,6 +37,8 @@ impl MetadataFetcher for Canned {
     }
 }
 
+/// A metadata-document client through authorize, exchange, refresh and
+/// revocation: stored like any other, its document fetched once.
 pub async fn flow_metadata_document_client<S: Storage>(s: S) {
     let fetcher = Arc::new(Canned::default());
     let (p, _) = provider_with(s, config()).await;

@@ -6,9 +6,9 @@
 
 use std::sync::Arc;
 
-use simply_mcp_oauth::provider::TokenResponse;
-use simply_mcp_oauth::storage::*;
-use simply_mcp_oauth::{ErrorCode, OAuthError, ProviderConfig};
+use crate::provider::TokenResponse;
+use crate::storage::*;
+use crate::{ErrorCode, OAuthError, ProviderConfig};
 
 use super::fixtures::*;
 use super::flows::{confidential, config, provider_with, tokens};
