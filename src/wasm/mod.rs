@@ -18,6 +18,7 @@ mod kv_host;
 mod memory_host;
 mod provider;
 mod rate_limit;
+mod shards;
 mod storage;
 
 use std::cell::RefCell;
@@ -27,9 +28,10 @@ use std::pin::Pin;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-pub use durable::{DurableObjectShards, JsDurableObjectStorage};
+pub use durable::JsDurableObjectStorage;
 pub use kv_host::JsKvHost;
 pub use provider::{create_oauth_provider, JsProvider};
+pub use shards::DurableObjectShards;
 pub use storage::{memory_store, Host, JsInMemoryStorage, JsKvStorage, SharedStorage};
 
 /// talc instead of std's dlmalloc: smaller (3 KB of the gzipped module) and
