@@ -22,7 +22,7 @@ use crate::storage::{
 /// future as is.
 macro_rules! forward_to {
     (($self:ident) => on $dispatch:ident ;
-     $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self_:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty)* $(,)?)
+     $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self_:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
         -> $ret:ty $(;)? $($body:block)?)*) => {$(
         fn $name<'life0, $($($lt,)?)* 'async_trait>(&'life0 $self $(, $arg: storage_arg!($($lt)? $ty))*)
             -> StorageFuture<'async_trait, $ret>
@@ -35,7 +35,7 @@ macro_rules! forward_to {
         }
     )*};
     (($self:ident) => $inner:expr ;
-     $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self_:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty)* $(,)?)
+     $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self_:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
         -> $ret:ty $(;)? $($body:block)?)*) => {$(
         fn $name<'life0, $($($lt,)?)* 'async_trait>(&'life0 $self $(, $arg: storage_arg!($($lt)? $ty))*)
             -> StorageFuture<'async_trait, $ret>
@@ -114,7 +114,7 @@ pub trait Delegate: MaybeSend {
 
 /// A method that runs the hooks around the inner store's.
 macro_rules! delegate {
-    ($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty)* $(,)?)
+    ($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
         -> $ret:ty $(;)? $($body:block)?) => {
         fn $name<'life0, $($($lt,)?)* 'async_trait>(&'life0 $self $(, $arg: storage_arg!($($lt)? $ty))*)
             -> StorageFuture<'async_trait, $ret>

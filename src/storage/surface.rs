@@ -8,8 +8,9 @@
 //! An entry reads like the method it makes:
 //! `Variant => async fn name(&self, arg: ref 'a Type, other: Type) -> Return;`
 //! where `ref 'a Type` is an argument taken by reference (`&'a Type`; the
-//! shard operation owns a `Type::Owned`), `Variant` is its [`StorageOp`]
-//! (super::StorageOp) variant, and `name` is also its name on the shard
+//! shard operation holds a `Type`, or the type after `=>`, as in
+//! `id: ref 'a str => String`), `Variant` is its
+//! [`StorageOp`](super::StorageOp) variant, and `name` is also its name on the shard
 //! wire, which Durable Objects already deployed read: never rename one, and
 //! never reorder arguments. A body instead of `;` is the default
 //! implementation.
@@ -62,11 +63,11 @@ macro_rules! storage_surface {
 
             /// A client by id. An expired registration may still be returned until
             /// the store evicts or sweeps it: callers check [`ClientRecord::is_live`].
-            GetClient => async fn get_client(&self, client_id: ref 'a str)
+            GetClient => async fn get_client(&self, client_id: ref 'a str => String)
                 -> Result<Option<ClientRecord>, StorageError>;
 
             /// Deletes a client and revokes every grant it holds. `false` if unknown.
-            DeleteClient => async fn delete_client(&self, client_id: ref 'a str, now: UnixTime)
+            DeleteClient => async fn delete_client(&self, client_id: ref 'a str => String, now: UnixTime)
                 -> Result<bool, StorageError>;
 
             /// Every client id.
@@ -78,14 +79,14 @@ macro_rules! storage_surface {
                 -> Result<(), StorageError>;
 
             /// A live grant by id.
-            GetGrant => async fn get_grant(&self, grant_id: ref 'a str, now: UnixTime)
+            GetGrant => async fn get_grant(&self, grant_id: ref 'a str => String, now: UnixTime)
                 -> Result<Option<GrantRecord>, StorageError>;
 
             /// Redeems a code exactly once ([`GrantRecord::redeem_code`]), storing the
             /// issued tokens in the same step; a replay revokes the grant.
             ConsumeCode => async fn consume_code(
                 &self,
-                grant_id: ref 'a str,
+                grant_id: ref 'a str => String,
                 code_digest: ref 'b SecretDigest,
                 expect: ref 'c CodeExpectation,
                 redemption: Redemption,
@@ -93,15 +94,15 @@ macro_rules! storage_surface {
             ) -> Result<CodeOutcome, StorageError>;
 
             /// Verification: the access token stored under `digest`, if live. One read.
-            GetAccess => async fn get_access(&self, grant_id: ref 'a str, digest: ref 'b SecretDigest, now: UnixTime)
+            GetAccess => async fn get_access(&self, grant_id: ref 'a str => String, digest: ref 'b SecretDigest, now: UnixTime)
                 -> Result<Option<AccessRecord>, StorageError>;
 
             /// Rotates a refresh token ([`GrantRecord::rotate_refresh`]) as one
             /// compare-and-swap; reuse revokes the grant.
             RotateRefresh => async fn rotate_refresh(
                 &self,
-                grant_id: ref 'a str,
-                client_id: ref 'b str,
+                grant_id: ref 'a str => String,
+                client_id: ref 'b str => String,
                 presented: ref 'c SecretDigest,
                 rotation: Rotation,
                 now: UnixTime
@@ -109,7 +110,7 @@ macro_rules! storage_surface {
 
             /// Deletes a grant with its code, refresh chain and access tokens.
             /// `false` if there was nothing to revoke.
-            RevokeGrant => async fn revoke_grant(&self, grant_id: ref 'a str) -> Result<bool, StorageError>;
+            RevokeGrant => async fn revoke_grant(&self, grant_id: ref 'a str => String) -> Result<bool, StorageError>;
 
             /// RFC 7009 revocation: when `digest` is a live access token of the grant,
             /// or its current or previous refresh token, and the live grant belongs to
@@ -118,8 +119,8 @@ macro_rules! storage_surface {
             /// The default reads, then revokes; backends with scripts do it in one step.
             RevokeToken => async fn revoke_token(
                 &self,
-                grant_id: ref 'a str,
-                client_id: ref 'b str,
+                grant_id: ref 'a str => String,
+                client_id: ref 'b str => String,
                 digest: ref 'c SecretDigest,
                 now: UnixTime
             ) -> Result<Option<GrantRecord>, StorageError> {
@@ -134,7 +135,7 @@ macro_rules! storage_surface {
             }
 
             /// The live grants of a subject.
-            ListGrants => async fn list_grants(&self, subject: ref 'a str, now: UnixTime)
+            ListGrants => async fn list_grants(&self, subject: ref 'a str => String, now: UnixTime)
                 -> Result<Vec<GrantRecord>, StorageError>;
 
             /// Counts of live records.
@@ -159,7 +160,7 @@ pub(crate) use storage_arg;
 
 /// One trait method from its entry: a required one, or one with a default body.
 macro_rules! trait_method {
-    ($(#[$doc:meta])* fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty)*) -> $ret:ty) => {
+    ($(#[$doc:meta])* fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)*) -> $ret:ty) => {
         $(#[$doc])*
         fn $name<'life0, $($($lt,)?)* 'async_trait>(&'life0 $self $(, $arg: storage_arg!($($lt)? $ty))*)
             -> StorageFuture<'async_trait, $ret>
@@ -168,7 +169,7 @@ macro_rules! trait_method {
             $($($lt: 'async_trait,)?)*
             Self: 'async_trait;
     };
-    ($(#[$doc:meta])* fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty)*) -> $ret:ty
+    ($(#[$doc:meta])* fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)*) -> $ret:ty
         $body:block) => {
         $(#[$doc])*
         fn $name<'life0, $($($lt,)?)* 'async_trait>(&'life0 $self $(, $arg: storage_arg!($($lt)? $ty))*)
@@ -186,7 +187,7 @@ macro_rules! trait_method {
 /// The trait from the list.
 macro_rules! storage_trait {
     ($(#[$trait_doc:meta])* ;
-     $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty)* $(,)?)
+     $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
         -> $ret:ty $(;)? $($body:block)?)*) => {
         $(#[$trait_doc])*
         pub trait Storage: MaybeSend {

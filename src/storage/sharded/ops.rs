@@ -13,10 +13,11 @@ use crate::storage::{
 
 use super::wire::{Reader, Wire, Writer};
 
-/// The type a shard operation holds for an argument: `ref 'a T` owns a `T::Owned`.
+/// The type a shard operation holds for an argument: the one after `=>`
+/// (`ref 'a str => String`), or the argument's own.
 macro_rules! owned_arg {
-    ($lt:lifetime $ty:ty) => {
-        <$ty as ToOwned>::Owned
+    ($ty:ty => $owned:ty) => {
+        $owned
     };
     ($ty:ty) => {
         $ty
@@ -60,9 +61,9 @@ macro_rules! storage_op_enum {
     (@variants [$($done:tt)*] $op:ident ($($ty:ty),+) $($rest:tt)*) => {
         storage_op_enum! { @variants [$($done)* $op($($ty),+),] $($rest)* }
     };
-    (; $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty)* $(,)?)
+    (; $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
         -> $ret:ty $(;)? $($body:block)?)*) => {
-        storage_op_enum! { @variants [] $($op ($(owned_arg!($($lt)? $ty)),*))* }
+        storage_op_enum! { @variants [] $($op ($(owned_arg!($ty $(=> $owned)?)),*))* }
     };
 }
 
@@ -71,7 +72,7 @@ storage_surface!(storage_op_enum! {});
 /// `encode`, `decode` and `execute`: the method's name on the wire, then its
 /// arguments in the trait's order.
 macro_rules! storage_op_codec {
-    (; $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty)* $(,)?)
+    (; $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
         -> $ret:ty $(;)? $($body:block)?)*) => {
         impl StorageOp {
             /// The operation's message: the method's name, then its arguments.
