@@ -193,12 +193,15 @@ fn without_refresh_a_redemption_issues_only_an_access_token() {
 
 #[test]
 fn a_code_is_good_until_the_second_before_it_expires() {
-    let mut grant = pending_grant();
-    assert!(matches!(redeem(&mut grant, &expect(), CODE_EXPIRES - 1), CodeOutcome::Redeemed(..)));
-    for now in [CODE_EXPIRES, CODE_EXPIRES + 1, u64::MAX] {
-        let mut grant = pending_grant();
-        assert_eq!(redeem(&mut grant, &expect(), now), CodeOutcome::NotFound, "at {now}");
-        assert_eq!(grant, pending_grant(), "nothing changed");
+    // The code's own expiry counts even where the grant would live longer.
+    for lasting in [pending_grant(), GrantRecord { expires_at: u64::MAX, ..pending_grant() }] {
+        let mut grant = lasting.clone();
+        assert!(matches!(redeem(&mut grant, &expect(), CODE_EXPIRES - 1), CodeOutcome::Redeemed(..)));
+        for now in [CODE_EXPIRES, CODE_EXPIRES + 1, u64::MAX - 1] {
+            let mut grant = lasting.clone();
+            assert_eq!(redeem(&mut grant, &expect(), now), CodeOutcome::NotFound, "at {now}");
+            assert_eq!(grant, lasting, "nothing changed");
+        }
     }
 }
 
