@@ -24,6 +24,7 @@
 //! needs no change to the wrapper.
 
 mod kv;
+mod layout;
 mod memory;
 mod object_json;
 mod records;

@@ -1,55 +1,20 @@
-//! The key layout of [`KvStorage`](super::KvStorage) (the table is in the
-//! parent module's docs): one place builds and parses every key.
+//! The keys only [`KvStorage`](super::KvStorage) writes, on top of the
+//! shared layout (`storage/layout.rs`, which has the table of both
+//! backends), and how a listed key is read.
 
 use crate::crypto::SecretDigest;
 
-/// Builds every key from the configured prefix.
-#[derive(Debug, Clone)]
-pub(crate) struct Keys {
-    prefix: String,
-}
+pub(crate) use crate::storage::layout::Keys;
 
+/// The key-value backend's own keys: its indexes (one key per entry) and
+/// the health probe.
 impl Keys {
-    pub(crate) fn new(prefix: impl Into<String>) -> Self {
-        Self { prefix: prefix.into() }
-    }
-
-    pub(crate) fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    pub(crate) fn grant(&self, grant_id: &str) -> String {
-        format!("{}{{{grant_id}}}:grant", self.prefix)
-    }
-
-    pub(crate) fn access(&self, grant_id: &str, digest: &SecretDigest) -> String {
-        format!("{}{{{grant_id}}}:at:{}", self.prefix, digest.to_hex())
-    }
-
-    /// Every access key of one grant starts with this.
-    pub(crate) fn access_prefix(&self, grant_id: &str) -> String {
-        format!("{}{{{grant_id}}}:at:", self.prefix)
-    }
-
-    /// Every grant and access key starts with this.
-    pub(crate) fn grants_prefix(&self) -> String {
-        format!("{}{{", self.prefix)
-    }
-
-    pub(crate) fn client(&self, client_id: &str) -> String {
-        format!("{}client:{client_id}", self.prefix)
-    }
-
-    pub(crate) fn clients_prefix(&self) -> String {
-        format!("{}client:", self.prefix)
-    }
-
     pub(crate) fn by_subject(&self, subject: &str, grant_id: &str) -> String {
         format!("{}{grant_id}", self.subject_prefix(subject))
     }
 
     pub(crate) fn subject_prefix(&self, subject: &str) -> String {
-        format!("{}subject:{}:", self.prefix, escape(subject))
+        format!("{}subject:{}:", self.prefix(), escape(subject))
     }
 
     pub(crate) fn by_client(&self, client_id: &str, grant_id: &str) -> String {
@@ -57,11 +22,11 @@ impl Keys {
     }
 
     pub(crate) fn client_grants_prefix(&self, client_id: &str) -> String {
-        format!("{}clientgrant:{}:", self.prefix, escape(client_id))
+        format!("{}clientgrant:{}:", self.prefix(), escape(client_id))
     }
 
     pub(crate) fn health(&self) -> String {
-        format!("{}health", self.prefix)
+        format!("{}health", self.prefix())
     }
 }
 
