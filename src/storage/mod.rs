@@ -64,7 +64,7 @@ pub use records::*;
 pub(crate) use shared::forward_to;
 pub use shared::Delegate;
 #[cfg(target_arch = "wasm32")]
-pub(crate) use surface::{storage_arg, storage_surface};
+pub(crate) use surface::{storage_arg, storage_method, storage_surface};
 pub use surface::{Answer, MaybeSend, Storage, StorageFuture};
 
 /// A storage failure.

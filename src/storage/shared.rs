@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use super::surface::{storage_arg, storage_surface, Answer, MaybeSend, StorageFuture};
+use super::surface::{storage_arg, storage_method, storage_surface, Answer, MaybeSend, StorageFuture};
 use super::{Storage, StorageError};
 use crate::clock::UnixTime;
 use crate::crypto::SecretDigest;
@@ -24,28 +24,15 @@ macro_rules! forward_to {
     (($self:ident) => on $dispatch:ident ;
      $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self_:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
         -> $ret:ty $(;)? $($body:block)?)*) => {$(
-        fn $name<'life0, $($($lt,)?)* 'async_trait>(&'life0 $self $(, $arg: storage_arg!($($lt)? $ty))*)
-            -> StorageFuture<'async_trait, $ret>
-        where
-            'life0: 'async_trait,
-            $($($lt: 'async_trait,)?)*
-            Self: 'async_trait,
-        {
-            $dispatch!($self, store => store.$name($($arg),*))
+        storage_method! {
+            [{ $dispatch!($self, store => store.$name($($arg),*)) }]
+            fn $name(&$self $(, $arg: $(ref $lt)? $ty)*) -> $ret
         }
     )*};
     (($self:ident) => $inner:expr ;
      $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self_:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
         -> $ret:ty $(;)? $($body:block)?)*) => {$(
-        fn $name<'life0, $($($lt,)?)* 'async_trait>(&'life0 $self $(, $arg: storage_arg!($($lt)? $ty))*)
-            -> StorageFuture<'async_trait, $ret>
-        where
-            'life0: 'async_trait,
-            $($($lt: 'async_trait,)?)*
-            Self: 'async_trait,
-        {
-            $inner.$name($($arg),*)
-        }
+        storage_method! { [{ $inner.$name($($arg),*) }] fn $name(&$self $(, $arg: $(ref $lt)? $ty)*) -> $ret }
     )*};
 }
 #[cfg(target_arch = "wasm32")]
@@ -116,24 +103,21 @@ pub trait Delegate: MaybeSend {
 macro_rules! delegate {
     ($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
         -> $ret:ty $(;)? $($body:block)?) => {
-        fn $name<'life0, $($($lt,)?)* 'async_trait>(&'life0 $self $(, $arg: storage_arg!($($lt)? $ty))*)
-            -> StorageFuture<'async_trait, $ret>
-        where
-            'life0: 'async_trait,
-            $($($lt: 'async_trait,)?)*
-            Self: 'async_trait,
-        {
-            Box::pin(async move {
-                let operation = stringify!($name);
-                let answer = match $self.before(operation).map_err(<$ret as Answer>::refused) {
-                    Err(Some(refusal)) => refusal,
-                    Ok(()) | Err(None) => $self.inner().$name($($arg),*).await,
-                };
-                if let Some(error) = answer.error() {
-                    $self.failed(operation, error);
-                }
-                answer
-            })
+        storage_method! {
+            [{
+                Box::pin(async move {
+                    let operation = stringify!($name);
+                    let answer = match $self.before(operation).map_err(<$ret as Answer>::refused) {
+                        Err(Some(refusal)) => refusal,
+                        Ok(()) | Err(None) => $self.inner().$name($($arg),*).await,
+                    };
+                    if let Some(error) = answer.error() {
+                        $self.failed(operation, error);
+                    }
+                    answer
+                })
+            }]
+            fn $name(&$self $(, $arg: $(ref $lt)? $ty)*) -> $ret
         }
     };
 }

@@ -158,29 +158,30 @@ macro_rules! storage_arg {
 }
 pub(crate) use storage_arg;
 
-/// One trait method from its entry: a required one, or one with a default body.
-macro_rules! trait_method {
-    ($(#[$doc:meta])* fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)*) -> $ret:ty) => {
+/// A method as `#[async_trait]` would write it, from its entry, ending in
+/// `$end`: `;` (a required trait method) or its body.
+macro_rules! storage_method {
+    ([$($end:tt)*] $(#[$doc:meta])* fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty)*)
+        -> $ret:ty) => {
         $(#[$doc])*
         fn $name<'life0, $($($lt,)?)* 'async_trait>(&'life0 $self $(, $arg: storage_arg!($($lt)? $ty))*)
             -> StorageFuture<'async_trait, $ret>
         where
             'life0: 'async_trait,
             $($($lt: 'async_trait,)?)*
-            Self: 'async_trait;
+            Self: 'async_trait
+        $($end)*
     };
-    ($(#[$doc:meta])* fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)*) -> $ret:ty
-        $body:block) => {
-        $(#[$doc])*
-        fn $name<'life0, $($($lt,)?)* 'async_trait>(&'life0 $self $(, $arg: storage_arg!($($lt)? $ty))*)
-            -> StorageFuture<'async_trait, $ret>
-        where
-            'life0: 'async_trait,
-            $($($lt: 'async_trait,)?)*
-            Self: 'async_trait,
-        {
-            Box::pin(async move $body)
-        }
+}
+pub(crate) use storage_method;
+
+/// One trait method: a required one, or one with a default body.
+macro_rules! trait_method {
+    ($(#[$doc:meta])* fn $name:ident $params:tt -> $ret:ty) => {
+        storage_method! { [;] $(#[$doc])* fn $name $params -> $ret }
+    };
+    ($(#[$doc:meta])* fn $name:ident $params:tt -> $ret:ty $body:block) => {
+        storage_method! { [{ Box::pin(async move $body) }] $(#[$doc])* fn $name $params -> $ret }
     };
 }
 

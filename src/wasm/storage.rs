@@ -21,7 +21,7 @@ use super::memory_host::{MemoryHost, CAPABILITIES};
 use super::shards::DurableObjectShards;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::SecretDigest;
-use crate::storage::{forward_to, storage_arg, storage_surface, StorageFuture};
+use crate::storage::{forward_to, storage_arg, storage_method, storage_surface, StorageFuture};
 use crate::storage::{
     AccessRecord, ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, HealthCheck, KvCapabilities,
     KvCheck, KvError, KvHost, KvMutation, KvPage, KvStorage, NewAccess, Redemption, RotateOutcome, Rotation,

@@ -326,6 +326,21 @@ fn another_resource_is_refused_and_changes_nothing() {
     assert_eq!(grant, rotated_grant());
 }
 
+fn client(issued_at: UnixTime, expires_at: Option<UnixTime>) -> ClientRecord {
+    ClientRecord {
+        client_id: "c".into(),
+        secret_digest: None,
+        redirect_uris: Vec::new(),
+        scopes: Vec::new(),
+        grant_types: Vec::new(),
+        auth_method: AuthMethod::None,
+        client_name: None,
+        origin: ClientOrigin::Registered,
+        issued_at,
+        expires_at,
+    }
+}
+
 #[test]
 fn huge_lifetimes_saturate_instead_of_overflowing() {
     let lasting = GrantRecord { expires_at: u64::MAX, ..rotated_grant() };
@@ -336,18 +351,7 @@ fn huge_lifetimes_saturate_instead_of_overflowing() {
         chain.rotated_at = u64::MAX;
     }
     assert!(matches!(present(&mut grant, "r0", GRACE, u64::MAX - 1), RotateOutcome::Retried(..)));
-    let forever = ClientRecord {
-        client_id: "c".into(),
-        secret_digest: None,
-        redirect_uris: Vec::new(),
-        scopes: Vec::new(),
-        grant_types: Vec::new(),
-        auth_method: AuthMethod::None,
-        client_name: None,
-        origin: ClientOrigin::Registered,
-        issued_at: u64::MAX,
-        expires_at: Some(0),
-    };
+    let forever = client(u64::MAX, Some(0));
     assert_eq!(forever.ttl(), Some(1), "an expiry before issuance still gets a TTL of one second");
     assert_eq!(ClientRecord { expires_at: None, ..forever.clone() }.ttl(), None);
     assert!(!forever.is_live(0));
@@ -355,18 +359,7 @@ fn huge_lifetimes_saturate_instead_of_overflowing() {
 
 #[test]
 fn a_client_with_an_expiry_lives_until_the_second_before_it() {
-    let client = ClientRecord {
-        client_id: "c".into(),
-        secret_digest: None,
-        redirect_uris: Vec::new(),
-        scopes: Vec::new(),
-        grant_types: Vec::new(),
-        auth_method: AuthMethod::None,
-        client_name: None,
-        origin: ClientOrigin::Registered,
-        issued_at: T0,
-        expires_at: Some(T0 + 10),
-    };
+    let client = client(T0, Some(T0 + 10));
     assert_eq!(client.ttl(), Some(10));
     assert!(client.is_live(T0 + 9) && !client.is_live(T0 + 10));
     assert!(ClientRecord { expires_at: None, ..client }.is_live(u64::MAX));
