@@ -24,7 +24,6 @@
 //! needs no change to the wrapper.
 
 mod kv;
-mod layout;
 mod memory;
 mod object_json;
 mod records;

@@ -1,4 +1,4 @@
-//! Redis's own keys (on top of the shared layout in `storage/layout.rs`,
+//! Redis's own keys (on top of the shared layout in `storage/kv/keys.rs`,
 //! which has the table, and which a test checks the Lua scripts against) and
 //! the stored form of a grant ([`StoredGrant`]), shared with the scripts.
 //! The index sets (`subject:`, `clientgrants:`) are best-effort; the grant
@@ -13,7 +13,7 @@ use crate::clock::UnixTime;
 use crate::crypto::SecretDigest;
 use crate::storage::{GrantRecord, IssuedAccess, PendingCode, RefreshChain, StorageError};
 
-pub(crate) use crate::storage::layout::Keys;
+pub(super) use crate::storage::kv::Keys;
 
 /// Redis's own keys: the client set and the index sets.
 impl Keys {
