@@ -13,8 +13,8 @@ use wasm_bindgen::prelude::*;
 use super::promise;
 
 use super::config::StorageOptions;
+use super::do_shards::DurableObjectShards;
 use super::errors::{config_error, js_error};
-use super::shards::DurableObjectShards;
 use super::storage::{lookup, SharedStorage, StorageCore};
 use crate::storage::{execute, ShardedStorage};
 

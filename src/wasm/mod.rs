@@ -11,6 +11,7 @@ mod auth_objects;
 mod cimd;
 mod config;
 mod convert;
+mod do_shards;
 mod durable;
 mod errors;
 mod fetch;
@@ -18,7 +19,6 @@ mod kv_host;
 mod memory_host;
 mod provider;
 mod rate_limit;
-mod shards;
 mod storage;
 
 use std::cell::RefCell;
@@ -28,10 +28,10 @@ use std::pin::Pin;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
+pub use do_shards::DurableObjectShards;
 pub use durable::JsDurableObjectStorage;
 pub use kv_host::JsKvHost;
 pub use provider::{create_oauth_provider, JsProvider};
-pub use shards::DurableObjectShards;
 pub use storage::{memory_store, Host, JsInMemoryStorage, JsKvStorage, SharedStorage};
 
 /// talc instead of std's dlmalloc: smaller (3 KB of the gzipped module) and

@@ -15,10 +15,10 @@ use wasm_bindgen::prelude::*;
 
 use super::config::StorageOptions;
 use super::convert::to_js;
+use super::do_shards::DurableObjectShards;
 use super::errors::{config_error, js_error};
 use super::kv_host::JsKvHost;
 use super::memory_host::{MemoryHost, CAPABILITIES};
-use super::shards::DurableObjectShards;
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::SecretDigest;
 use crate::storage::{forward_to, storage_arg, storage_method, storage_surface, StorageFuture};

@@ -1,4 +1,4 @@
-//! The Durable Object namespace as a [`ShardTransport`]: how a Worker's
+//! DO shards: the Durable Object namespace as a [`ShardTransport`], how a Worker's
 //! `ShardedStorage` reaches the object that owns a grant (its `run(request)`
 //! RPC method). Kept apart from the JS classes (`durable.rs`, `storage.rs`),
 //! which both use it, so that neither of those imports the other.
