@@ -22,6 +22,46 @@
 //! instead: every method reaches the inner store, with a hook before each
 //! call and one after each failure, and a method added to the trait later
 //! needs no change to the wrapper.
+//!
+//! ```
+//! # use simply_mcp_oauth::storage::*;
+//! # use simply_mcp_oauth::crypto::SecretDigest;
+//! # use simply_mcp_oauth::clock::UnixTime;
+//! /// A store that is never there: the shape of any backend.
+//! struct Offline;
+//!
+//! fn down<T>() -> Result<T, StorageError> {
+//!     Err(StorageError::Unavailable("offline".into()))
+//! }
+//!
+//! #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
+//! #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+//! impl Storage for Offline {
+//!     async fn get_access(&self, grant_id: &str, digest: &SecretDigest, now: UnixTime)
+//!         -> Result<Option<AccessRecord>, StorageError> {
+//!         down()
+//!     }
+//!     // ... and every other method (`revoke_token` and
+//!     // `consistency_window` have defaults):
+//! #   async fn put_client(&self, _: ClientRecord) -> Result<(), StorageError> { down() }
+//! #   async fn get_client(&self, _: &str) -> Result<Option<ClientRecord>, StorageError> { down() }
+//! #   async fn delete_client(&self, _: &str, _: UnixTime) -> Result<bool, StorageError> { down() }
+//! #   async fn list_clients(&self) -> Result<Vec<String>, StorageError> { down() }
+//! #   async fn put_grant(&self, _: GrantRecord, _: Option<NewAccess>, _: UnixTime) -> Result<(), StorageError> { down() }
+//! #   async fn get_grant(&self, _: &str, _: UnixTime) -> Result<Option<GrantRecord>, StorageError> { down() }
+//! #   async fn consume_code(&self, _: &str, _: &SecretDigest, _: &CodeExpectation, _: Redemption, _: UnixTime) -> Result<CodeOutcome, StorageError> { down() }
+//! #   async fn rotate_refresh(&self, _: &str, _: &str, _: &SecretDigest, _: Rotation, _: UnixTime) -> Result<RotateOutcome, StorageError> { down() }
+//! #   async fn revoke_grant(&self, _: &str) -> Result<bool, StorageError> { down() }
+//! #   async fn list_grants(&self, _: &str, _: UnixTime) -> Result<Vec<GrantRecord>, StorageError> { down() }
+//! #   async fn stats(&self, _: UnixTime) -> Result<StorageStats, StorageError> { down() }
+//! #   async fn health(&self) -> HealthCheck { HealthCheck::finished(0, false, "offline".into(), Default::default(), Vec::new()) }
+//! #   async fn sweep(&self, _: UnixTime) -> Result<u64, StorageError> { down() }
+//! }
+//! # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! # let revoked = runtime.block_on(Offline.revoke_token("g", "c", &SecretDigest::of("t"), 0));
+//! # assert!(matches!(revoked, Err(StorageError::Unavailable(_))), "the default reads first");
+//! # assert_eq!(Offline.consistency_window(), None);
+//! ```
 
 mod kv;
 mod memory;
