@@ -104,7 +104,7 @@ pub(crate) use shared::forward_to;
 pub use shared::Delegate;
 #[cfg(target_arch = "wasm32")]
 pub(crate) use surface::{storage_arg, storage_method, storage_surface};
-pub use surface::{Answer, MaybeSend, Storage, StorageFuture};
+pub use surface::{MaybeSend, Storage, StorageFuture};
 
 /// A storage failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]

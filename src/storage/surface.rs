@@ -217,7 +217,7 @@ storage_surface!(storage_trait! {
 
 /// What a method answers, seen by the forwarders: a `Result`, or the
 /// [`HealthCheck`] that carries its own failure.
-pub trait Answer: Sized {
+pub(crate) trait Answer: Sized {
     /// The answer as a shard reply carries it.
     type Reply;
     /// The error, if the answer is one.
