@@ -198,7 +198,7 @@ macro_rules! storage_trait {
             /// elsewhere (Workers KV: up to 60 s across locations); `None` for a
             /// store whose reads always see the latest write. Within that window the
             /// provider answers a token it cannot find yet with a retryable 503
-            /// rather than a final `invalid_grant` (see `provider::token`).
+            /// rather than a final `invalid_grant` (see `provider::verify`).
             /// Not a shard operation: a shard's own window is not the deployment's.
             fn consistency_window(&self) -> Option<u64> {
                 None
