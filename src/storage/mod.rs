@@ -17,39 +17,52 @@
 //!
 //! # A custom backend
 //!
-//! Implement [`Storage`]; the state transitions live on
-//! [`GrantRecord`], so a backend only has to make them atomic:
+//! Implement [`Storage`] with `#[async_trait::async_trait]` (`?Send` on
+//! wasm32), as the backends here do; the state transitions live on
+//! [`GrantRecord`], so a backend only has to make them atomic. A store that
+//! wraps another (to count, log, or fail on demand) implements [`Delegate`]
+//! instead: every method reaches the inner store, with a hook before each
+//! call and one after each failure, and a method added to the trait later
+//! needs no change to the wrapper.
 //!
 //! ```
 //! # use simply_mcp_oauth::storage::*;
 //! # use simply_mcp_oauth::crypto::SecretDigest;
 //! # use simply_mcp_oauth::clock::UnixTime;
-//! // A backend that delegates to memory, counting calls: the shape of any other.
-//! struct Counting { inner: MemoryStorage, reads: std::sync::atomic::AtomicU64 }
+//! /// A store that is never there: the shape of any backend.
+//! struct Offline;
+//!
+//! fn down<T>() -> Result<T, StorageError> {
+//!     Err(StorageError::Unavailable("offline".into()))
+//! }
 //!
 //! #[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
 //! #[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
-//! impl Storage for Counting {
+//! impl Storage for Offline {
 //!     async fn get_access(&self, grant_id: &str, digest: &SecretDigest, now: UnixTime)
 //!         -> Result<Option<AccessRecord>, StorageError> {
-//!         self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-//!         self.inner.get_access(grant_id, digest, now).await
+//!         down()
 //!     }
-//!     // ... every other method delegates the same way:
-//! #   async fn put_client(&self, c: ClientRecord) -> Result<(), StorageError> { self.inner.put_client(c).await }
-//! #   async fn get_client(&self, id: &str) -> Result<Option<ClientRecord>, StorageError> { self.inner.get_client(id).await }
-//! #   async fn delete_client(&self, id: &str, now: UnixTime) -> Result<bool, StorageError> { self.inner.delete_client(id, now).await }
-//! #   async fn list_clients(&self) -> Result<Vec<String>, StorageError> { self.inner.list_clients().await }
-//! #   async fn put_grant(&self, g: GrantRecord, a: Option<NewAccess>, now: UnixTime) -> Result<(), StorageError> { self.inner.put_grant(g, a, now).await }
-//! #   async fn get_grant(&self, id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError> { self.inner.get_grant(id, now).await }
-//! #   async fn consume_code(&self, id: &str, d: &SecretDigest, e: &CodeExpectation, r: Redemption, now: UnixTime) -> Result<CodeOutcome, StorageError> { self.inner.consume_code(id, d, e, r, now).await }
-//! #   async fn rotate_refresh(&self, id: &str, c: &str, d: &SecretDigest, r: Rotation, now: UnixTime) -> Result<RotateOutcome, StorageError> { self.inner.rotate_refresh(id, c, d, r, now).await }
-//! #   async fn revoke_grant(&self, id: &str) -> Result<bool, StorageError> { self.inner.revoke_grant(id).await }
-//! #   async fn list_grants(&self, s: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> { self.inner.list_grants(s, now).await }
-//! #   async fn stats(&self, now: UnixTime) -> Result<StorageStats, StorageError> { self.inner.stats(now).await }
-//! #   async fn health(&self) -> HealthCheck { self.inner.health().await }
-//! #   async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> { self.inner.sweep(now).await }
+//!     // ... and every other method (`revoke_token` and
+//!     // `consistency_window` have defaults):
+//! #   async fn put_client(&self, _: ClientRecord) -> Result<(), StorageError> { down() }
+//! #   async fn get_client(&self, _: &str) -> Result<Option<ClientRecord>, StorageError> { down() }
+//! #   async fn delete_client(&self, _: &str, _: UnixTime) -> Result<bool, StorageError> { down() }
+//! #   async fn list_clients(&self) -> Result<Vec<String>, StorageError> { down() }
+//! #   async fn put_grant(&self, _: GrantRecord, _: Option<NewAccess>, _: UnixTime) -> Result<(), StorageError> { down() }
+//! #   async fn get_grant(&self, _: &str, _: UnixTime) -> Result<Option<GrantRecord>, StorageError> { down() }
+//! #   async fn consume_code(&self, _: &str, _: &SecretDigest, _: &CodeExpectation, _: Redemption, _: UnixTime) -> Result<CodeOutcome, StorageError> { down() }
+//! #   async fn rotate_refresh(&self, _: &str, _: &str, _: &SecretDigest, _: Rotation, _: UnixTime) -> Result<RotateOutcome, StorageError> { down() }
+//! #   async fn revoke_grant(&self, _: &str) -> Result<bool, StorageError> { down() }
+//! #   async fn list_grants(&self, _: &str, _: UnixTime) -> Result<Vec<GrantRecord>, StorageError> { down() }
+//! #   async fn stats(&self, _: UnixTime) -> Result<StorageStats, StorageError> { down() }
+//! #   async fn health(&self) -> HealthCheck { HealthCheck::finished(0, false, "offline".into(), Default::default(), Vec::new()) }
+//! #   async fn sweep(&self, _: UnixTime) -> Result<u64, StorageError> { down() }
 //! }
+//! # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+//! # let revoked = runtime.block_on(Offline.revoke_token("g", "c", &SecretDigest::of("t"), 0));
+//! # assert!(matches!(revoked, Err(StorageError::Unavailable(_))), "the default reads first");
+//! # assert_eq!(Offline.consistency_window(), None);
 //! ```
 
 mod kv;
@@ -60,13 +73,11 @@ mod records;
 mod redis;
 mod sharded;
 mod shared;
+mod surface;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-
-use crate::clock::UnixTime;
-use crate::crypto::SecretDigest;
 
 #[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
 pub use self::redis::{RedisConfig, RedisStorage};
@@ -90,127 +101,12 @@ pub(crate) fn health_components(pairs: &[(&str, &str)]) -> BTreeMap<String, Stri
     components
 }
 pub use records::*;
-
-/// `Send` natively (multi-threaded runtimes), nothing on wasm (JS futures are not `Send`).
-#[cfg(not(target_arch = "wasm32"))]
-pub trait MaybeSend: Send + Sync {}
-#[cfg(not(target_arch = "wasm32"))]
-impl<T: Send + Sync + ?Sized> MaybeSend for T {}
-/// `Send` natively (multi-threaded runtimes), nothing on wasm (JS futures are not `Send`).
 #[cfg(target_arch = "wasm32")]
-pub trait MaybeSend {}
+pub(crate) use shared::forward_to;
+pub use shared::Delegate;
 #[cfg(target_arch = "wasm32")]
-impl<T: ?Sized> MaybeSend for T {}
-
-/// The storage contract. See the module docs for the rules.
-#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
-#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
-pub trait Storage: MaybeSend {
-    /// Creates or replaces a client. A registration with `expires_at` is
-    /// written when it is issued: the store keeps it for
-    /// [`ClientRecord::ttl`] seconds at most, and `sweep` removes it once
-    /// expired; stored again without `expires_at`, it stays.
-    async fn put_client(&self, client: ClientRecord) -> Result<(), StorageError>;
-
-    /// A client by id. An expired registration may still be returned until
-    /// the store evicts or sweeps it: callers check [`ClientRecord::is_live`].
-    async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StorageError>;
-
-    /// Deletes a client and revokes every grant it holds. `false` if unknown.
-    async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<bool, StorageError>;
-
-    /// Every client id.
-    async fn list_clients(&self) -> Result<Vec<String>, StorageError>;
-
-    /// Stores a new grant (with a pending code, or with `access` issued at once
-    /// for `client_credentials`). Grant ids are random; an existing one is a conflict.
-    async fn put_grant(
-        &self,
-        grant: GrantRecord,
-        access: Option<NewAccess>,
-        now: UnixTime,
-    ) -> Result<(), StorageError>;
-
-    /// A live grant by id.
-    async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError>;
-
-    /// Redeems a code exactly once ([`GrantRecord::redeem_code`]), storing the
-    /// issued tokens in the same step; a replay revokes the grant.
-    async fn consume_code(
-        &self,
-        grant_id: &str,
-        code_digest: &SecretDigest,
-        expect: &CodeExpectation,
-        redemption: Redemption,
-        now: UnixTime,
-    ) -> Result<CodeOutcome, StorageError>;
-
-    /// Verification: the access token stored under `digest`, if live. One read.
-    async fn get_access(
-        &self,
-        grant_id: &str,
-        digest: &SecretDigest,
-        now: UnixTime,
-    ) -> Result<Option<AccessRecord>, StorageError>;
-
-    /// Rotates a refresh token ([`GrantRecord::rotate_refresh`]) as one
-    /// compare-and-swap; reuse revokes the grant.
-    async fn rotate_refresh(
-        &self,
-        grant_id: &str,
-        client_id: &str,
-        presented: &SecretDigest,
-        rotation: Rotation,
-        now: UnixTime,
-    ) -> Result<RotateOutcome, StorageError>;
-
-    /// Deletes a grant with its code, refresh chain and access tokens.
-    /// `false` if there was nothing to revoke.
-    async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError>;
-
-    /// RFC 7009 revocation: when `digest` is a live access token of the grant,
-    /// or its current or previous refresh token, and the live grant belongs to
-    /// `client_id`, revokes the grant as [`revoke_grant`](Self::revoke_grant)
-    /// does and returns it; otherwise changes nothing and returns `None`.
-    /// The default reads, then revokes; backends with scripts do it in one step.
-    async fn revoke_token(
-        &self,
-        grant_id: &str,
-        client_id: &str,
-        digest: &SecretDigest,
-        now: UnixTime,
-    ) -> Result<Option<GrantRecord>, StorageError> {
-        let Some(grant) = self.get_grant(grant_id, now).await? else { return Ok(None) };
-        if grant.client_id != client_id {
-            return Ok(None);
-        }
-        if !grant.holds_refresh(digest) && self.get_access(grant_id, digest, now).await?.is_none() {
-            return Ok(None);
-        }
-        Ok(self.revoke_grant(grant_id).await?.then_some(grant))
-    }
-
-    /// The live grants of a subject.
-    async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError>;
-
-    /// Counts of live records.
-    async fn stats(&self, now: UnixTime) -> Result<StorageStats, StorageError>;
-
-    /// Whether the store answers; never fails.
-    async fn health(&self) -> HealthCheck;
-
-    /// How long, in seconds, a write may stay invisible to a read made
-    /// elsewhere (Workers KV: up to 60 s across locations); `None` for a
-    /// store whose reads always see the latest write. Within that window the
-    /// provider answers a token it cannot find yet with a retryable 503
-    /// rather than a final `invalid_grant` (see `provider::verify`).
-    fn consistency_window(&self) -> Option<u64> {
-        None
-    }
-
-    /// Removes records that expired before `now`; returns how many.
-    async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError>;
-}
+pub(crate) use surface::{storage_arg, storage_method, storage_surface};
+pub use surface::{MaybeSend, Storage, StorageFuture};
 
 /// A storage failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]

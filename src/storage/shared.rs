@@ -1,90 +1,138 @@
-//! `Arc<S>` is a store too, so one store can serve a provider and, say, a
-//! health endpoint or the JS object that created it; `Arc<dyn Storage>` lets
-//! the wasm bindings pick a backend at run time.
+//! Stores made of other stores, forwarded from the one list of methods
+//! ([`storage_surface!`](super::surface)):
+//! - `Arc<S>` is a store too, so one store can serve a provider and, say, a
+//!   health endpoint or the JS object that created it; `Arc<dyn Storage>`
+//!   lets the server binary pick a backend at run time.
+//! - A [`Delegate`] is a store: a wrapper names its inner store and, if it
+//!   likes, a hook before each call and one after each failure.
 
 use std::sync::Arc;
 
-use super::*;
+use super::surface::{storage_arg, storage_method, storage_surface, Answer, MaybeSend, StorageFuture};
+use super::{Storage, StorageError};
+use crate::clock::UnixTime;
+use crate::crypto::SecretDigest;
+use crate::storage::{
+    AccessRecord, ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, HealthCheck, NewAccess,
+    Redemption, RotateOutcome, Rotation, StorageStats,
+};
 
-#[cfg_attr(target_arch = "wasm32", async_trait::async_trait(?Send))]
-#[cfg_attr(not(target_arch = "wasm32"), async_trait::async_trait)]
+/// Methods that hand each call to `$inner` (or, with `on $dispatch`, to the
+/// store the macro `$dispatch!($self, store => call)` picks) and return its
+/// future as is.
+macro_rules! forward_to {
+    (($self:ident) => on $dispatch:ident ;
+     $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self_:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
+        -> $ret:ty $(;)? $($body:block)?)*) => {$(
+        storage_method! {
+            [{ $dispatch!($self, store => store.$name($($arg),*)) }]
+            fn $name(&$self $(, $arg: $(ref $lt)? $ty)*) -> $ret
+        }
+    )*};
+    (($self:ident) => $inner:expr ;
+     $($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self_:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
+        -> $ret:ty $(;)? $($body:block)?)*) => {$(
+        storage_method! { [{ $inner.$name($($arg),*) }] fn $name(&$self $(, $arg: $(ref $lt)? $ty)*) -> $ret }
+    )*};
+}
+#[cfg(target_arch = "wasm32")]
+pub(crate) use forward_to;
+
 impl<T: Storage + ?Sized> Storage for Arc<T> {
-    async fn put_client(&self, client: ClientRecord) -> Result<(), StorageError> {
-        (**self).put_client(client).await
-    }
-    async fn get_client(&self, client_id: &str) -> Result<Option<ClientRecord>, StorageError> {
-        (**self).get_client(client_id).await
-    }
-    async fn delete_client(&self, client_id: &str, now: UnixTime) -> Result<bool, StorageError> {
-        (**self).delete_client(client_id, now).await
-    }
-    async fn list_clients(&self) -> Result<Vec<String>, StorageError> {
-        (**self).list_clients().await
-    }
-    async fn put_grant(
-        &self,
-        grant: GrantRecord,
-        access: Option<NewAccess>,
-        now: UnixTime,
-    ) -> Result<(), StorageError> {
-        (**self).put_grant(grant, access, now).await
-    }
-    async fn get_grant(&self, grant_id: &str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError> {
-        (**self).get_grant(grant_id, now).await
-    }
-    async fn consume_code(
-        &self,
-        grant_id: &str,
-        code_digest: &SecretDigest,
-        expect: &CodeExpectation,
-        redemption: Redemption,
-        now: UnixTime,
-    ) -> Result<CodeOutcome, StorageError> {
-        (**self).consume_code(grant_id, code_digest, expect, redemption, now).await
-    }
-    async fn get_access(
-        &self,
-        grant_id: &str,
-        digest: &SecretDigest,
-        now: UnixTime,
-    ) -> Result<Option<AccessRecord>, StorageError> {
-        (**self).get_access(grant_id, digest, now).await
-    }
-    async fn rotate_refresh(
-        &self,
-        grant_id: &str,
-        client_id: &str,
-        presented: &SecretDigest,
-        rotation: Rotation,
-        now: UnixTime,
-    ) -> Result<RotateOutcome, StorageError> {
-        (**self).rotate_refresh(grant_id, client_id, presented, rotation, now).await
-    }
-    async fn revoke_grant(&self, grant_id: &str) -> Result<bool, StorageError> {
-        (**self).revoke_grant(grant_id).await
-    }
-    async fn revoke_token(
-        &self,
-        grant_id: &str,
-        client_id: &str,
-        digest: &SecretDigest,
-        now: UnixTime,
-    ) -> Result<Option<GrantRecord>, StorageError> {
-        (**self).revoke_token(grant_id, client_id, digest, now).await
-    }
-    async fn list_grants(&self, subject: &str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError> {
-        (**self).list_grants(subject, now).await
-    }
-    async fn stats(&self, now: UnixTime) -> Result<StorageStats, StorageError> {
-        (**self).stats(now).await
-    }
-    async fn health(&self) -> HealthCheck {
-        (**self).health().await
-    }
+    storage_surface!(forward_to! { (self) => (**self) });
+
     fn consistency_window(&self) -> Option<u64> {
         (**self).consistency_window()
     }
-    async fn sweep(&self, now: UnixTime) -> Result<u64, StorageError> {
-        (**self).sweep(now).await
+}
+
+/// A store that wraps another: implement this, and the wrapper is a
+/// [`Storage`] that hands every call to [`inner`](Self::inner), after
+/// [`before`](Self::before) allows it; failures pass through
+/// [`failed`](Self::failed). A method added to `Storage` reaches the inner
+/// store with no change to the wrapper.
+///
+/// ```
+/// # use simply_mcp_oauth::storage::*;
+/// use std::sync::atomic::{AtomicU64, Ordering};
+///
+/// /// Memory storage that counts failed calls and can be switched off.
+/// struct Counting { inner: MemoryStorage, failures: AtomicU64, closed: bool }
+///
+/// impl Delegate for Counting {
+///     type Inner = MemoryStorage;
+///     fn inner(&self) -> &MemoryStorage {
+///         &self.inner
+///     }
+///     fn before(&self, operation: &'static str) -> Result<(), StorageError> {
+///         match self.closed {
+///             true => Err(StorageError::Unavailable(format!("closed for {operation}"))),
+///             false => Ok(()),
+///         }
+///     }
+///     fn failed(&self, _operation: &'static str, _error: &StorageError) {
+///         self.failures.fetch_add(1, Ordering::Relaxed);
+///     }
+/// }
+/// # let store = Counting { inner: MemoryStorage::new(), failures: AtomicU64::new(0), closed: true };
+/// # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+/// # let listed = runtime.block_on(store.list_clients());
+/// # assert!(matches!(listed, Err(StorageError::Unavailable(_))));
+/// # assert_eq!(store.failures.load(Ordering::Relaxed), 1);
+/// ```
+pub trait Delegate: MaybeSend {
+    /// The store calls go to.
+    type Inner: Storage;
+
+    /// The store calls go to.
+    fn inner(&self) -> &Self::Inner;
+
+    /// Runs before each call, with the method's name (`"get_grant"`); an
+    /// error is the call's answer, and the inner store is not called.
+    /// Not consulted for `health`, which never fails.
+    fn before(&self, _operation: &'static str) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    /// Runs after each call that failed (a refusal by
+    /// [`before`](Self::before) included), with the method's name.
+    fn failed(&self, _operation: &'static str, _error: &StorageError) {}
+}
+
+/// A method that runs the hooks around the inner store's.
+macro_rules! delegate {
+    ($(#[$doc:meta])* $op:ident => async fn $name:ident(&$self:ident $(, $arg:ident: $(ref $lt:lifetime)? $ty:ty $(=> $owned:ty)?)* $(,)?)
+        -> $ret:ty $(;)? $($body:block)?) => {
+        storage_method! {
+            [{
+                Box::pin(async move {
+                    let operation = stringify!($name);
+                    let answer = match $self.before(operation).map_err(<$ret as Answer>::refused) {
+                        Err(Some(refusal)) => refusal,
+                        Ok(()) | Err(None) => $self.inner().$name($($arg),*).await,
+                    };
+                    if let Some(error) = answer.error() {
+                        $self.failed(operation, error);
+                    }
+                    answer
+                })
+            }]
+            fn $name(&$self $(, $arg: $(ref $lt)? $ty)*) -> $ret
+        }
+    };
+}
+
+/// Every method through [`delegate!`].
+macro_rules! delegate_all {
+    (; $($(#[$doc:meta])* $op:ident => async fn $name:ident $params:tt -> $ret:ty $(;)? $($body:block)?)*) => {$(
+        delegate! { $op => async fn $name $params -> $ret; }
+    )*};
+}
+
+impl<D: Delegate> Storage for D {
+    storage_surface!(delegate_all! {});
+
+    fn consistency_window(&self) -> Option<u64> {
+        self.inner().consistency_window()
     }
 }

@@ -11,6 +11,7 @@ mod auth_objects;
 mod cimd;
 mod config;
 mod convert;
+mod do_shards;
 mod durable;
 mod errors;
 mod fetch;
@@ -27,7 +28,8 @@ use std::pin::Pin;
 use js_sys::Promise;
 use wasm_bindgen::prelude::*;
 
-pub use durable::{DurableObjectShards, JsDurableObjectStorage};
+pub use do_shards::DurableObjectShards;
+pub use durable::JsDurableObjectStorage;
 pub use kv_host::JsKvHost;
 pub use provider::{create_oauth_provider, JsProvider};
 pub use storage::{memory_store, Host, JsInMemoryStorage, JsKvStorage, SharedStorage};

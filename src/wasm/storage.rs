@@ -15,12 +15,13 @@ use wasm_bindgen::prelude::*;
 
 use super::config::StorageOptions;
 use super::convert::to_js;
-use super::durable::DurableObjectShards;
+use super::do_shards::DurableObjectShards;
 use super::errors::{config_error, js_error};
 use super::kv_host::JsKvHost;
 use super::memory_host::{MemoryHost, CAPABILITIES};
 use crate::clock::{Clock, SystemClock, UnixTime};
 use crate::crypto::SecretDigest;
+use crate::storage::{forward_to, storage_arg, storage_method, storage_surface, StorageFuture};
 use crate::storage::{
     AccessRecord, ClientRecord, CodeExpectation, CodeOutcome, GrantRecord, HealthCheck, KvCapabilities,
     KvCheck, KvError, KvHost, KvMutation, KvPage, KvStorage, NewAccess, Redemption, RotateOutcome, Rotation,
@@ -49,57 +50,11 @@ macro_rules! on_store {
     };
 }
 
-/// The future a store method returns (what `async_trait` makes of it).
-type StoreFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + 'a>>;
-
-/// Hands each call to the store's own method and returns the future that
-/// method made, instead of wrapping it in one more `async` block per method:
-/// `async_trait` would make every method here a state machine of its own.
-macro_rules! forward {
-    ($(fn $name:ident<$($lt:lifetime),*>($($arg:ident: $ty:ty),*) -> $out:ty;)*) => {$(
-        fn $name<'s, $($lt,)* 'f>(&'s self, $($arg: $ty),*) -> StoreFuture<'f, $out>
-        where
-            's: 'f,
-            $($lt: 'f,)*
-            Self: 'f,
-        {
-            on_store!(self, s => s.$name($($arg),*))
-        }
-    )*};
-}
-
+/// Each call goes to the store's own method, whose future is returned as
+/// is: an `async` block per method (what `async_trait` writes) would be one
+/// more state machine per method in the module.
 impl Storage for SharedStorage {
-    forward! {
-        fn put_client<>(client: ClientRecord) -> Result<(), StorageError>;
-        fn get_client<'a>(client_id: &'a str) -> Result<Option<ClientRecord>, StorageError>;
-        fn delete_client<'a>(client_id: &'a str, now: UnixTime) -> Result<bool, StorageError>;
-        fn list_clients<>() -> Result<Vec<String>, StorageError>;
-        fn put_grant<>(grant: GrantRecord, access: Option<NewAccess>, now: UnixTime) -> Result<(), StorageError>;
-        fn get_grant<'a>(grant_id: &'a str, now: UnixTime) -> Result<Option<GrantRecord>, StorageError>;
-        fn consume_code<'a, 'b, 'c>(
-            grant_id: &'a str,
-            code_digest: &'b SecretDigest,
-            expect: &'c CodeExpectation,
-            redemption: Redemption,
-            now: UnixTime
-        ) -> Result<CodeOutcome, StorageError>;
-        fn get_access<'a, 'b>(grant_id: &'a str, digest: &'b SecretDigest, now: UnixTime)
-            -> Result<Option<AccessRecord>, StorageError>;
-        fn rotate_refresh<'a, 'b, 'c>(
-            grant_id: &'a str,
-            client_id: &'b str,
-            presented: &'c SecretDigest,
-            rotation: Rotation,
-            now: UnixTime
-        ) -> Result<RotateOutcome, StorageError>;
-        fn revoke_grant<'a>(grant_id: &'a str) -> Result<bool, StorageError>;
-        fn revoke_token<'a, 'b, 'c>(grant_id: &'a str, client_id: &'b str, digest: &'c SecretDigest, now: UnixTime)
-            -> Result<Option<GrantRecord>, StorageError>;
-        fn list_grants<'a>(subject: &'a str, now: UnixTime) -> Result<Vec<GrantRecord>, StorageError>;
-        fn stats<>(now: UnixTime) -> Result<StorageStats, StorageError>;
-        fn health<>() -> HealthCheck;
-        fn sweep<>(now: UnixTime) -> Result<u64, StorageError>;
-    }
+    storage_surface!(forward_to! { (self) => on on_store });
 
     fn consistency_window(&self) -> Option<u64> {
         on_store!(self, s => s.consistency_window())

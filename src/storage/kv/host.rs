@@ -14,6 +14,7 @@ use crate::storage::{MaybeSend, StorageError};
 
 /// A failure of the host's store (WIT `kv-error`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum KvError {
     /// The store cannot be reached or refused the call; retrying later may work.
     #[error("key-value host unavailable: {0}")]

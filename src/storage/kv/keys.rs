@@ -1,9 +1,36 @@
-//! The key layout of [`KvStorage`](super::KvStorage) (the table is in the
-//! parent module's docs): one place builds and parses every key.
+//! The key layout of the stores that keep records under string keys: the
+//! key-value backend ([`KvStorage`](super::KvStorage)) and Redis
+//! (`redis/wire.rs` and its Lua scripts). One [`Keys`] builds every key; the
+//! keys only Redis writes (its sets) are added in `redis/wire.rs`, and one
+//! place here parses the keys a key-value listing returns.
+//!
+//! | key | key-value backend | Redis |
+//! |---|---|---|
+//! | `<prefix>{<grant id>}:grant` | the grant | the grant (its stored form) |
+//! | `<prefix>{<grant id>}:at:<digest hex>` | an access record | an access record |
+//! | `<prefix>client:<client id>` | a client | a client |
+//! | `<prefix>clients` | | set of client ids |
+//! | `<prefix>subject:<subject>:<grant id>` | index entry (subject escaped) | |
+//! | `<prefix>subject:<subject>` | | index: set of grant ids |
+//! | `<prefix>clientgrant:<client id>:<grant id>` | index entry (client id escaped) | |
+//! | `<prefix>clientgrants:<client id>` | | index: set of grant ids |
+//! | `<prefix>{stats}:<kind>` | | sorted sets `stats()` counts |
+//! | `<prefix>health` | the health probe | |
+//!
+//! Every key of a grant carries the hash tag `{<grant id>}`, so a Redis
+//! script touches one cluster slot, and one prefix lists a grant's keys.
+//!
+//! The per-client index has two names on purpose: a key-value index is one
+//! key per pair (`clientgrant:<client>:<grant>`, listed by prefix, since a
+//! key-value host has no sets), a Redis index is one set per client
+//! (`clientgrants:<client>`). The names are part of data already stored:
+//! renaming either would leave deployed stores with index entries the new
+//! code does not list, so `delete_client` would stop revoking the grants
+//! indexed before the upgrade.
 
 use crate::crypto::SecretDigest;
 
-/// Builds every key from the configured prefix.
+/// Builds every key from the configured prefix (Redis adds its sets in `redis/wire.rs`).
 #[derive(Debug, Clone)]
 pub(crate) struct Keys {
     prefix: String,
@@ -159,5 +186,35 @@ mod tests {
         assert_eq!(classify(&keys, &format!("{prefix}é{hex}")), GrantKey::Other);
         assert_eq!(classify(&keys, &format!("{prefix}{{g}}é:at:{hex}")), GrantKey::Other);
         assert_eq!(classify(&keys, &format!("{prefix}{hex}")), GrantKey::Other);
+    }
+
+    #[test]
+    fn a_grants_keys_share_its_hash_tag_and_prefix() {
+        let keys = Keys::new("p:");
+        let digest = SecretDigest::of("x");
+        assert_eq!(keys.grant("g1"), "p:{g1}:grant");
+        assert_eq!(keys.access("g1", &digest), format!("p:{{g1}}:at:{}", digest.to_hex()));
+        assert!(keys.access("g1", &digest).starts_with(&keys.access_prefix("g1")));
+        assert!(keys.grant("g1").starts_with(&keys.grants_prefix()));
+        assert_eq!(keys.client("c1"), "p:client:c1");
+        assert!(keys.client("c1").starts_with(&keys.clients_prefix()));
+    }
+
+    /// The Lua scripts build some keys themselves from the prefix they find:
+    /// they must spell them as the Rust side does.
+    #[cfg(all(feature = "redis", not(target_arch = "wasm32")))]
+    #[test]
+    fn the_redis_scripts_spell_keys_as_the_layout_does() {
+        let keys = Keys::new("");
+        let common = include_str!("../redis/scripts/common.lua");
+        let put = include_str!("../redis/scripts/put.lua");
+        let by_client = format!("prefix .. '{}' .. g.client_id", keys.client_grants(""));
+        assert!(common.contains(&by_client) && put.contains(&by_client), "{by_client}");
+        let by_subject = format!("prefix .. '{}' .. g.subject", keys.subject(""));
+        assert!(common.contains(&by_subject), "{by_subject}");
+        let grant_key = keys.grant("ID");
+        let (open, close) = grant_key.split_once("ID").unwrap_or_default();
+        let grant = format!("prefix .. '{open}' .. id .. '{close}'");
+        assert!(put.contains(&grant), "{grant}");
     }
 }

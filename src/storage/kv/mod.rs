@@ -3,7 +3,9 @@
 //!
 //! This is how the provider runs on Cloudflare Workers KV, Deno KV, a JS `Map`
 //! or any table a host can read and write. Records are JSON documents
-//! (secrets appear only as digests) under these keys, the layout Redis uses:
+//! (secrets appear only as digests) under these keys, those of Redis for the
+//! records themselves (Redis keeps its indexes as sets; both backends' keys
+//! are built in `storage/kv/keys.rs`):
 //!
 //! | key | value |
 //! |---|---|
@@ -78,7 +80,7 @@ use super::{GrantRecord, MaybeSend, StorageError};
 pub use host::{
     KvCapabilities, KvCheck, KvError, KvFunction, KvHost, KvMutation, KvPage, Versioned, KV_FUNCTIONS,
 };
-use keys::Keys;
+pub(super) use keys::Keys;
 
 /// Keys asked for per `list` call (Workers KV's maximum).
 const LIST_PAGE: u32 = 1000;

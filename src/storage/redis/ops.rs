@@ -244,7 +244,7 @@ impl Storage for RedisStorage {
         for key in self.keys.counted_by_scripts(&connection) {
             invocation.key(key);
         }
-        invocation.arg(self.keys.access_base(grant_id)).arg(args.to_string());
+        invocation.arg(self.keys.access_prefix(grant_id)).arg(args.to_string());
         let reply: Vec<String> = self.bounded(invocation.invoke_async(&mut connection)).await?;
         let outcome = match reply.first().map(String::as_str) {
             Some("redeemed") => match self.answer(grant_id, &reply)? {
@@ -311,7 +311,7 @@ impl Storage for RedisStorage {
         for key in self.keys.counted_by_scripts(&connection) {
             invocation.key(key);
         }
-        invocation.arg(self.keys.access_base(grant_id)).arg(args.to_string());
+        invocation.arg(self.keys.access_prefix(grant_id)).arg(args.to_string());
         let reply: Vec<String> = self.bounded(invocation.invoke_async(&mut connection)).await?;
         let tag = reply.first().map(String::as_str);
         let outcome = match (tag, self.answer(grant_id, &reply)?) {
@@ -347,7 +347,7 @@ impl Storage for RedisStorage {
         for key in self.keys.counted_by_scripts(&connection) {
             invocation.key(key);
         }
-        invocation.arg(self.keys.access_base(grant_id));
+        invocation.arg(self.keys.access_prefix(grant_id));
         let revoked: i64 = self.bounded(invocation.invoke_async(&mut connection)).await?;
         if revoked == 1 {
             self.uncounted_on_cluster(&mut connection, grant_id, &access_keys).await;
@@ -369,7 +369,7 @@ impl Storage for RedisStorage {
         for key in self.keys.counted_by_scripts(&connection) {
             invocation.key(key);
         }
-        invocation.arg(self.keys.access_base(grant_id)).arg(client_id).arg(digest.to_hex()).arg(now);
+        invocation.arg(self.keys.access_prefix(grant_id)).arg(client_id).arg(digest.to_hex()).arg(now);
         let revoked: Option<String> = self.bounded(invocation.invoke_async(&mut connection)).await?;
         let grant = revoked.map(|json| decode_grant(&grant_key, &json)).transpose()?;
         if let Some(grant) = &grant {

@@ -1,17 +1,9 @@
-//! Key layout and the stored form of a grant, shared with the Lua scripts.
-//!
-//! Every key of one grant carries the hash tag `{<grant id>}`, so a script
-//! touches one cluster slot:
-//!
-//! | key | value |
-//! |---|---|
-//! | `<prefix>{<gid>}:grant` | the grant ([`StoredGrant`] JSON) |
-//! | `<prefix>{<gid>}:at:<digest hex>` | an [`AccessRecord`] (JSON) |
-//! | `<prefix>client:<id>` | a [`ClientRecord`] (JSON) |
-//! | `<prefix>clients` | set of client ids |
-//! | `<prefix>subject:<subject>` | set of grant ids (best-effort index) |
-//! | `<prefix>clientgrants:<client>` | set of grant ids (best-effort index) |
-//! | `<prefix>{stats}:<kind>` | sorted sets of live records `stats()` counts (`stats.rs`) |
+//! Redis's own keys (on top of the shared layout in `storage/kv/keys.rs`,
+//! which has the table, and which a test checks the Lua scripts against) and
+//! the stored form of a grant ([`StoredGrant`]), shared with the scripts.
+//! The index sets (`subject:`, `clientgrants:`) are best-effort; the grant
+//! is JSON, access records are [`AccessRecord`] JSON, clients
+//! [`ClientRecord`] JSON, and `stats.rs` keeps `{stats}:<kind>` sets.
 
 use serde::de::{DeserializeOwned, Error as _};
 use serde::{Deserialize, Deserializer, Serialize};
@@ -21,54 +13,26 @@ use crate::clock::UnixTime;
 use crate::crypto::SecretDigest;
 use crate::storage::{GrantRecord, IssuedAccess, PendingCode, RefreshChain, StorageError};
 
-/// Builds every key under one prefix.
-#[derive(Debug, Clone)]
-pub(crate) struct Keys {
-    prefix: String,
-}
+pub(super) use crate::storage::kv::Keys;
 
+/// Redis's own keys: the client set and the index sets.
 impl Keys {
-    pub(crate) fn new(prefix: &str) -> Self {
-        Self { prefix: prefix.to_string() }
-    }
-
-    pub(crate) fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
-    pub(crate) fn grant(&self, grant_id: &str) -> String {
-        format!("{}{{{grant_id}}}:grant", self.prefix)
-    }
-
-    /// The access keys of a grant start with this; the digest's hex follows.
-    pub(crate) fn access_base(&self, grant_id: &str) -> String {
-        format!("{}{{{grant_id}}}:at:", self.prefix)
-    }
-
-    pub(crate) fn access(&self, grant_id: &str, digest: &SecretDigest) -> String {
-        format!("{}{}", self.access_base(grant_id), digest.to_hex())
-    }
-
-    pub(crate) fn client(&self, client_id: &str) -> String {
-        format!("{}client:{client_id}", self.prefix)
-    }
-
     pub(crate) fn clients(&self) -> String {
-        format!("{}clients", self.prefix)
+        format!("{}clients", self.prefix())
     }
 
     pub(crate) fn subject(&self, subject: &str) -> String {
-        format!("{}subject:{subject}", self.prefix)
+        format!("{}subject:{subject}", self.prefix())
     }
 
     pub(crate) fn client_grants(&self, client_id: &str) -> String {
-        format!("{}clientgrants:{client_id}", self.prefix)
+        format!("{}clientgrants:{client_id}", self.prefix())
     }
 
     /// A `SCAN MATCH` pattern for every key of this prefix (glob characters escaped).
     pub(crate) fn scan_pattern(&self) -> String {
-        let mut out = String::with_capacity(self.prefix.len() + 1);
-        for c in self.prefix.chars() {
+        let mut out = String::with_capacity(self.prefix().len() + 1);
+        for c in self.prefix().chars() {
             if matches!(c, '*' | '?' | '[' | ']' | '\\') {
                 out.push('\\');
             }
@@ -80,7 +44,7 @@ impl Keys {
 
     /// What a scanned key is, by its shape after the prefix.
     pub(crate) fn classify<'k>(&self, key: &'k str) -> KeyKind<'k> {
-        let Some(rest) = key.strip_prefix(self.prefix.as_str()) else { return KeyKind::Other };
+        let Some(rest) = key.strip_prefix(self.prefix()) else { return KeyKind::Other };
         if let Some(tagged) = rest.strip_prefix('{') {
             if let Some((_, tail)) = tagged.split_once('}') {
                 if tail == ":grant" {

@@ -267,3 +267,6 @@ impl<T: ShardTransport> Storage for ShardedStorage<T> {
         Ok(self.on_every_shard::<u64>(&StorageOp::Sweep(now)).await?.into_iter().sum())
     }
 }
+
+#[cfg(test)]
+mod tests;
