@@ -5,13 +5,16 @@
 #
 #   bash scripts/bench-load.sh [--duration SECONDS] [--connections N] [--storage memory|redis|both]
 #
-# Token endpoint: POST /token, grant_type=client_credentials, by a confidential
-# client registered through POST /register (client_secret_basic). Each request
+# Token endpoint: POST /token, grant_type=client_credentials, by the machine
+# client the server is started with (--client-id, a random secret per run;
+# client_secret_basic): /register never grants client_credentials. Each request
 # authenticates the client (a storage read and a salted SHA-256) and stores a
 # new grant with its access token: a write. (The demo client is public, and a
 # refresh grant would need every connection to follow its own rotating token.)
-# /mcp: POST initialize (JSON-RPC) with a bearer token obtained beforehand from
-# the same client: a token verification (one storage read) per request.
+# /mcp: POST initialize (JSON-RPC) with a user's bearer token obtained
+# beforehand through the consent flow (scripts/user-token.mjs; /mcp answers a
+# client_credentials token 403): a token verification (one storage read) per
+# request.
 #
 # The server is built with `cargo build --profile bench` (release settings at
 # opt-level 3). Tokens live 120 s (--token-expiration 120) so that 30 s of
@@ -45,8 +48,6 @@ out=target/bench
 mkdir -p "$out"
 rm -f "$out"/wrk-*.txt
 
-json_field() { node -e "let d='';process.stdin.on('data',c=>d+=c).on('end',()=>{const v=JSON.parse(d)[process.argv[1]];if(v===undefined){console.error(d);process.exit(1)}console.log(v)})" "$1"; }
-
 # Parses wrk --latency output into one table row.
 summarise() { # storage route file
   local rps p50 p99 non2xx sockerr
@@ -71,14 +72,12 @@ for storage in $storages; do
   start_server "$work/server-$storage.log" --token-expiration 120 "${args[@]}"
   echo "==> $storage: server at $base" >&2
 
-  load_client load
-  # One request by hand first: it must succeed.
-  curl -fsS "$base/token" -H "authorization: Basic $basic" -d 'grant_type=client_credentials&scope=mcp' >/dev/null
+  load_client
   echo "==> wrk POST /token ($storage), $connections connections, ${duration}s" >&2
   wrk -t"$threads" -c"$connections" -d"${duration}s" --latency -s "$work/token.lua" "$base/token" | tee "$out/wrk-$storage-token.txt" >&2
   rows+=("$(summarise "$storage" "POST /token (client_credentials, basic auth)" "$out/wrk-$storage-token.txt")")
 
-  token=$(curl -fsS "$base/token" -H "authorization: Basic $basic" -d 'grant_type=client_credentials&scope=mcp' | json_field access_token)
+  token=$(node scripts/user-token.mjs "$base")
   cat >"$work/mcp.lua" <<LUA
 wrk.method = "POST"
 wrk.body = '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"wrk","version":"1"}}}'

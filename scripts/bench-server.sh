@@ -1,7 +1,7 @@
 # Shared by bench-load.sh and bench-soak.sh (sourced, not run): the native
-# server built for measuring, started on a free loopback port, a confidential
-# client for client_credentials load, and every process started here stopped
-# on exit.
+# server built for measuring, started on a free loopback port with a
+# configured machine client (--client-id, a random secret per run) for
+# client_credentials load, and every process started here stopped on exit.
 
 work=$(mktemp -d)
 pids=()
@@ -21,6 +21,10 @@ build_server() {
 
 free_port() { node -e "const s=require('net').createServer().listen(0,'127.0.0.1',()=>{console.log(s.address().port);s.close()})"; }
 
+# The configured machine client: /register never grants client_credentials.
+machine_client=bench-machine
+machine_secret=$(node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))")
+
 # Starts the server (scripts/native-server.sh: a free loopback port, none of
 # the caller's SIMPLY_MCP_OAUTH_* / REDIS_* variables) with its log in $1 and
 # the other arguments as its flags; sets $base (http://address) and $server_pid.
@@ -33,8 +37,11 @@ start_server() {
   # Rate limits off too (unless the caller's SIMPLY_MCP_OAUTH_RATE_LIMITS says
   # otherwise): the load comes from one address, at rates far past what one
   # client would send.
+  # The machine client's secret goes in the server's environment, not in its
+  # command line, which other local users can read.
   bash scripts/native-server.sh "$server_bin" RUST_LOG="${RUST_LOG:-warn}" \
-    SIMPLY_MCP_OAUTH_RATE_LIMITS="${SIMPLY_MCP_OAUTH_RATE_LIMITS:-off}" -- "$@" >"$log" 2>&1 &
+    SIMPLY_MCP_OAUTH_RATE_LIMITS="${SIMPLY_MCP_OAUTH_RATE_LIMITS:-off}" \
+    SIMPLY_MCP_OAUTH_CLIENT_SECRET="$machine_secret" -- --client-id "$machine_client" "$@" >"$log" 2>&1 &
   server_pid=$!
   pids+=("$server_pid")
   for _ in $(seq 200); do
@@ -48,13 +55,12 @@ start_server() {
   exit 1
 }
 
-# Registers a confidential client_credentials client named $1; sets $basic
-# (its Basic credentials) and writes $work/token.lua (wrk's POST /token).
+# The machine client's Basic credentials in $basic, and $work/token.lua
+# (wrk's POST /token, grant_type=client_credentials), after one such request
+# by hand, which must succeed.
 load_client() {
-  local client
-  client=$(curl -fsS "$base/register" -H 'content-type: application/json' \
-    -d "{\"client_name\":\"$1\",\"token_endpoint_auth_method\":\"client_secret_basic\",\"grant_types\":[\"client_credentials\"],\"scope\":\"mcp\"}")
-  basic=$(node -e "const c=JSON.parse(process.argv[1]);console.log(Buffer.from(c.client_id+':'+c.client_secret).toString('base64'))" "$client")
+  basic=$(printf '%s:%s' "$machine_client" "$machine_secret" | base64 -w0)
+  curl -fsS "$base/token" -H "authorization: Basic $basic" -d 'grant_type=client_credentials&scope=mcp' >/dev/null
   cat >"$work/token.lua" <<LUA
 wrk.method = "POST"
 wrk.body = "grant_type=client_credentials&scope=mcp"

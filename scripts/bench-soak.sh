@@ -8,8 +8,9 @@
 #   bash scripts/bench-soak.sh [--minutes N] [--warmup SECONDS]
 #
 # Load, both at once: wrk (16 connections) POSTing client_credentials grants to
-# /token (a confidential client registered first; each request stores a grant
-# and an access token that expire after 5 s), and scripts/bench-soak.mjs (8
+# /token (the machine client the server is started with, see bench-server.sh;
+# each request stores a grant and an access token that expire after 5 s), and
+# scripts/bench-soak.mjs (8
 # concurrent loops of full HTTP flows with the public demo-client: consent,
 # code exchange, /mcp, refresh; nothing revoked). RSS is read after a warm-up
 # (default 70 s: past the first sweep), then every 5 s. Server built with
@@ -41,7 +42,7 @@ metrics() { curl -fsS -H 'Accept: application/json' "$base/metrics"; }
 echo "==> server at $base (pid $server_pid), RSS at rest $(rss) kB" >&2
 rss_rest=$(rss)
 
-load_client soak
+load_client
 
 total=$((warmup + duration))
 echo "==> load for ${total}s (warm-up ${warmup}s, then ${minutes} min measured)" >&2

@@ -409,3 +409,67 @@ fn an_attackers_requests_get_4xx_answers() {
     // The server is still there.
     assert_eq!(server.get("/.well-known/oauth-authorization-server", &[]).status, 200);
 }
+
+/// A machine client is the operator's decision: configured with
+/// `--client-id`/`--client-secret` (here through the variables), it gets
+/// client_credentials tokens with HTTP Basic, while `/register` still refuses
+/// that grant, and the demo's `/mcp`, which serves users, answers its token
+/// 403. The secret is never printed or logged.
+#[test]
+fn a_configured_machine_client_gets_tokens_that_mcp_refuses() {
+    use base64::Engine as _;
+    const SECRET: &str = "e2e-machine-secret-0123456789";
+    let mut server = start_logging(
+        &["--client-id", "nightly-sync"],
+        &[("SIMPLY_MCP_OAUTH_CLIENT_SECRET", SECRET), ("RUST_LOG", "debug")],
+    );
+    let basic = |secret: &str| {
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!("nightly-sync:{secret}"));
+        format!("Basic {credentials}")
+    };
+    let grant = [("grant_type", "client_credentials"), ("scope", "mcp")];
+
+    let issued = server.post_form("/token", &grant, &[("Authorization", &basic(SECRET))]);
+    assert_eq!(issued.status, 200, "{}", issued.text());
+    let token = issued.json()["access_token"].as_str().expect("access_token").to_string();
+    assert!(issued.json().get("refresh_token").is_none(), "no refresh token for client_credentials");
+    let wrong = server.post_form("/token", &grant, &[("Authorization", &basic("e2e-machine-secret-wrong"))]);
+    assert_eq!((wrong.status, wrong.json()["error"].as_str()), (401, Some("invalid_client")));
+
+    let machine = json!({"grant_types": ["client_credentials"], "scope": "mcp"});
+    let refused = server.post_json("/register", &machine, &[]);
+    assert_eq!((refused.status, refused.json()["error"].as_str()), (400, Some("invalid_client_metadata")));
+
+    let ping = json!({"jsonrpc": "2.0", "id": 1, "method": "ping"});
+    let answer = server.mcp(&token, &ping);
+    assert_eq!(answer.status, 403, "{}", answer.text());
+    let challenge = answer.header("www-authenticate").expect("a challenge");
+    assert!(challenge.contains("insufficient_scope"), "{challenge}");
+    let (user_token, _) = server.authorize_and_exchange("demo-client");
+    assert_eq!(server.mcp(&user_token, &ping).status, 200, "a user's token still works");
+
+    let logs = server.stop_and_read_logs();
+    assert!(logs.iter().any(|line| line.contains("nightly-sync")), "the client is in the log");
+    assert!(!logs.iter().any(|line| line.contains(SECRET)), "the secret never is");
+}
+
+/// `--client-id` without a secret (or a short secret) is a usage error, before
+/// anything listens.
+#[test]
+fn a_machine_client_needs_its_secret() {
+    let run = |args: &[&str], env: &[(&str, &str)]| {
+        let output = e2e::command().args(args).envs(env.iter().copied()).output().expect("run the binary");
+        (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())
+    };
+    let (code, stderr) = run(&["--bind", "127.0.0.1:0", "--client-id", "nightly-sync"], &[]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--client-secret"), "{stderr}");
+    let (code, stderr) =
+        run(&["--bind", "127.0.0.1:0"], &[("SIMPLY_MCP_OAUTH_CLIENT_SECRET", "0123456789abcdef")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--client-id"), "{stderr}");
+    let (code, stderr) =
+        run(&["--client-id", "nightly-sync"], &[("SIMPLY_MCP_OAUTH_CLIENT_SECRET", "too-short")]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("at least 16 characters"), "{stderr}");
+}

@@ -29,7 +29,11 @@ fetches them (public addresses only, no redirects, 5 KB, 5 s) and caches them.
 
 A public client `demo-client` is configured with the redirect URIs
 http://127.0.0.1/callback and http://localhost/callback (any port); clients may
-also register themselves at /register.
+also register themselves at /register, but never for client_credentials:
+a machine client is configured with --client-id and --client-secret (it
+authenticates with HTTP Basic or client_secret_post; its redirect URI is
+http://127.0.0.1/callback). Its tokens stand for no user, so /mcp, which
+serves users, answers them 403.
 
 Logs go to stderr, one line per request (method, route, status, latency,
 request id, client id) and per audit event; RUST_LOG filters them (default
@@ -141,13 +145,33 @@ pub struct Options {
     /// constant time and never logged; prefer the variable to the flag (the
     /// command line is visible to other local users).
     #[arg(long, env = "SIMPLY_MCP_OAUTH_OPS_TOKEN", value_name = "TOKEN", hide_env_values = true,
-          value_parser = ops_token)]
-    pub ops_token: Option<OpsToken>,
+          value_parser = long_secret)]
+    pub ops_token: Option<Secret>,
 
     /// Serve /health and /metrics on this address only (e.g. 127.0.0.1:9090),
     /// not on --bind.
     #[arg(long, env = "SIMPLY_MCP_OAUTH_OPS_BIND", value_name = "ADDR")]
     pub ops_bind: Option<String>,
+
+    /// The client_id of a configured machine client, which gets tokens with
+    /// the client_credentials grant (scope `mcp`; they stand for no user);
+    /// needs --client-secret.
+    ///
+    /// Dynamic registration never grants client_credentials: the operator
+    /// configures such a client here. Stored at startup, replacing a stored
+    /// client of that id (restart-safe on Redis). Not `demo-client`.
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_CLIENT_ID", value_name = "ID", requires = "client_secret",
+          value_parser = machine_client_id)]
+    pub client_id: Option<String>,
+
+    /// The secret of --client-id (at least 16 characters), sent with HTTP
+    /// Basic or in the form body; needs --client-id.
+    ///
+    /// Stored only as a salted digest and never logged; prefer the variable
+    /// to the flag (the command line is visible to other local users).
+    #[arg(long, env = "SIMPLY_MCP_OAUTH_CLIENT_SECRET", value_name = "SECRET", hide_env_values = true,
+          requires = "client_id", value_parser = long_secret)]
+    pub client_secret: Option<Secret>,
 
     /// Log at debug level when RUST_LOG is unset (the seed's `debug: true`),
     /// and log Redis connection attempts.
@@ -157,24 +181,36 @@ pub struct Options {
     pub debug: bool,
 }
 
-/// The `--ops-token` secret; its `Debug` shows no value.
+/// An `--ops-token` or `--client-secret`; its `Debug` shows no value.
 #[derive(Clone)]
-pub struct OpsToken(pub String);
+pub struct Secret(pub String);
 
-impl std::fmt::Debug for OpsToken {
+impl std::fmt::Debug for Secret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("OpsToken(<redacted>)")
+        f.write_str("Secret(<redacted>)")
     }
 }
 
-/// The shortest `--ops-token` accepted: a guessable secret protects nothing.
-const MIN_OPS_TOKEN: usize = 16;
+/// The shortest secret accepted: a guessable one protects nothing.
+const MIN_SECRET: usize = 16;
 
-fn ops_token(value: &str) -> Result<OpsToken, String> {
-    if value.trim().chars().count() < MIN_OPS_TOKEN || value.chars().any(char::is_whitespace) {
-        return Err(format!("expected at least {MIN_OPS_TOKEN} characters without spaces"));
+fn long_secret(value: &str) -> Result<Secret, String> {
+    if value.trim().chars().count() < MIN_SECRET || value.chars().any(char::is_whitespace) {
+        return Err(format!("expected at least {MIN_SECRET} characters without spaces"));
     }
-    Ok(OpsToken(value.to_string()))
+    Ok(Secret(value.to_string()))
+}
+
+/// A `--client-id`: what the provider accepts as a configured client id, and
+/// not the demo client's, which it would replace.
+fn machine_client_id(value: &str) -> Result<String, String> {
+    if value.is_empty() || value.len() > 255 || value.chars().any(char::is_control) {
+        return Err("expected 1 to 255 characters, no control characters".to_string());
+    }
+    if value == crate::DEMO_CLIENT_ID {
+        return Err(format!("{value} is the demo client's id"));
+    }
+    Ok(value.to_string())
 }
 
 /// The `--storage` choice.
@@ -196,6 +232,12 @@ impl Options {
                 StorageKind::Memory
             }
         })
+    }
+
+    /// The machine client's id and secret, when configured (clap sees to it
+    /// that both or neither are given).
+    pub fn machine_client(&self) -> Option<(&str, &Secret)> {
+        self.client_id.as_deref().zip(self.client_secret.as_ref())
     }
 }
 
@@ -303,10 +345,19 @@ mod tests {
             ("--rate-limits", "SIMPLY_MCP_OAUTH_RATE_LIMITS"),
             ("--ops-token", "SIMPLY_MCP_OAUTH_OPS_TOKEN"),
             ("--ops-bind", "SIMPLY_MCP_OAUTH_OPS_BIND"),
+            ("--client-id", "SIMPLY_MCP_OAUTH_CLIENT_ID"),
+            ("--client-secret", "SIMPLY_MCP_OAUTH_CLIENT_SECRET"),
         ] {
             assert!(help.contains(flag) && help.contains(variable), "{flag} {variable} in\n{help}");
         }
-        for text in ["demo-user", "REDIS_TLS_CA_FILE", "demo-client", "[default: 3600]", "RUST_LOG"] {
+        for text in [
+            "demo-user",
+            "REDIS_TLS_CA_FILE",
+            "demo-client",
+            "answers them 403",
+            "[default: 3600]",
+            "RUST_LOG",
+        ] {
             assert!(help.contains(text), "{text} in\n{help}");
         }
         let mut with_url = Options::command().mut_arg("redis_url", |arg| arg.env("PATH"));
@@ -338,6 +389,34 @@ mod tests {
         assert!(help.contains("/health and /metrics are open") && help.contains("Bearer"), "{help}");
         let mut with_token = Options::command().mut_arg("ops_token", |arg| arg.env("PATH"));
         assert!(!with_token.render_long_help().to_string().contains("[env: PATH="), "values are never shown");
+    }
+
+    #[test]
+    fn the_machine_client_needs_both_and_its_secret_is_never_shown() {
+        let secret = "0123456789abcdef";
+        assert!(parse(&[]).unwrap().machine_client().is_none(), "neither: no machine client");
+        let options = parse(&["--client-id", "nightly-sync", "--client-secret", secret]).unwrap();
+        let (client_id, configured) = options.machine_client().expect("both: a machine client");
+        assert_eq!((client_id, configured.0.as_str()), ("nightly-sync", secret));
+        assert!(!format!("{options:?}").contains(secret), "never in a debug print");
+        for one in [&["--client-id", "nightly-sync"][..], &["--client-secret", secret]] {
+            let error = parse(one).expect_err(&format!("{one:?}"));
+            assert_eq!(error.exit_code(), 2, "{one:?}: {error}");
+            assert!(error.to_string().contains("required"), "{one:?}: {error}");
+        }
+        for weak in ["short", "0123456789abcde", "0123456789 abcdef"] {
+            let error = parse(&["--client-id", "nightly-sync", "--client-secret", weak]).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{weak}");
+        }
+        for id in ["", "demo-client", "a\nb"] {
+            let error = parse(&["--client-id", id, "--client-secret", secret]).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{id:?}");
+        }
+        let mut with_secret = Options::command().mut_arg("client_secret", |arg| arg.env("PATH"));
+        assert!(
+            !with_secret.render_long_help().to_string().contains("[env: PATH="),
+            "values are never shown"
+        );
     }
 
     #[test]
@@ -381,6 +460,7 @@ mod tests {
         assert!(names.iter().any(|n| n == "SIMPLY_MCP_OAUTH_BIND"));
         assert!(names.iter().any(|n| n == "REDIS_URL"));
         assert!(names.iter().any(|n| n == "REDIS_HOST"));
-        assert_eq!(names.len(), 16);
+        assert!(names.iter().any(|n| n == "SIMPLY_MCP_OAUTH_CLIENT_SECRET"));
+        assert_eq!(names.len(), 18);
     }
 }

@@ -24,6 +24,10 @@ use demo::{demo_app, ops_router, spawn_sweeper, OpsAccess, MCP_SCOPE, SWEEP_INTE
 
 /// The configured public client, for trying the flow by hand.
 const DEMO_CLIENT_ID: &str = "demo-client";
+/// The one redirect URI of the machine client (`--client-id`): the provider
+/// gives every configured client with a secret the code grant too and needs a
+/// redirect URI for it; a loopback one never sends a code to another host.
+const MACHINE_REDIRECT_URI: &str = "http://127.0.0.1/callback";
 /// How long open connections may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
@@ -79,13 +83,22 @@ async fn run(options: Options) -> ExitCode {
         None => None,
     };
     let issuer = options.issuer.clone().unwrap_or_else(|| format!("http://{address}"));
-    let config = ProviderConfig {
-        clients: vec![ClientConfig {
-            client_id: DEMO_CLIENT_ID.into(),
-            client_secret: None,
-            redirect_uris: vec!["http://127.0.0.1/callback".into(), "http://localhost/callback".into()],
+    let mut clients = vec![ClientConfig {
+        client_id: DEMO_CLIENT_ID.into(),
+        client_secret: None,
+        redirect_uris: vec!["http://127.0.0.1/callback".into(), "http://localhost/callback".into()],
+        scopes: vec![MCP_SCOPE.into()],
+    }];
+    if let Some((client_id, secret)) = options.machine_client() {
+        clients.push(ClientConfig {
+            client_id: client_id.into(),
+            client_secret: Some(secret.0.clone()),
+            redirect_uris: vec![MACHINE_REDIRECT_URI.into()],
             scopes: vec![MCP_SCOPE.into()],
-        }],
+        });
+    }
+    let config = ProviderConfig {
+        clients,
         cimd_allow_loopback: options.cimd_allow_loopback,
         token_expiration: options.token_expiration,
         refresh_token_expiration: options.refresh_token_expiration,
@@ -150,6 +163,9 @@ async fn run(options: Options) -> ExitCode {
     println!("listening on http://{address}");
     println!("issuer: {}", oauth.provider().config().issuer);
     println!("demo client: {DEMO_CLIENT_ID}");
+    if let Some((client_id, _)) = options.machine_client() {
+        println!("machine client: {client_id}");
+    }
     if let Some(ops_address) = ops_address {
         println!("health and metrics on http://{ops_address}");
     }
