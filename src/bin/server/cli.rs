@@ -145,7 +145,7 @@ pub struct Options {
     /// constant time and never logged; prefer the variable to the flag (the
     /// command line is visible to other local users).
     #[arg(long, env = "SIMPLY_MCP_OAUTH_OPS_TOKEN", value_name = "TOKEN", hide_env_values = true,
-          value_parser = long_secret)]
+          value_parser = SecretParser)]
     pub ops_token: Option<Secret>,
 
     /// Serve /health and /metrics on this address only (e.g. 127.0.0.1:9090),
@@ -170,7 +170,7 @@ pub struct Options {
     /// Stored only as a salted digest and never logged; prefer the variable
     /// to the flag (the command line is visible to other local users).
     #[arg(long, env = "SIMPLY_MCP_OAUTH_CLIENT_SECRET", value_name = "SECRET", hide_env_values = true,
-          requires = "client_id", value_parser = long_secret)]
+          requires = "client_id", value_parser = SecretParser)]
     pub client_secret: Option<Secret>,
 
     /// Log at debug level when RUST_LOG is unset (the seed's `debug: true`),
@@ -194,11 +194,32 @@ impl std::fmt::Debug for Secret {
 /// The shortest secret accepted: a guessable one protects nothing.
 const MIN_SECRET: usize = 16;
 
-fn long_secret(value: &str) -> Result<Secret, String> {
-    if value.trim().chars().count() < MIN_SECRET || value.chars().any(char::is_whitespace) {
-        return Err(format!("expected at least {MIN_SECRET} characters without spaces"));
+/// Reads a secret; a refusal names the option, never the value (clap's own
+/// "invalid value" message would repeat it on stderr, into the logs).
+#[derive(Clone)]
+struct SecretParser;
+
+impl clap::builder::TypedValueParser for SecretParser {
+    type Value = Secret;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<Secret, clap::Error> {
+        let refuse = || {
+            let name = arg.map(|arg| arg.get_id().as_str().replace('_', "-")).unwrap_or_default();
+            let message =
+                format!("--{name} needs at least {MIN_SECRET} characters without spaces (value not shown)");
+            clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).with_cmd(cmd)
+        };
+        let value = value.to_str().ok_or_else(refuse)?;
+        if value.trim().chars().count() < MIN_SECRET || value.chars().any(char::is_whitespace) {
+            return Err(refuse());
+        }
+        Ok(Secret(value.to_string()))
     }
-    Ok(Secret(value.to_string()))
 }
 
 /// A `--client-id`: what the provider accepts as a configured client id, and
@@ -383,7 +404,10 @@ mod tests {
         assert_eq!(options.ops_bind.as_deref(), Some("127.0.0.1:9090"));
         assert!(!format!("{options:?}").contains("0123456789abcdef"), "never in a debug print");
         for weak in ["short", "0123456789abcde", "0123456789 abcdef"] {
-            assert_eq!(parse(&["--ops-token", weak]).unwrap_err().exit_code(), 2, "{weak}");
+            let error = parse(&["--ops-token", weak]).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{weak}");
+            let message = error.to_string();
+            assert!(message.contains("--ops-token") && !message.contains(weak), "not echoed: {message}");
         }
         let help = Options::command().render_long_help().to_string();
         assert!(help.contains("/health and /metrics are open") && help.contains("Bearer"), "{help}");
@@ -407,6 +431,8 @@ mod tests {
         for weak in ["short", "0123456789abcde", "0123456789 abcdef"] {
             let error = parse(&["--client-id", "nightly-sync", "--client-secret", weak]).unwrap_err();
             assert_eq!(error.exit_code(), 2, "{weak}");
+            let message = error.to_string();
+            assert!(message.contains("--client-secret") && !message.contains(weak), "not echoed: {message}");
         }
         for id in ["", "demo-client", "a\nb"] {
             let error = parse(&["--client-id", id, "--client-secret", secret]).unwrap_err();
