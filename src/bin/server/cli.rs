@@ -211,7 +211,7 @@ impl clap::builder::TypedValueParser for SecretParser {
         let refuse = || {
             let name = arg.map(|arg| arg.get_id().as_str().replace('_', "-")).unwrap_or_default();
             let message =
-                format!("--{name} needs at least {MIN_SECRET} characters without spaces (value not shown)");
+                format!("--{name} needs at least {MIN_SECRET} characters without spaces (value not shown)\n");
             clap::Error::raw(clap::error::ErrorKind::ValueValidation, message).with_cmd(cmd)
         };
         let value = value.to_str().ok_or_else(refuse)?;
