@@ -14,7 +14,7 @@
 //! client within that minute. Both lists are bounded at [`CAPACITY`]
 //! entries; past it the entry fetched longest ago goes.
 //!
-//! The cache also holds the provider's [`FetchSlots`](super::slots), the
+//! The cache also holds the provider's `FetchSlots` (`slots.rs`), the
 //! bound on fetches in flight.
 
 use std::sync::Mutex;

@@ -43,7 +43,7 @@ pub enum FetchError {
     #[error("the metadata document could not be fetched: {0}")]
     Network(String),
     /// Not fetched: as many fetches as allowed are in flight, to this host or
-    /// in total ([`super::slots`]). Retryable.
+    /// in total (`cimd::slots`). Retryable.
     #[error("too many metadata documents are being fetched; try again shortly")]
     Busy,
 }

@@ -56,7 +56,7 @@ impl From<DocumentError> for CimdError {
 /// or document that failed is remembered for [`cache::FAILURE_SECONDS`]
 /// (client ids are attacker-chosen: a URL that fails costs one fetch a
 /// minute, not one per request), and fetches in flight are bounded per host
-/// and in total ([`slots`]).
+/// and in total (`slots.rs`).
 pub async fn resolve(
     fetcher: &dyn MetadataFetcher,
     cache: &DocumentCache,

@@ -17,7 +17,7 @@
 //! limit by naming its `client_id`: a confidential client after the provider
 //! checked its secret (a wrong secret counts only against its address), a
 //! public client, which anyone can name, after its code or refresh token
-//! checked out (see [`Limits::count_after`]).
+//! checked out (see `Limits::count_after`).
 //!
 //! Limiters: natively (feature `rate-limit`, part of `server`) [`OAuthHttp::new`]
 //! installs [`KeyedRateLimiter`] (governor, in memory, per process); in
