@@ -59,8 +59,8 @@
 //! #   async fn health(&self) -> HealthCheck { HealthCheck::finished(0, false, "offline".into(), Default::default(), Vec::new()) }
 //! #   async fn sweep(&self, _: UnixTime) -> Result<u64, StorageError> { down() }
 //! }
-//! # let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
-//! # let revoked = runtime.block_on(Offline.revoke_token("g", "c", &SecretDigest::of("t"), 0));
+//! # use futures::FutureExt as _; // ready at once: no runtime needed, on wasm32 too
+//! # let revoked = Offline.revoke_token("g", "c", &SecretDigest::of("t"), 0).now_or_never().unwrap();
 //! # assert!(matches!(revoked, Err(StorageError::Unavailable(_))), "the default reads first");
 //! # assert_eq!(Offline.consistency_window(), None);
 //! ```
