@@ -11,8 +11,8 @@
 # `listening on http://127.0.0.1:PORT` then `issuer: URL` on stdout; callers
 # wait for the line they need. Used by scripts/test-clients.sh,
 # scripts/bench-server.sh (bench-load.sh, bench-soak.sh),
-# scripts/registration-flood.sh and tests/browser/lib/servers.mjs; the Rust
-# end-to-end tests start the binary the same way in tests/e2e/mod.rs.
+# scripts/registration-flood.sh, tests/browser/lib/servers.mjs and the Rust
+# end-to-end tests (tests/e2e/mod.rs).
 set -euo pipefail
 
 [ $# -ge 1 ] || { echo "usage: $0 BINARY [NAME=VALUE ...] [-- SERVER FLAGS ...]" >&2; exit 2; }
@@ -33,4 +33,10 @@ for name in $(compgen -e); do
     SIMPLY_MCP_OAUTH_* | REDIS_*) unset "$name" ;;
   esac
 done
-exec env ${settings[@]+"${settings[@]}"} "$binary" --bind 127.0.0.1:0 "$@"
+# A free loopback port, unless the caller names the address (a restart on
+# the port the first run got).
+bind=(--bind 127.0.0.1:0)
+for flag in "$@"; do
+  case "$flag" in --bind | --bind=*) bind=() ;; esac
+done
+exec env ${settings[@]+"${settings[@]}"} "$binary" ${bind[@]+"${bind[@]}"} "$@"

@@ -58,13 +58,8 @@ fn the_demo_server_on_rediss_answers() {
 
 /// Runs the binary to its exit; (status, stderr).
 fn exit_of(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_simply-mcp-oauth-server"));
+    let mut command = command();
     command.args(["--bind", "127.0.0.1:0"]).args(args);
-    for (name, _) in std::env::vars() {
-        if name.starts_with("SIMPLY_MCP_OAUTH_") || name.starts_with("REDIS_") {
-            command.env_remove(name);
-        }
-    }
     command.envs(env.iter().copied()).env("REDIS_RETRY_DELAY", "10");
     let output = command.output().expect("run the binary");
     (output.status.code(), String::from_utf8_lossy(&output.stderr).into_owned())

@@ -85,17 +85,14 @@ fn redis_down_is_503_and_redis_back_recovers_without_a_restart() {
 #[test]
 fn an_unreachable_redis_is_a_clean_exit() {
     let port = common::redis_server::free_port();
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_simply-mcp-oauth-server"));
+    let mut command = command();
     command.args(["--bind", "127.0.0.1:0", "--redis-url", &format!("redis://127.0.0.1:{port}")]);
     command.env("REDIS_RETRY_ATTEMPTS", "2").env("REDIS_RETRY_DELAY", "10");
     let output = command.output().expect("run the binary");
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("connection refused") && stderr.contains(&port.to_string()), "{stderr}");
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_simply-mcp-oauth-server"))
-        .args(["--redis-url", "http://nope"])
-        .output()
-        .expect("run the binary");
+    let output = e2e::command().args(["--redis-url", "http://nope"]).output().expect("run the binary");
     assert_eq!(output.status.code(), Some(2), "a bad URL is a usage error: {output:?}");
 }
 

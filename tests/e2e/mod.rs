@@ -63,7 +63,8 @@ pub fn start_logging(args: &[&str], env: &[(&str, &str)]) -> Server {
 }
 
 /// The binary's command, without the caller's `SIMPLY_MCP_OAUTH_*` and
-/// `REDIS_*` variables.
+/// `REDIS_*` variables: for runs that must end with a usage error, where
+/// the test reads the exit status and stderr (servers go through [`start`]).
 pub fn command() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_simply-mcp-oauth-server"));
     for (name, _) in std::env::vars() {
@@ -74,13 +75,18 @@ pub fn command() -> Command {
     command
 }
 
+/// Starts the binary through `scripts/native-server.sh`, the launcher the
+/// client tests, browser tests and benches use: a free loopback port unless
+/// `args` name `--bind`, only the settings given in `env`.
 fn launch(args: &[&str], env: &[(&str, &str)], capture_logs: bool) -> Server {
-    let mut command = command();
-    command.args(["--bind", "127.0.0.1:0"]).args(args);
+    let mut command = Command::new("bash");
+    command.arg(concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/native-server.sh"));
+    command.arg(env!("CARGO_BIN_EXE_simply-mcp-oauth-server"));
     if std::env::var_os("RUST_LOG").is_none() {
-        command.env("RUST_LOG", "warn");
+        command.arg("RUST_LOG=warn");
     }
-    command.envs(env.iter().copied());
+    command.args(env.iter().map(|(name, value)| format!("{name}={value}")));
+    command.arg("--").args(args);
     let stderr = if capture_logs { Stdio::piped() } else { Stdio::inherit() };
     let mut child = command.stdout(Stdio::piped()).stderr(stderr).spawn().expect("start the server binary");
     let logs = Arc::new(Mutex::new(Vec::new()));
