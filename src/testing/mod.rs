@@ -25,7 +25,7 @@
 //! Each check becomes one `#[test]` (one `#[wasm_bindgen_test]` on wasm32),
 //! named after the check, so `cargo test` runs them in parallel; natively each
 //! runs on its own two-thread tokio runtime. The test file needs no other
-//! dev-dependency. `examples/sqlite_kv_host.rs` is a complete `KvHost` over
+//! dev-dependency. `examples/sqlite_kv_host/` is a complete `KvHost` over
 //! SQLite that runs the suite this way.
 //!
 //! Stores without atomic operations (Workers KV) add `atomic = false`: the two
